@@ -1,0 +1,3 @@
+from assistantd.cli import main
+
+raise SystemExit(main())

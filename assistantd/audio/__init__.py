@@ -1,0 +1,1 @@
+"""Audio: frames and formats (pure), capture sources (pyaudio, file, stdin) and resampling."""

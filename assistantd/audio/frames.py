@@ -1,0 +1,36 @@
+"""The one audio format inside assistantd: 16 kHz, mono, signed 16-bit little-endian PCM."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+
+SAMPLE_RATE = 16000
+SAMPLE_WIDTH = 2
+CHANNELS = 1
+BYTES_PER_SECOND = SAMPLE_RATE * SAMPLE_WIDTH * CHANNELS
+
+
+def frame_bytes(frame_ms: int) -> int:
+    """Bytes in one frame of ``frame_ms`` milliseconds."""
+    return SAMPLE_RATE * frame_ms // 1000 * SAMPLE_WIDTH
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One fixed-length frame of 16 kHz mono s16le audio."""
+
+    pcm: bytes
+    t: float
+    """Stream time of the frame's first sample, in seconds since the source started (the audio clock)."""
+
+
+class AudioSource(Protocol):
+    """Anything that yields fixed-length frames; sources never end the loop on a device error."""
+
+    frame_ms: int
+
+    def frames(self) -> AsyncIterator[Frame]:
+        """Frames in order. A file source ends at EOF; a microphone source runs until cancelled."""
+        ...

@@ -1,0 +1,83 @@
+"""Command line: argument parsing, logging set-up and exit codes. Nothing else knows about argv.
+
+Exit codes: 0 success; 1 a negative answer (``intents test`` matched nothing); 2 bad input or config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from assistantd import __version__
+from assistantd.errors import AssistantError
+
+EXIT_OK = 0
+EXIT_NEGATIVE = 1
+EXIT_BAD_INPUT = 2
+
+
+def _config_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="config file (default: /etc/assistantd/assistant.yaml, else config/assistant.yaml)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="assistantd", description="Always-on voice assistant daemon.")
+    parser.add_argument("--version", action="version", version=f"assistantd {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("check-config", help="validate a config file; exit 0 or print the error and exit 2")
+    _config_arg(p)
+
+    sub.add_parser("devices", help="list audio input devices")
+
+    p = sub.add_parser("segments", help="print the speech segments the endpointer finds in a WAV file")
+    p.add_argument("path", type=Path, metavar="PATH.wav")
+    _config_arg(p)
+    p.add_argument(
+        "--plot", type=Path, default=None, metavar="OUT.png", help="draw waveform, VAD and segments"
+    )
+    return parser
+
+
+# command name -> (module under assistantd.commands, function mapping parsed args to keyword arguments)
+_COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]] = {
+    "check-config": ("check_config", lambda a: {"config_path": a.config}),
+    "devices": ("devices", lambda a: {}),
+    "segments": ("segments", lambda a: {"path": a.path, "config_path": a.config, "plot": a.plot}),
+}
+
+
+def setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose)
+    module_name, to_kwargs = _COMMANDS[args.command]
+    module = importlib.import_module(f"assistantd.commands.{module_name}")
+    try:
+        result: int = module.run(**to_kwargs(args))
+    except AssistantError as err:
+        print(f"assistantd {args.command}: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+    return result

@@ -1,0 +1,114 @@
+"""Configuration: one YAML file parsed once, at the edge, into frozen dataclasses.
+
+``Config.from_dict`` is pure (the environment and credentials directory are passed in);
+``load_config`` reads the file. Every problem is one ``ConfigError`` naming file, key path and expectation.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from assistantd.config.audio import AudioConfig
+from assistantd.config.endpoint import EndpointConfig
+from assistantd.config.handlers import HandlersConfig
+from assistantd.config.intents import IntentsConfig
+from assistantd.config.reader import Context, Node
+from assistantd.config.recognizer import RecognizerConfig
+from assistantd.config.secret import Secret
+from assistantd.config.service import ServiceConfig
+from assistantd.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_CONFIG_PATHS",
+    "AudioConfig",
+    "Config",
+    "ConfigError",
+    "EndpointConfig",
+    "HandlersConfig",
+    "IntentsConfig",
+    "RecognizerConfig",
+    "Secret",
+    "ServiceConfig",
+    "default_config_path",
+    "load_config",
+]
+
+DEFAULT_CONFIG_PATHS = ("/etc/assistantd/assistant.yaml", "config/assistant.yaml")
+
+
+@dataclass(frozen=True)
+class Config:
+    audio: AudioConfig = AudioConfig()
+    endpoint: EndpointConfig = EndpointConfig()
+    recognizer: RecognizerConfig = RecognizerConfig()
+    intents: IntentsConfig = IntentsConfig()
+    handlers: HandlersConfig = HandlersConfig()
+    service: ServiceConfig = ServiceConfig()
+    source: str = "<defaults>"
+    """The file this came from (for messages)."""
+    base_dir: Path = field(default=Path("."), compare=False)
+    """Relative paths in the config (intent files) resolve against this directory."""
+
+    @classmethod
+    def from_dict(
+        cls,
+        data: object,
+        *,
+        source: str = "<dict>",
+        base_dir: Path = Path("."),
+        env: Mapping[str, str] | None = None,
+        credentials_dir: str | None = None,
+    ) -> Config:
+        node = Node(data, "", Context(source, env or {}, credentials_dir))
+        cfg = cls(
+            audio=AudioConfig.from_node(node.node("audio")),
+            endpoint=EndpointConfig.from_node(node.node("endpoint")),
+            recognizer=RecognizerConfig.from_node(node.node("recognizer")),
+            intents=IntentsConfig.from_node(node.node("intents")),
+            handlers=HandlersConfig.from_node(node.node("handlers")),
+            service=ServiceConfig.from_node(node.node("service")),
+            source=source,
+            base_dir=base_dir,
+        )
+        node.finish()
+        return cfg
+
+
+def default_config_path() -> Path:
+    """The first of DEFAULT_CONFIG_PATHS that exists (or the first, for the error message)."""
+    for candidate in DEFAULT_CONFIG_PATHS:
+        if Path(candidate).is_file():
+            return Path(candidate)
+    return Path(DEFAULT_CONFIG_PATHS[0])
+
+
+def load_config(path: Path | str | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Read and check one config file. Raises ConfigError; never returns a half-valid config."""
+    file = Path(path) if path is not None else default_config_path()
+    source = str(file)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(source, "", "expected a readable config file", "no such file") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(source, "", "expected a readable UTF-8 config file", str(err)) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "somewhere"
+        problem = getattr(err, "problem", None) or "invalid YAML"
+        raise ConfigError(source, "", "expected valid YAML", f"{problem} at {where}") from None
+    environ = os.environ if env is None else env
+    return Config.from_dict(
+        data,
+        source=source,
+        base_dir=file.resolve().parent,
+        env=environ,
+        credentials_dir=environ.get("CREDENTIALS_DIRECTORY"),
+    )

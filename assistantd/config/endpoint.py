@@ -1,0 +1,56 @@
+"""The ``endpoint:`` section: voice activity detection and the endpointer's timings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from assistantd.config.reader import Node
+
+HANGOVER_PRESETS_MS = {"relaxed": 1200, "default": 700, "aggressive": 300}
+
+
+@dataclass(frozen=True)
+class EndpointConfig:
+    vad_aggressiveness: int = 2
+    """webrtcvad aggressiveness, 0 (least) to 3 (most eager to call frames non-speech)."""
+    preroll_ms: int = 300
+    """Audio kept from before the onset so the first syllable is never cut."""
+    start_window_frames: int = 10
+    """The start trigger looks at the last this-many frames..."""
+    start_voiced_frames: int = 6
+    """...and fires when at least this many of them are voiced."""
+    hangover_ms: int = 700
+    """Silence after the last voiced frame that ends an utterance (presets: relaxed/default/aggressive)."""
+    min_utterance_ms: int = 250
+    """Shorter utterances are dropped as noise."""
+    max_utterance_s: float = 15.0
+    """An utterance is ended here even if speech continues."""
+
+    @classmethod
+    def from_node(cls, node: Node) -> EndpointConfig:
+        hangover = node.raw("hangover", "default")
+        if isinstance(hangover, str) and hangover in HANGOVER_PRESETS_MS:
+            hangover_ms = HANGOVER_PRESETS_MS[hangover]
+        elif isinstance(hangover, int) and not isinstance(hangover, bool) and 50 <= hangover <= 10000:
+            hangover_ms = hangover
+        else:
+            raise node.error(
+                "hangover", "expected relaxed, default, aggressive, or milliseconds (50-10000)", hangover
+            )
+        cfg = cls(
+            vad_aggressiveness=node.integer("vad_aggressiveness", 2, min=0, max=3),
+            preroll_ms=node.integer("preroll_ms", 300, min=0, max=2000),
+            start_window_frames=node.integer("start_window_frames", 10, min=1, max=100),
+            start_voiced_frames=node.integer("start_voiced_frames", 6, min=1, max=100),
+            hangover_ms=hangover_ms,
+            min_utterance_ms=node.integer("min_utterance_ms", 250, min=0, max=10000),
+            max_utterance_s=node.number("max_utterance_s", 15.0, min=1, max=300),
+        )
+        if cfg.start_voiced_frames > cfg.start_window_frames:
+            raise node.error(
+                "start_voiced_frames",
+                f"expected at most start_window_frames ({cfg.start_window_frames})",
+                cfg.start_voiced_frames,
+            )
+        node.finish()
+        return cfg

@@ -1,0 +1,195 @@
+"""A checked view of one YAML mapping that knows its key path, for precise ConfigErrors.
+
+Each section's ``from_node`` reads the keys it knows and then calls ``finish()``, which refuses any key
+it did not read: a typo never passes silently.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from assistantd.config.secret import Secret, SecretReferenceError, resolve_secret
+from assistantd.errors import ConfigError
+
+T = TypeVar("T")
+_MISSING: Any = object()
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every node shares: where the config came from and how to resolve secret references."""
+
+    source: str
+    env: Mapping[str, str] = field(default_factory=dict)
+    credentials_dir: str | None = None
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing (null)"
+    return repr(value) if not isinstance(value, str) or len(value) < 60 else repr(value[:57] + "...")
+
+
+class Node:
+    """One mapping in the config, with the dotted path that leads to it."""
+
+    def __init__(self, data: object, path: str, ctx: Context) -> None:
+        if data is None:
+            data = {}
+        if not isinstance(data, Mapping):
+            raise ConfigError(ctx.source, path or "(top level)", "expected a mapping", _describe(data))
+        for key in data:
+            if not isinstance(key, str):
+                raise ConfigError(ctx.source, path or "(top level)", "expected string keys", _describe(key))
+        self._data: Mapping[str, object] = data
+        self.path = path
+        self.ctx = ctx
+        self._read: set[str] = set()
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    def key_path(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def error(self, key: str, expected: str, got: object = _MISSING) -> ConfigError:
+        return ConfigError(
+            self.ctx.source, self.key_path(key), expected, None if got is _MISSING else _describe(got)
+        )
+
+    def has(self, key: str) -> bool:
+        return key in self._data
+
+    def raw(self, key: str, default: object = _MISSING) -> object:
+        self._read.add(key)
+        if key in self._data:
+            return self._data[key]
+        if default is _MISSING:
+            raise self.error(key, "expected this key to be set")
+        return default
+
+    def keys(self) -> list[str]:
+        return list(self._data)
+
+    def finish(self) -> None:
+        """Refuse keys nobody read, suggesting the closest known key."""
+        unknown = [k for k in self._data if k not in self._read]
+        if not unknown:
+            return
+        key = unknown[0]
+        hint = difflib.get_close_matches(key, sorted(self._read), n=1)
+        known = ", ".join(sorted(self._read)) or "no keys"
+        expected = f"expected one of the known keys ({known})"
+        if hint:
+            expected = f"expected a known key (did you mean {hint[0]!r}?)"
+        raise ConfigError(self.ctx.source, self.key_path(key), expected, "an unknown key")
+
+    # -- typed readers ----------------------------------------------------------------------------
+    def text(self, key: str, default: Any = _MISSING, *, choices: tuple[str, ...] | None = None) -> Any:
+        value = self.raw(key, default)
+        if value is default and default is not _MISSING:
+            return value
+        if not isinstance(value, str) or not value:
+            raise self.error(key, "expected a non-empty string", value)
+        if choices is not None and value not in choices:
+            raise self.error(key, f"expected one of {', '.join(choices)}", value)
+        return value
+
+    def integer(
+        self, key: str, default: Any = _MISSING, *, min: int | None = None, max: int | None = None
+    ) -> Any:
+        value = self.raw(key, default)
+        if value is default and default is not _MISSING:
+            return value
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(key, "expected an integer", value)
+        self._check_range(key, value, min, max)
+        return value
+
+    def number(
+        self, key: str, default: Any = _MISSING, *, min: float | None = None, max: float | None = None
+    ) -> Any:
+        value = self.raw(key, default)
+        if value is default and default is not _MISSING:
+            return value
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.error(key, "expected a number", value)
+        self._check_range(key, value, min, max)
+        return float(value)
+
+    def flag(self, key: str, default: Any = _MISSING) -> Any:
+        value = self.raw(key, default)
+        if value is default and default is not _MISSING:
+            return value
+        if not isinstance(value, bool):
+            raise self.error(key, "expected true or false", value)
+        return value
+
+    def str_list(self, key: str, default: Any = _MISSING) -> Any:
+        value = self.raw(key, default)
+        if value is default and default is not _MISSING:
+            return value
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.error(key, "expected a list of strings", value)
+        return tuple(value)
+
+    def str_map(self, key: str, default: Any = _MISSING) -> Any:
+        """A flat mapping of string -> scalar, returned as a sorted tuple of (key, str(value)) pairs."""
+        value = self.raw(key, default)
+        if value is default and default is not _MISSING:
+            return value
+        if not isinstance(value, Mapping):
+            raise self.error(key, "expected a mapping of names to values", value)
+        out: list[tuple[str, str]] = []
+        for k, v in value.items():
+            if not isinstance(k, str) or isinstance(v, Mapping | list) or v is None:
+                raise self.error(f"{key}.{k}", "expected a string, number or boolean", v)
+            out.append((k, str(v)))
+        return tuple(sorted(out))
+
+    def secret(self, key: str, default: Any = _MISSING) -> Any:
+        value = self.raw(key, default)
+        if value is default and default is not _MISSING:
+            return value
+        if not isinstance(value, str):
+            # Never echo the value: it may be a secret pasted inline.
+            raise self.error(key, "expected a reference ${ENV_NAME}, file:PATH or credential:NAME")
+        try:
+            return resolve_secret(value, self.ctx.env, self.ctx.credentials_dir)
+        except SecretReferenceError as err:
+            raise self.error(key, f"expected {err}") from None
+
+    def node(self, key: str) -> Node:
+        """The sub-mapping at ``key`` (an empty one when absent)."""
+        return Node(self.raw(key, None), self.key_path(key), self.ctx)
+
+    def nodes(self, key: str) -> list[Node]:
+        """A list of mappings at ``key``, each as a Node with an indexed path (``handlers[2]``)."""
+        value = self.raw(key, [])
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.error(key, "expected a list of mappings", value)
+        return [Node(item, f"{self.key_path(key)}[{i}]", self.ctx) for i, item in enumerate(value)]
+
+    def named_nodes(self, key: str) -> Iterator[tuple[str, Node]]:
+        """A mapping of name -> mapping at ``key`` (for example recognizers by name)."""
+        sub = self.node(key)
+        for name in sub.keys():  # noqa: SIM118 - Node is not a Mapping
+            yield name, sub.node(name)
+
+    def _check_range(self, key: str, value: float, lo: float | None, hi: float | None) -> None:
+        if lo is not None and value < lo:
+            raise self.error(key, f"expected a value >= {lo}", value)
+        if hi is not None and value > hi:
+            raise self.error(key, f"expected a value <= {hi}", value)
+
+
+def secret_or_none(node: Node, key: str) -> Secret | None:
+    """A secret that may be absent."""
+    return node.secret(key, None)  # type: ignore[no-any-return]

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Install what the tests need and run them: ruff, mypy --strict (package), pytest.
+source "$(dirname "${BASH_SOURCE[0]}")/_setup.sh"
+apt_install
+venv_install "[test,bench]"
+.venv/bin/ruff check assistantd tests bench
+.venv/bin/ruff format --check assistantd tests bench
+.venv/bin/mypy
+.venv/bin/python -m pytest "$@"

@@ -1,0 +1,1 @@
+"""Fake vendor servers that implement protocols.md strictly. Each runs standalone: python -m tests.fakes.<vendor>."""
