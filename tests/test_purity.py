@@ -19,6 +19,8 @@ PURE = [
     "audio/frames.py",
     "recognizer/events.py",
     "recognizer/codec.py",
+    "recognizer/base.py",
+    "backoff.py",
 ]
 
 

@@ -6,6 +6,7 @@ A codec never touches a socket. The transport feeds it calls and received messag
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from assistantd.errors import RecognizerError
@@ -15,11 +16,29 @@ Message = bytes | str
 """A WebSocket message: bytes for a binary frame, str for a text frame."""
 
 
+@dataclass(frozen=True)
+class Handshake:
+    """What the transport needs to open the WebSocket. Header values may be secrets: repr hides them."""
+
+    url: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def __repr__(self) -> str:
+        names = ", ".join(name for name, _ in self.headers)
+        return f"Handshake(url={self.url!r}, headers=[{names}])"
+
+
 class ProtocolError(RecognizerError):
     """The server sent something the spec does not allow. The only exception ``receive`` may raise."""
 
 
 class Codec(Protocol):
+    def handshake(self) -> Handshake:
+        """URL and upgrade headers (auth included) for a fresh connection."""
+
+    def upgrade_response(self, headers: dict[str, str]) -> None:
+        """Headers of the server's 101 answer (e.g. X-Tt-Logid to log); may queue a Started event."""
+
     def start(self) -> None:
         """Queue whatever opens a session (config / START command)."""
 

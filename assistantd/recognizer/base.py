@@ -1,0 +1,49 @@
+"""What the pipeline sees of any recognizer, cloud or local."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from assistantd.errors import RecognizerError
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """The final text of one utterance and where it came from."""
+
+    text: str
+    recognizer: str
+    """Name of the recognizer that produced the text (local, volcengine, zyun, huawei)."""
+    utterances: tuple[str, ...] = field(default=())
+    session_id: str = ""
+    """Vendor trace id (X-Tt-Logid, trace_id), for support; never a secret."""
+    attempts: int = 1
+    """Connections it took (2 after one retry)."""
+    note: str = ""
+    """Why this recognizer produced it when that is not obvious (e.g. a fallback after a failure)."""
+
+
+class RecognitionFailed(RecognizerError):  # noqa: N818 - reads as an event, like asyncio.CancelledError
+    """An utterance could not be recognized. ``fatal`` means retrying will not help (bad credentials)."""
+
+    def __init__(self, recognizer: str, reason: str, *, fatal: bool = False) -> None:
+        self.recognizer = recognizer
+        self.reason = reason
+        self.fatal = fatal
+        super().__init__(f"{recognizer}: {reason}")
+
+
+class Recognizer(Protocol):
+    """Recognizes one utterance per call, consuming audio live as the endpointer produces it."""
+
+    name: str
+
+    async def transcribe(self, audio: AsyncIterable[bytes]) -> Transcript:
+        """Consume 16 kHz mono s16le chunks until the iterator ends (the endpoint), return the final text.
+
+        Implementations start connecting (or decoding) at once, so set-up overlaps with the person talking.
+        Raises RecognitionFailed; never anything else on a server's or network's account.
+        """
+        ...
