@@ -1,0 +1,92 @@
+"""sd_notify and journald glue. Everything here is harmless when not running under systemd."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping
+
+import systemd.daemon as _daemon
+
+Notify = Callable[[str], bool]
+
+
+def _default_notify(message: str) -> bool:
+    return bool(_daemon.notify(message))
+
+
+class Notifier:
+    """Typed sd_notify messages. ``notify`` is injected (tests pass their own or use a real socket)."""
+
+    def __init__(self, notify: Notify = _default_notify, env: Mapping[str, str] | None = None) -> None:
+        self._notify = notify
+        environ = os.environ if env is None else env
+        self.under_systemd = bool(environ.get("NOTIFY_SOCKET"))
+        usec = environ.get("WATCHDOG_USEC", "")
+        pid = environ.get("WATCHDOG_PID", "")
+        watchdog_for_us = usec.isdigit() and (not pid or pid == str(os.getpid()))
+        self.watchdog_interval_s: float | None = int(usec) / 2e6 if watchdog_for_us else None
+        """How often to send WATCHDOG=1 (half of WatchdogSec), or None when no watchdog is armed."""
+        self._last_status = ""
+
+    def ready(self, status: str) -> None:
+        self._last_status = status
+        self._notify(f"READY=1\nSTATUS={status}")
+
+    def status(self, status: str) -> None:
+        """Send STATUS= only when it changed, so a busy loop does not flood the manager."""
+        if status != self._last_status:
+            self._last_status = status
+            self._notify(f"STATUS={status}")
+
+    def watchdog(self) -> None:
+        self._notify("WATCHDOG=1")
+
+    def reloading(self) -> None:
+        # MONOTONIC_USEC lets systemd >= 253 (Type=notify-reload) match the reload; older ones ignore it.
+        usec = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+        self._notify(f"RELOADING=1\nMONOTONIC_USEC={usec}")
+
+    def stopping(self) -> None:
+        self._notify("STOPPING=1")
+
+
+class ProgressWatchdog:
+    """Decides whether WATCHDOG=1 may be sent: only while audio frames are really flowing and consumed.
+
+    The audio loop calls ``progress(now)`` per consumed frame; the watchdog task asks ``healthy(now)``.
+    A wedged loop stops calling progress, so pings stop and systemd restarts the service.
+    """
+
+    def __init__(self, stall_s: float) -> None:
+        self.stall_s = stall_s
+        self._last: float | None = None
+
+    def progress(self, now: float) -> None:
+        self._last = now
+
+    def healthy(self, now: float) -> bool:
+        return self._last is not None and now - self._last <= self.stall_s
+
+
+def under_journald(env: Mapping[str, str] | None = None) -> bool:
+    """True when stderr is connected to journald (systemd sets JOURNAL_STREAM to its device:inode)."""
+    environ = os.environ if env is None else env
+    stream = environ.get("JOURNAL_STREAM", "")
+    if not stream:
+        return False
+    try:
+        st = os.fstat(sys.stderr.fileno())
+    except (OSError, ValueError):
+        return False
+    return stream == f"{st.st_dev}:{st.st_ino}"
+
+
+def journal_handler() -> logging.Handler:
+    """A handler that sends records to journald with their ``extra`` fields (UTTERANCE_ID=..., ...)."""
+    from systemd.journal import JournalHandler  # noqa: PLC0415 - only needed under systemd
+
+    handler: logging.Handler = JournalHandler(SYSLOG_IDENTIFIER="assistantd")
+    return handler
