@@ -1,0 +1,62 @@
+"""FallbackRecognizer: the failed cloud utterance's exact audio reaches the local recognizer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator
+
+import pytest
+
+from assistantd.recognizer.base import RecognitionFailed, Transcript
+from assistantd.recognizer.fallback import FallbackRecognizer
+
+
+class Recording:
+    """A recognizer double that subclasses nothing but honours the Recognizer protocol exactly."""
+
+    def __init__(self, name: str, *, fail_after: int | None = None) -> None:
+        self.name = name
+        self.fail_after = fail_after
+        self.received: list[bytes] = []
+
+    async def transcribe(self, audio: AsyncIterable[bytes]) -> Transcript:
+        async for chunk in audio:
+            self.received.append(chunk)
+            if self.fail_after is not None and len(self.received) >= self.fail_after:
+                raise RecognitionFailed(self.name, "connection dropped")
+        return Transcript(text=f"{len(self.received)} chunks", recognizer=self.name)
+
+
+async def _chunks(n: int, size: int = 3200) -> AsyncIterator[bytes]:
+    for i in range(n):
+        yield bytes([i % 256]) * size
+
+
+async def test_primary_success_does_not_touch_fallback() -> None:
+    cloud, local = Recording("volcengine"), Recording("local")
+    result = await FallbackRecognizer(cloud, local).transcribe(_chunks(5))
+    assert result == Transcript(text="5 chunks", recognizer="volcengine")
+    assert local.received == []
+
+
+async def test_failure_mid_utterance_replays_all_audio_to_fallback() -> None:
+    cloud, local = Recording("volcengine", fail_after=2), Recording("local")
+    result = await FallbackRecognizer(cloud, local).transcribe(_chunks(6))
+    assert result.recognizer == "local"
+    assert "volcengine failed: connection dropped" in result.note
+    expected = [chunk async for chunk in _chunks(6)]
+    assert local.received == expected
+
+
+async def test_buffer_is_bounded_and_the_loss_is_reported() -> None:
+    cloud, local = Recording("huawei", fail_after=10), Recording("local")
+    # 0.1 s chunks, 1 s bound: 20 chunks keep only the last 10.
+    result = await FallbackRecognizer(cloud, local, max_buffer_s=1.0).transcribe(_chunks(20))
+    assert len(local.received) == 10
+    assert local.received[0] == bytes([10]) * 3200
+    assert "first 1.0 s not kept" in result.note
+
+
+async def test_fallback_failure_propagates() -> None:
+    cloud, local = Recording("zyun", fail_after=1), Recording("local", fail_after=1)
+    with pytest.raises(RecognitionFailed, match="local"):
+        await FallbackRecognizer(cloud, local).transcribe(_chunks(3))
