@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator
 
 from assistantd.audio.frames import BYTES_PER_SECOND
@@ -12,10 +13,10 @@ log = logging.getLogger(__name__)
 
 
 class FallbackRecognizer:
-    """Feeds ``primary`` live while keeping a bounded copy of the audio; replays it into ``fallback`` on failure.
+    """Feeds ``primary`` live, keeping a bounded copy of the audio to replay into ``fallback`` on failure.
 
-    The copy is bounded by ``max_buffer_s``: past it the oldest audio is dropped (and the fallback is told so in
-    the transcript's note), because an utterance that long is already past any endpointer's maximum.
+    The copy is bounded by ``max_buffer_s``: past it the oldest audio is dropped (and the transcript's note
+    says so), because an utterance that long is already past any endpointer's maximum.
     """
 
     def __init__(self, primary: Recognizer, fallback: Recognizer, *, max_buffer_s: float = 30.0) -> None:
@@ -25,7 +26,7 @@ class FallbackRecognizer:
         self._max_bytes = int(max_buffer_s * BYTES_PER_SECOND)
 
     async def transcribe(self, audio: AsyncIterable[bytes]) -> Transcript:
-        buffer: list[bytes] = []
+        buffer: deque[bytes] = deque()
         kept = 0
         dropped = 0
 
@@ -35,7 +36,7 @@ class FallbackRecognizer:
                 buffer.append(chunk)
                 kept += len(chunk)
                 while kept > self._max_bytes and buffer:
-                    oldest = buffer.pop(0)
+                    oldest = buffer.popleft()
                     kept -= len(oldest)
                     dropped += len(oldest)
                 yield chunk
