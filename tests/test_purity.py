@@ -21,6 +21,7 @@ PURE = [
     "recognizer/codec.py",
     "recognizer/base.py",
     "backoff.py",
+    "metrics.py",
 ]
 
 
