@@ -1,4 +1,4 @@
-"""The ``service:`` section: logging and the daemon's own behaviour."""
+"""The ``service:`` section: logging, observability and the daemon's own timings."""
 
 from __future__ import annotations
 
@@ -13,9 +13,26 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 class ServiceConfig:
     log_level: str = "info"
     """debug, info, warning or error."""
+    metrics_port: int | None = None
+    """Serve Prometheus text metrics on 127.0.0.1:PORT/metrics; null (the default) serves nothing."""
+    save_utterances_dir: str | None = None
+    """Save each utterance's audio as a WAV here for debugging; null (the default) saves nothing."""
+    save_utterances_max: int = 100
+    """Keep at most this many saved WAVs; the oldest are deleted."""
+    shutdown_grace_s: float = 3.0
+    """On SIGTERM, an utterance in flight gets this long to finish before it is cancelled."""
+    status_interval_s: float = 60.0
+    """How often the counters are summarised in the log."""
 
     @classmethod
     def from_node(cls, node: Node) -> ServiceConfig:
-        cfg = cls(log_level=node.text("log_level", "info", choices=LOG_LEVELS))
+        cfg = cls(
+            log_level=node.text("log_level", "info", choices=LOG_LEVELS),
+            metrics_port=node.integer("metrics_port", None, min=1, max=65535),
+            save_utterances_dir=node.text("save_utterances_dir", None),
+            save_utterances_max=node.integer("save_utterances_max", 100, min=1, max=100000),
+            shutdown_grace_s=node.number("shutdown_grace_s", 3.0, min=0, max=4.5),
+            status_interval_s=node.number("status_interval_s", 60.0, min=1, max=86400),
+        )
         node.finish()
         return cfg

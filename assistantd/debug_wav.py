@@ -1,0 +1,40 @@
+"""Optional saving of utterance audio to a bounded directory, for people tuning their setup."""
+
+from __future__ import annotations
+
+import logging
+import wave
+from pathlib import Path
+
+from assistantd.audio.frames import CHANNELS, SAMPLE_RATE, SAMPLE_WIDTH
+
+log = logging.getLogger(__name__)
+
+
+class UtteranceSaver:
+    """Writes ``<id>.wav`` files and keeps at most ``max_files`` of them (oldest deleted first)."""
+
+    def __init__(self, directory: Path, max_files: int) -> None:
+        self.directory = directory
+        self.max_files = max_files
+
+    def save(self, utterance_id: str, pcm: bytes) -> Path | None:
+        """Save one utterance. Disk problems are logged, never raised: debugging must not stop listening."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            path = self.directory / f"{utterance_id}.wav"
+            with wave.open(str(path), "wb") as out:
+                out.setnchannels(CHANNELS)
+                out.setsampwidth(SAMPLE_WIDTH)
+                out.setframerate(SAMPLE_RATE)
+                out.writeframes(pcm)
+            self._prune()
+        except OSError as err:
+            log.warning("could not save utterance %s to %s: %s", utterance_id, self.directory, err)
+            return None
+        return path
+
+    def _prune(self) -> None:
+        files = sorted(self.directory.glob("*.wav"), key=lambda p: (p.stat().st_mtime_ns, p.name))
+        for old in files[: max(0, len(files) - self.max_files)]:
+            old.unlink(missing_ok=True)
