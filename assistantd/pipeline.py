@@ -1,0 +1,167 @@
+"""One utterance: live audio -> recognizer -> matcher -> handlers, with one log line of timings.
+
+Collaborators come in through the constructor and are described here by what the pipeline needs of them,
+so the pipeline is tested with real recognizers and handlers or with honest doubles alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from assistantd.metrics import Metrics
+from assistantd.recognizer.base import RecognitionFailed, Recognizer
+
+log = logging.getLogger(__name__)
+
+Slots = Mapping[str, str | int | float]
+
+
+class UtteranceLike(Protocol):
+    id: str
+    start: float
+
+    def audio(self) -> AsyncIterator[bytes]: ...
+
+
+class MatchLike(Protocol):
+    intent: str
+    slots: Slots
+    method: str
+    score: float
+
+
+class MatcherLike(Protocol):
+    def match(self, text: str) -> MatchLike | None: ...
+
+
+class DispatcherLike(Protocol):
+    def dispatch(self, utterance_id: str, text: str, intent: str | None, slots: Slots) -> None:
+        """Start the bound handlers (or the fallback handler when intent is None); never blocks."""
+
+
+@dataclass
+class UtteranceReport:
+    """What happened to one utterance; logged as one line and as journald fields."""
+
+    id: str
+    start_s: float
+    duration_s: float = 0.0
+    text: str | None = None
+    recognizer: str | None = None
+    note: str = ""
+    intent: str | None = None
+    slots: dict[str, str | int | float] = field(default_factory=dict)
+    method: str | None = None
+    score: float | None = None
+    latency_ms: float | None = None
+    """Endpoint (last audio chunk) -> final text in hand."""
+    error: str | None = None
+
+    def fields(self) -> dict[str, object]:
+        """Structured journald fields (upper case, as journald wants them)."""
+        out: dict[str, object] = {"UTTERANCE_ID": self.id, "UTTERANCE_START_S": f"{self.start_s:.3f}"}
+        if self.recognizer:
+            out["RECOGNIZER"] = self.recognizer
+        if self.intent:
+            out["INTENT"] = self.intent
+        if self.latency_ms is not None:
+            out["LATENCY_MS"] = f"{self.latency_ms:.0f}"
+        if self.error:
+            out["ERROR"] = self.error
+        return out
+
+
+class Pipeline:
+    def __init__(
+        self,
+        recognizer: Recognizer,
+        matcher: MatcherLike,
+        dispatcher: DispatcherLike,
+        metrics: Metrics,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        keep_audio: Callable[[str, bytes], object] | None = None,
+    ) -> None:
+        self.recognizer = recognizer
+        self.matcher = matcher
+        self.dispatcher = dispatcher
+        self.metrics = metrics
+        self.clock = clock
+        self.keep_audio = keep_audio
+        """Called with (utterance id, all its audio) when saving utterances for debugging is on."""
+
+    async def handle(self, utterance: UtteranceLike) -> UtteranceReport:
+        report = UtteranceReport(id=utterance.id, start_s=utterance.start)
+        self.metrics.inc("utterances")
+        ended_at: float | None = None
+        audio_bytes = 0
+        kept: list[bytes] = []
+
+        async def live() -> AsyncIterator[bytes]:
+            nonlocal ended_at, audio_bytes
+            async for chunk in utterance.audio():
+                audio_bytes += len(chunk)
+                if self.keep_audio is not None:
+                    kept.append(chunk)
+                yield chunk
+            ended_at = self.clock()
+
+        try:
+            transcript = await self.recognizer.transcribe(live())
+        except RecognitionFailed as failure:
+            report.error = str(failure)
+            self.metrics.inc("recognizer_errors")
+            self.metrics.inc("lost")
+        else:
+            report.text = transcript.text
+            report.recognizer = transcript.recognizer
+            report.note = transcript.note
+            self.metrics.inc("recognized")
+            if transcript.note:
+                self.metrics.inc("recognizer_errors")
+                self.metrics.inc("fallbacks")
+            if ended_at is not None:
+                report.latency_ms = (self.clock() - ended_at) * 1000
+                self.metrics.observe("endpoint_to_final", report.latency_ms / 1000)
+        report.duration_s = audio_bytes / 32000
+        self.metrics.observe("utterance", report.duration_s)
+        if self.keep_audio is not None:
+            self.keep_audio(utterance.id, b"".join(kept))
+
+        if report.text:
+            match = self.matcher.match(report.text)
+            if match is not None:
+                report.intent, report.slots = match.intent, dict(match.slots)
+                report.method, report.score = match.method, match.score
+                self.metrics.inc("matched")
+            else:
+                self.metrics.inc("unmatched")
+            self.dispatcher.dispatch(utterance.id, report.text, report.intent, report.slots)
+        self._log(report)
+        return report
+
+    def _log(self, r: UtteranceReport) -> None:
+        timing = f"{r.duration_s:.2f} s of audio"
+        if r.latency_ms is not None:
+            timing += f", final {r.latency_ms:.0f} ms after the endpoint"
+        if r.error:
+            log.warning(
+                "utterance %s at %.2f s: no text (%s); %s", r.id, r.start_s, r.error, timing, extra=r.fields()
+            )
+            return
+        what = f"intent {r.intent} {r.slots} ({r.method} {r.score:.0f})" if r.intent else "no intent matched"
+        via = f" via {r.recognizer}" + (f" ({r.note})" if r.note else "")
+        log.info(
+            "utterance %s at %.2f s: %r%s -> %s; %s",
+            r.id,
+            r.start_s,
+            r.text,
+            via,
+            what,
+            timing,
+            extra=r.fields(),
+        )

@@ -1,0 +1,248 @@
+"""The daemon: one TaskGroup owns every long-lived task; signals, reload and ordered shutdown live here.
+
+Life of the service::
+
+    load config -> build app -> READY=1 -> [listen | watchdog | status | metrics] ... SIGTERM
+    SIGTERM/SIGINT -> STOPPING=1, stop capture, let the utterance in flight finish within the grace period,
+                      close handlers and sessions, cancel stragglers, exit 0. A second SIGINT forces exit.
+    SIGHUP         -> RELOADING=1, load + build the new app; on any error keep the old one and log why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Protocol
+
+from assistantd.config import Config, load_config
+from assistantd.errors import AssistantError
+from assistantd.metrics import Metrics
+from assistantd.metrics_http import serve_metrics
+from assistantd.pipeline import UtteranceLike, UtteranceReport
+from assistantd.systemd import Notifier, ProgressWatchdog
+
+log = logging.getLogger(__name__)
+
+EXIT_FORCED = 130
+
+
+class App(Protocol):
+    """Everything built from one config: capture + endpointer, recognizer, matcher, handlers."""
+
+    def utterances(self) -> AsyncIterator[UtteranceLike]:
+        """Live utterances from the configured source; ends only for a file input at EOF."""
+        ...
+
+    async def handle(self, utterance: UtteranceLike) -> UtteranceReport: ...
+
+    def state(self) -> str:
+        """One word or two for STATUS=: listening / hearing / recognizing / microphone missing / ..."""
+        ...
+
+    async def start(self) -> None:
+        """Open what must be open before READY=1 (recognizer models, broker connections)."""
+
+    async def aclose(self, grace_s: float) -> None:
+        """Let running handlers finish within grace_s, then close connections."""
+
+
+BuildApp = Callable[[Config, Metrics, ProgressWatchdog], App]
+
+
+class Service:
+    def __init__(
+        self,
+        config_path: Path | None,
+        build: BuildApp,
+        *,
+        load: Callable[[Path | None], Config] = load_config,
+        notifier: Notifier | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        max_in_flight: int = 2,
+    ) -> None:
+        self.config_path = config_path
+        self.build = build
+        self.load = load
+        self.notifier = notifier or Notifier()
+        self.clock = clock
+        self.metrics = Metrics()
+        self.config: Config | None = None
+        self.app: App | None = None
+        self._stop = asyncio.Event()
+        self._reload = asyncio.Event()
+        self._sigints = 0
+        self._in_flight: set[asyncio.Task[UtteranceReport]] = set()
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self.watchdog = ProgressWatchdog(stall_s=5.0)
+        self.input_finished = asyncio.Event()
+
+    # -- signals ----------------------------------------------------------------------------------
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def request_reload(self) -> None:
+        self._reload.set()
+
+    def _on_sigint(self, main: asyncio.Task[int]) -> None:
+        self._sigints += 1
+        if self._sigints > 1:
+            log.warning("second interrupt: forcing exit")
+            main.cancel()
+        else:
+            self.request_stop()
+
+    # -- life -------------------------------------------------------------------------------------
+    async def run(self) -> int:
+        """Run until stopped. Raises ConfigError (exit 2 in the CLI) when the first config is invalid."""
+        self.config = self.load(self.config_path)
+        self.watchdog = ProgressWatchdog(stall_s=max(5.0, self.config.audio.stall_timeout_s * 2))
+        self.app = self.build(self.config, self.metrics, self.watchdog)
+        await self.app.start()
+        main = asyncio.current_task()
+        assert main is not None
+        loop = asyncio.get_running_loop()
+        for sig, handler in (
+            (signal.SIGTERM, self.request_stop),
+            (signal.SIGINT, lambda: self._on_sigint(main)),
+            (signal.SIGHUP, self.request_reload),
+        ):
+            loop.add_signal_handler(sig, handler)
+        try:
+            return await self._supervise()
+        except asyncio.CancelledError:
+            if self._sigints > 1:
+                return EXIT_FORCED
+            raise
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+
+    async def _supervise(self) -> int:
+        assert self.config is not None and self.app is not None
+        metrics_server = None
+        if self.config.service.metrics_port is not None:
+            metrics_server = await serve_metrics(self.metrics.prometheus, self.config.service.metrics_port)
+        self.notifier.ready(self._status())
+        log.info("assistantd ready (%s)", self.config.source)
+        async with asyncio.TaskGroup() as tg:
+            listen = tg.create_task(self._listen(self.app), name="listen")
+            side = [
+                tg.create_task(self._watchdog_loop(), name="watchdog"),
+                tg.create_task(self._status_loop(), name="status"),
+            ]
+            while True:
+                stop = asyncio.ensure_future(self._stop.wait())
+                reload = asyncio.ensure_future(self._reload.wait())
+                await asyncio.wait({stop, reload, listen}, return_when=asyncio.FIRST_COMPLETED)
+                stop.cancel()
+                reload.cancel()
+                if self._stop.is_set() or listen.done():
+                    break
+                self._reload.clear()
+                listen = await self._do_reload(tg, listen)
+            await self._shutdown(listen, side)
+        if metrics_server is not None:
+            metrics_server.close()
+            await metrics_server.wait_closed()
+        log.info("assistantd stopped")
+        return 0
+
+    async def _listen(self, app: App) -> None:
+        async for utterance in app.utterances():
+            await self._slots.acquire()
+            task = asyncio.create_task(self._handle(app, utterance), name=f"utterance-{utterance.id}")
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+        self.input_finished.set()
+        if self._in_flight:
+            await asyncio.wait(set(self._in_flight))
+
+    async def _handle(self, app: App, utterance: UtteranceLike) -> UtteranceReport:
+        try:
+            return await app.handle(utterance)
+        except Exception:
+            # A bug in one utterance's path must not end the daemon: log it, count it, keep listening.
+            log.exception("utterance %s failed", utterance.id)
+            self.metrics.inc("lost")
+            return UtteranceReport(id=utterance.id, start_s=utterance.start, error="internal error")
+        finally:
+            self._slots.release()
+
+    async def _do_reload(self, tg: asyncio.TaskGroup, listen: asyncio.Task[None]) -> asyncio.Task[None]:
+        assert self.app is not None
+        self.notifier.reloading()
+        try:
+            config = self.load(self.config_path)
+            app = self.build(config, self.metrics, self.watchdog)
+            await app.start()
+        except AssistantError as err:
+            log.error("reload rejected, keeping the running configuration: %s", err)
+            self.notifier.ready(self._status())
+            return listen
+        # Stop capturing with the old app; its utterances in flight finish on the old collaborators.
+        listen.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listen
+        old = self.app
+        self.config, self.app = config, app
+        grace = config.service.shutdown_grace_s
+        tg.create_task(self._close_when_idle(old, grace), name="close-old-app")
+        log.info("reloaded %s", config.source)
+        self.notifier.ready(self._status())
+        return tg.create_task(self._listen(app), name="listen")
+
+    async def _close_when_idle(self, app: App, grace_s: float) -> None:
+        if self._in_flight:
+            await asyncio.wait(set(self._in_flight), timeout=grace_s)
+        await app.aclose(grace_s)
+
+    async def _shutdown(self, listen: asyncio.Task[None], side: list[asyncio.Task[None]]) -> None:
+        assert self.config is not None and self.app is not None
+        grace = self.config.service.shutdown_grace_s
+        self.notifier.stopping()
+        log.info("stopping: %d utterance(s) in flight, %.1f s grace", len(self._in_flight), grace)
+        if not listen.done():
+            listen.cancel()  # stops capture; the utterance in flight keeps its own task
+        with contextlib.suppress(asyncio.CancelledError):
+            await listen
+        if self._in_flight:
+            _, pending = await asyncio.wait(set(self._in_flight), timeout=grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                log.warning("cancelled %d utterance(s) still running after %.1f s", len(pending), grace)
+                await asyncio.wait(pending)
+        await self.app.aclose(grace)
+        for periodic in side:
+            periodic.cancel()
+
+    # -- periodic tasks ---------------------------------------------------------------------------
+    def _status(self) -> str:
+        state = self.app.state() if self.app is not None else "starting"
+        return f"{state}; {self.metrics.summary()}"
+
+    async def _watchdog_loop(self) -> None:
+        interval = self.notifier.watchdog_interval_s
+        if interval is None:
+            return
+        while True:
+            if self.watchdog.healthy(self.clock()):
+                self.notifier.watchdog()
+            else:
+                log.warning("audio loop made no progress: withholding the watchdog ping")
+            await asyncio.sleep(interval)
+
+    async def _status_loop(self) -> None:
+        assert self.config is not None
+        last_log = self.clock()
+        while True:
+            await asyncio.sleep(0.5)
+            self.notifier.status(self._status())
+            if self.clock() - last_log >= self.config.service.status_interval_s:
+                last_log = self.clock()
+                log.info("status: %s", self._status())
