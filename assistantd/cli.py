@@ -60,11 +60,20 @@ _COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]]
 
 
 def setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    """journald (with structured fields) when stderr is the journal, readable stderr otherwise."""
+    from assistantd.systemd import journal_handler, under_journald  # noqa: PLC0415 - keep CLI start fast
+
+    handler: logging.Handler
+    if under_journald():
+        handler = journal_handler()
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    # websockets logs frames (and on errors, request headers) at DEBUG: never let credentials reach a log.
+    logging.getLogger("websockets").setLevel(logging.INFO)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
