@@ -6,6 +6,8 @@ started to the moment it decides speech ended (pre-roll included where the syste
 
 from __future__ import annotations
 
+import warnings
+
 from bench.metrics import Interval
 
 SAMPLE_RATE = 16000
@@ -51,11 +53,18 @@ def rhasspy_silence(pcm: bytes) -> list[Interval]:
     from before, 1 s minimum, 0.5 s of silence to stop, 30 s maximum. Like its own CLI, every result ends the
     command and is followed by ``stop()`` + ``start()`` (which drops the one chunk still pending in its input
     buffer). A SUCCESS result carries the audio it recorded (pre-roll + phrase), which ends at the last chunk
-    it processed, so the segment is that many seconds back from there. A TIMEOUT after 30 s of listening ends
-    a phrase in progress (its audio, from ``stop()``, was streamed already) and otherwise only restarts.
+    it processed, so the segment is that many seconds back from there. A TIMEOUT after 30 s of listening
+    ends a phrase in progress (its audio, from ``stop()``, was streamed already) and otherwise only restarts.
+
+    Its stop rule counts unvoiced chunks after the first second without resetting on speech, so 0.5 s of
+    unvoiced chunks in total, not in a row, ends a phrase.
     """
-    from rhasspysilence import WebRtcVadRecorder
-    from rhasspysilence.const import VoiceCommandResult
+    with warnings.catch_warnings():
+        # rhasspy-silence imports audioop, deprecated since Python 3.11 and gone in 3.13: it runs on the
+        # 3.11 of Raspberry Pi OS bookworm, and the warning is about it, not about this benchmark.
+        warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
+        from rhasspysilence import WebRtcVadRecorder
+        from rhasspysilence.const import VoiceCommandResult
 
     recorder = WebRtcVadRecorder()
     chunk = recorder.chunk_size
