@@ -18,10 +18,15 @@ from pathlib import Path
 
 from assistantd.config.endpoint import EndpointConfig
 from bench import baselines, corpus
-from bench.metrics import Interval, Span, Tally, score_speech
+from bench.metrics import Interval, Span, Tally, overlaps, score_speech
 
 OUT = Path(__file__).resolve().parent / "out" / "endpoint.md"
 BASELINE = "webrtcvad bare (aggr. 2)"
+# webrtcvad flags the first frames of a fresh stream as speech while its noise model settles. The daemon
+# starts its stream once; each corpus file starts a fresh one, so segments that begin in a file's first
+# second and hold no speech are start-up, not false alarms, and are left out of every figure. (The corpus
+# places no speech in the first 2 s; a segment that starts early and runs into speech is counted as usual.)
+WARMUP_S = 1.0
 TARGETS = "targets: recall >= 99 %, onset kept >= 98 %, <= 2 false/h, uploaded <= 1.6x, CPU <= 20 s/h"
 
 Segmenter = Callable[[bytes], Sequence[Span]]
@@ -57,7 +62,15 @@ def systems() -> list[System]:
     ]
 
 
-def run(files: Sequence[corpus.CorpusFile], runners: list[System], log: Callable[[str], None]) -> None:
+def run(
+    files: Sequence[corpus.CorpusFile], runners: list[System], log: Callable[[str], None], repeat: int = 3
+) -> None:
+    """Run every available system on every file and fill in its tally.
+
+    Each call is made ``repeat`` times and the least CPU time is kept: a system's first call pays for its
+    imports and cold caches, and the machine is shared. Every system is deterministic; the segments of the
+    first call are scored.
+    """
     for system in runners:
         if system.run is not None:
             system.tally = Tally()
@@ -68,15 +81,18 @@ def run(files: Sequence[corpus.CorpusFile], runners: list[System], log: Callable
             if system.run is None or system.tally is None:
                 continue
             try:
-                t0 = time.process_time()
-                segments = list(system.run(pcm))
-                cpu = time.process_time() - t0
+                segments, cpu = _timed(system.run, pcm)
+                for _ in range(repeat - 1):
+                    cpu = min(cpu, _timed(system.run, pcm)[1])
             except Exception as exc:  # a broken system gets a row with its error; the others still run
                 system.unavailable = f"failed on {f.name}: {type(exc).__name__}: {exc}"
                 system.run, system.tally = None, None
                 continue
             tally = system.tally
             tally.cpu_s += cpu
+            startup = [s for s in segments if s.start < WARMUP_S and not any(overlaps(s, t) for t in truth)]
+            tally.warmup_segments += len(startup)
+            segments = [s for s in segments if s not in startup]
             if f.kind == "speech" and f.snr_db is not None:
                 score = score_speech(truth, segments)
                 tally.add_speech(score, f.duration_s)
@@ -85,6 +101,12 @@ def run(files: Sequence[corpus.CorpusFile], runners: list[System], log: Callable
                 tally.add_noise(segments, f.duration_s)
                 tally.condition(f.noise, None).add_noise(segments, f.duration_s)
         log(f"  [{i}/{len(files)}] {f.name}")
+
+
+def _timed(segmenter: Segmenter, pcm: bytes) -> tuple[list[Span], float]:
+    t0 = time.process_time()
+    segments = list(segmenter(pcm))
+    return segments, time.process_time() - t0
 
 
 def _pct(x: float | None) -> str:
@@ -108,15 +130,15 @@ def report(files: Sequence[corpus.CorpusFile], runners: list[System], header: st
         f"{len(noise_only)} noise-only files ({sum(f.duration_s for f in noise_only) / 60:.1f} min).",
         "",
         "| system | recall | onset kept | false/h (noise-only) | false/h (speech files) | uploaded / speech "
-        "| CPU s/h | CPU vs bare webrtcvad |",
-        "|---|---|---|---|---|---|---|---|",
+        "| noise-only uploaded | CPU s/h | CPU vs bare webrtcvad |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     base = next((s.tally for s in runners if s.name == BASELINE and s.tally), None)
     base_cpu = base.cpu_per_hour if base else None
     for s in runners:
         t = s.tally
         if t is None:
-            lines.append(f"| {s.name} | {s.unavailable} | | | | | | |")
+            lines.append(f"| {s.name} | {s.unavailable} | | | | | | | |")
             continue
         cpu = t.cpu_per_hour
         ratio = f"{cpu / base_cpu:.1f}x" if cpu is not None and base_cpu else "-"
@@ -124,9 +146,19 @@ def report(files: Sequence[corpus.CorpusFile], runners: list[System], header: st
             f"| {s.name} | {_pct(t.recall)} ({t.found}/{t.utterances}) "
             f"| {_pct(t.onset_rate)} ({t.onset_kept}/{t.utterances}) "
             f"| {_num(t.noise_false_per_hour)} ({t.noise_false}) | {_num(t.speech_false_per_hour)} "
-            f"({t.speech_false}) | {_num(t.upload_ratio, '.2f', 'x')} | {_num(cpu, '.2f')} | {ratio} |"
+            f"({t.speech_false}) | {_num(t.upload_ratio, '.2f', 'x')} | {_pct(t.noise_upload_share)} "
+            f"| {_num(cpu, '.2f')} | {ratio} |"
         )
-    lines += ["", TARGETS, "", _breakdown(runners)]
+    warmups = ", ".join(f"{s.name} {s.tally.warmup_segments}" for s in runners if s.tally)
+    lines += [
+        "",
+        TARGETS,
+        "",
+        f"Not counted: segments starting in a file's first {WARMUP_S:g} s that hold no speech "
+        f"(stream start-up): {warmups}.",
+        "",
+        _breakdown(runners),
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -161,6 +193,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.endpoint", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a small corpus (3 utterances per condition)")
     parser.add_argument("--seed", type=int, default=1, help="corpus seed (default 1)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="calls per system and file; least CPU time counts"
+    )
     args = parser.parse_args(argv)
 
     def log(msg: str) -> None:
@@ -171,7 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for s in runners:
         if s.run is None:
             log(s.unavailable)
-    run(files, runners, log)
+    run(files, runners, log, repeat=max(1, args.repeat))
     r = corpus.recipe(args.seed, args.quick)
     header = f"corpus `{r['mode']}-{corpus.recipe_hash(r)}`, seed {args.seed}."
     text = report(files, runners, header)

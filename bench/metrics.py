@@ -85,6 +85,8 @@ class Tally:
     noise_false: int = 0
     noise_uploaded_s: float = 0.0
     cpu_s: float = 0.0
+    warmup_segments: int = 0
+    """Segments left out because they began while the system's stream was starting up."""
     conditions: dict[tuple[str, float | None], Tally] = field(default_factory=dict)
     """Per (noise kind, SNR in dB); the SNR is None for the noise-only stretches."""
 
@@ -126,6 +128,11 @@ class Tally:
     @property
     def upload_ratio(self) -> float | None:
         return self.uploaded_s / self.truth_s if self.truth_s else None
+
+    @property
+    def noise_upload_share(self) -> float | None:
+        """Share of the noise-only audio uploaded: a segment that never ends has few false alarms."""
+        return self.noise_uploaded_s / self.noise_audio_s if self.noise_audio_s else None
 
     @property
     def cpu_per_hour(self) -> float | None:

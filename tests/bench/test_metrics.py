@@ -59,6 +59,7 @@ def test_tally_rates_per_hour_and_upload_ratio() -> None:
     assert tally.speech_false_per_hour == pytest.approx(2.0)  # 1 segment in half an hour of speech files
     assert tally.upload_ratio == pytest.approx((1.7 + 1.0) / 3.0)
     assert tally.noise_uploaded_s == pytest.approx(2.5)
+    assert tally.noise_upload_share == pytest.approx(2.5 / 1800.0)
     assert tally.cpu_per_hour == pytest.approx(2.0)  # over speech and noise-only audio together
 
 
