@@ -95,7 +95,7 @@ def recipe(seed: int, quick: bool) -> dict[str, Any]:
     return {
         "seed": seed,
         "mode": "quick" if quick else "full",
-        "utterances_per_condition": 3 if quick else 16,
+        "utterances_per_condition": 3 if quick else 24,
         "gap_s": [2.0, 8.0],
         "noise_only_s": 60.0 if quick else 300.0,
         "noise_only_below_speech_db": NOISE_ONLY_BELOW_SPEECH_DB,
