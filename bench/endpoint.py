@@ -18,7 +18,7 @@ from pathlib import Path
 
 from assistantd.config.endpoint import EndpointConfig
 from bench import baselines, corpus
-from bench.metrics import Interval, Span, Tally, overlaps, score_speech
+from bench.metrics import Interval, Span, Tally, score_speech, split_startup
 
 OUT = Path(__file__).resolve().parent / "out" / "endpoint.md"
 BASELINE = "webrtcvad bare (aggr. 2)"
@@ -90,9 +90,8 @@ def run(
                 continue
             tally = system.tally
             tally.cpu_s += cpu
-            startup = [s for s in segments if s.start < WARMUP_S and not any(overlaps(s, t) for t in truth)]
-            tally.warmup_segments += len(startup)
-            segments = [s for s in segments if s not in startup]
+            segments, startup = split_startup(segments, truth, WARMUP_S)
+            tally.warmup_segments += startup
             if f.kind == "speech" and f.snr_db is not None:
                 score = score_speech(truth, segments)
                 tally.add_speech(score, f.duration_s)

@@ -70,6 +70,15 @@ def score_speech(truth: Sequence[Span], segments: Sequence[Span]) -> FileScore:
     )
 
 
+def split_startup(segments: Sequence[Span], truth: Sequence[Span], warmup_s: float) -> tuple[list[Span], int]:
+    """Leave out segments that start before ``warmup_s`` and overlap no truth: a fresh stream's start-up.
+
+    Returns the segments kept and how many were left out.
+    """
+    kept = [s for s in segments if s.start >= warmup_s or any(overlaps(s, t) for t in truth)]
+    return kept, len(segments) - len(kept)
+
+
 @dataclass
 class Tally:
     """Running totals for one system, or one system in one condition."""

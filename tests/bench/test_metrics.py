@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bench.metrics import Interval, Tally, overlaps, score_speech
+from bench.metrics import Interval, Tally, overlaps, score_speech, split_startup
 
 TRUTH = [Interval(1.0, 2.0), Interval(5.0, 6.0), Interval(10.0, 11.0)]
 
@@ -45,6 +45,16 @@ def test_a_segment_spanning_two_utterances_finds_both_and_is_no_false_alarm() ->
 
     assert all(u.found and u.onset_kept for u in score.utterances)
     assert score.false_segments == 0
+
+
+def test_startup_segments_are_left_out_only_when_they_hold_no_speech() -> None:
+    truth = [Interval(2.5, 3.5)]
+    early_noise, early_into_speech, later = Interval(0.0, 0.8), Interval(0.5, 3.0), Interval(1.2, 1.5)
+
+    kept, dropped = split_startup([early_noise, early_into_speech, later], truth, warmup_s=1.0)
+
+    assert kept == [early_into_speech, later]
+    assert dropped == 1
 
 
 def test_tally_rates_per_hour_and_upload_ratio() -> None:
