@@ -21,6 +21,11 @@ PURE = [
     "recognizer/codec.py",
     "recognizer/base.py",
     "backoff.py",
+    "intents/normalize.py",
+    "intents/numbers.py",
+    "intents/schema.py",
+    "intents/fuzzy.py",
+    "intents/matcher.py",
 ]
 
 
