@@ -10,7 +10,8 @@ Order of attempts for one text:
 3. Fuzzy: the best-scoring sample sentence (fuzzy.py) at or above the threshold. Slots are recovered by
    putting the numbers heard into the sample's range markers and parsing that sentence exactly; text
    list values come from the sample itself (the closest spelling), so "kitchen lite" yields
-   area=kitchen. If the sample cannot be re-parsed the match keeps only its fixed slots.
+   area=kitchen. If the sample cannot be re-parsed (a number out of range, a number not heard), the
+   fuzzy match is refused: a match without its slots would only make the handler fail later.
 """
 
 from __future__ import annotations
@@ -152,21 +153,15 @@ class Matcher:
             return None
         score, lm, sample = best
         normalized = normalized_by_language[lm.language]
-        return IntentMatch(
-            sample.intent,
-            self._recover_slots(sample, normalized, lm),
-            "fuzzy",
-            score,
-            text,
-            normalized,
-            lm.language,
-        )
+        slots = self._recover_slots(sample, normalized, lm)
+        if slots is None:
+            return None
+        return IntentMatch(sample.intent, slots, "fuzzy", score, text, normalized, lm.language)
 
-    def _recover_slots(self, sample: Sample, heard: str, lm: LanguageModel) -> dict[str, SlotValue]:
+    def _recover_slots(self, sample: Sample, heard: str, lm: LanguageModel) -> dict[str, SlotValue] | None:
         filled = fill_numbers(sample.text, heard, lm.language)
         result = self._exact(normalize_text(filled, lm.language), lm)
-        if result is not None and result.intent.name == sample.intent:
-            return _slots(result)
-        # The sample could not be re-parsed (a number out of range, or one not heard): keep fixed slots.
-        blocks = lm.intents.intents[sample.intent].data
-        return {k: _slot_value(v) for k, v in blocks[0].slots.items()} if len(blocks) == 1 else {}
+        if result is None or result.intent.name != sample.intent:
+            # A number out of range ("500 minutes") or not heard at all: no usable slots, so no match.
+            return None
+        return _slots(result)
