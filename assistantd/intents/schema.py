@@ -132,6 +132,11 @@ def _parse_values(node: Node, lang: _Lang) -> TextSlotList:
         expression: Expression
         if is_template(text_in):
             expression = _parse(where, key, text_in, lang).expression
+            if value_out is text_in:
+                # The template text itself ("(bathroom|washroom)") would be a useless slot value.
+                raise node.error(
+                    f"values[{i}]", "expected {in: TEMPLATE, out: VALUE}: a template value needs an 'out'"
+                )
         else:
             expression = TextChunk(normalize_text(text_in, lang.code))
         values.append(TextSlotValue(text_in=expression, value_out=value_out))

@@ -100,6 +100,11 @@ def _one(sentence: str) -> str:
             "lists.c.values[0].in",
             "valid template",
         ),
+        (
+            _one("{c}") + 'lists:\n  c: {values: ["(a|b)"]}\n',
+            "lists.c.values[0]",
+            "a template value needs an 'out'",
+        ),
     ],
 )
 def test_errors_name_file_key_path_and_expectation(
@@ -144,6 +149,7 @@ def test_a_pattern_that_matches_nothing_is_an_error(tmp_path: Path) -> None:
 def test_the_shipped_example_intents_load_and_match() -> None:
     matcher = load_matcher(load_config(REPO / "config" / "assistant.yaml"))
     assert {lm.language for lm in matcher.languages} == {"en", "zh"}
+    assert "WeatherGetCity" in matcher.intent_names()
     examples = {
         "turn off the living room lights": "LightOff",
         "set a timer for ten minutes": "TimerStart",

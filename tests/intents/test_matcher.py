@@ -178,3 +178,8 @@ def test_files_of_one_language_share_lists(make_matcher: MakeMatcher) -> None:
     uses_it = 'language: en\nintents:\n  Clean: {data: [{sentences: ["clean the {room}"]}]}\n'
     match = make_matcher(lists_only, uses_it).match("clean the attic")
     assert match is not None and match.slots == {"room": "attic"}
+
+
+@pytest.mark.parametrize("text", ["", "   ", "?!", "。，！"])
+def test_empty_or_punctuation_only_text_matches_nothing(make_matcher: MakeMatcher, text: str) -> None:
+    assert make_matcher(EN, ZH, threshold=0).match(text) is None
