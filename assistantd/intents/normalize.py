@@ -34,8 +34,9 @@ _WHITESPACE = re.compile(r"\s+")
 _PERCENT_ZH = re.compile(r"(\d+(?:\.\d+)?)\s*%")
 _PERCENT = re.compile(r"%")
 
-# Characters with a template meaning in hassil; normalize_template never touches them.
-TEMPLATE_SYNTAX = frozenset("()[]|;")
+# Characters with a template meaning in hassil; normalize_template never touches them (a stray closing
+# brace included: it is hassil's to accept or refuse, not punctuation to drop).
+TEMPLATE_SYNTAX = frozenset("()[]|;}>")
 _NAME_OPEN = {"{": "}", "<": ">"}
 
 
@@ -73,7 +74,9 @@ def _strip_punctuation(text: str) -> str:
 
 def _literal(text: str, language: str) -> str:
     """Steps 1-3 on a piece of literal text (whitespace is tidied by the caller)."""
-    text = unicodedata.normalize("NFKC", text).replace("\u2019", "'").casefold()
+    # NFKC again after case folding, as Unicode's NFKC_Casefold does: folding can un-normalise.
+    folded = unicodedata.normalize("NFKC", text).replace("\u2019", "'").casefold()
+    text = unicodedata.normalize("NFKC", folded)
     if primary_language(language) == "zh":
         text = _PERCENT_ZH.sub(r"百分之\1", text)
     text = _PERCENT.sub(" percent ", text)
@@ -115,8 +118,9 @@ def normalize_template(template: str, language: str = "en") -> str:
         elif char in _NAME_OPEN:
             close = template.find(_NAME_OPEN[char], i + 1)
             if close < 0:
-                # Leave it for hassil's parser, which reports the unbalanced bracket.
-                literal.append(char)
+                # Unbalanced: pass it on untouched so hassil's parser reports it.
+                flush()
+                parts.append(char)
                 i += 1
                 continue
             flush()

@@ -97,7 +97,9 @@ def _parse(node: Node, key: str, template: str, lang: _Lang) -> Sentence:
             _drop_spaces(sentence.expression)
         return sentence
     except (ParseError, AssertionError, ValueError) as err:
-        detail = str(err) or "an empty template"
+        detail = str(err)
+        if not detail or detail == "Text is too short":
+            detail = "an empty template"
         raise node.error(
             key, "expected a valid template (balanced ( ) [ ] { } < >, alternatives a|b)", detail
         ) from None
@@ -221,6 +223,21 @@ def _slots(node: Node) -> dict[str, SlotValue]:
     return slots
 
 
+def _value_uses(
+    node: Node, slot_lists: Mapping[str, SlotList], local_rules: Mapping[str, Sentence] | None = None
+) -> Iterator[TemplateUse]:
+    """List values written as templates may refer to lists and rules too; check them like sentences."""
+    for name, slot_list in slot_lists.items():
+        if isinstance(slot_list, TextSlotList):
+            for i, value in enumerate(slot_list.values):
+                if not isinstance(value.text_in, TextChunk):
+                    path = node.key_path(f"lists.{name}.values[{i}].in")
+                    sentence = Sentence(expression=value.text_in)
+                    yield TemplateUse(
+                        node.ctx.source, path, sentence, frozenset(slot_lists), local_rules or {}
+                    )
+
+
 def parse_intent_file(data: object, source: str) -> IntentFile:
     """Check one intent file's parsed YAML. Raises ConfigError naming ``source`` and the key path."""
     node = Node(data, "", Context(source))
@@ -238,14 +255,10 @@ def parse_intent_file(data: object, source: str) -> IntentFile:
     rules = _rules(node, lang)
     uses.extend(TemplateUse(source, node.key_path(f"expansion_rules.{n}"), s) for n, s in rules.items())
     slot_lists = _lists(node, lang)
-    for name, slot_list in slot_lists.items():
-        if isinstance(slot_list, TextSlotList):
-            for i, value in enumerate(slot_list.values):
-                if not isinstance(value.text_in, TextChunk):
-                    path = f"lists.{name}.values[{i}].in"
-                    uses.append(TemplateUse(source, path, Sentence(expression=value.text_in)))
-
-    skip_words = tuple(normalize_text(w, language) for w in node.str_list("skip_words", ()))
+    uses.extend(_value_uses(node, slot_lists))
+    skip_words = tuple(
+        word for word in (normalize_text(w, language) for w in node.str_list("skip_words", ())) if word
+    )
     if not node.has("intents"):
         raise node.error("intents", "expected a mapping of intent names to {data: [...]}")
     intents: dict[str, tuple[IntentData, ...]] = {}
@@ -267,6 +280,7 @@ def parse_intent_file(data: object, source: str) -> IntentFile:
             for rule_name, rule in local_rules.items():
                 path = block.key_path(f"expansion_rules.{rule_name}")
                 uses.append(TemplateUse(source, path, rule, frozenset(local_lists), local_rules))
+            uses.extend(_value_uses(block, local_lists, local_rules))
             data = IntentData(
                 sentence_texts=[s.text or "" for s in sentences],
                 slots=_slots(block),

@@ -101,6 +101,12 @@ def _one(sentence: str) -> str:
             "valid template",
         ),
         (
+            'language: en\nintents:\n  T:\n    data:\n      - sentences: ["{c}"]\n'
+            '        lists: {c: {values: [{in: "<nope> x", out: 1}]}}\n',
+            "intents.T.data[0].lists.c.values[0].in",
+            "defined expansion rule",
+        ),
+        (
             _one("{c}") + 'lists:\n  c: {values: ["(a|b)"]}\n',
             "lists.c.values[0]",
             "a template value needs an 'out'",

@@ -48,6 +48,9 @@ def test_normalize_text_is_idempotent(text: str) -> None:
         ("[请]打开 {area} 的灯！", "[请]打开{area}的灯"),
         ("(turn;up) the volume", "(turn;up) the volume"),
         ("What\u2019s the time", "what's the time"),
+        # Unbalanced braces are hassil's to report, not punctuation to drop.
+        ("Turn {on", "turn {on"),
+        ("turn on}", "turn on}"),
     ],
 )
 def test_normalize_template_keeps_syntax_and_names(template: str, expected: str) -> None:
