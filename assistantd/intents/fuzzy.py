@@ -74,6 +74,20 @@ def fuzzy_key(text: str, language: str, spaceless: bool) -> str:
     return key.replace(" ", "") if spaceless else key
 
 
+def strip_skip_words(text: str, skip_words: Sequence[str], spaceless: bool) -> str:
+    """Drop the intents' skip words ("please", 请) before fuzzy scoring, as hassil does before matching.
+
+    Whole words only for spaced languages; anywhere for spaceless ones. Longest first, so "could you"
+    goes before "could".
+    """
+    words = sorted({w for w in skip_words if w}, key=len, reverse=True)
+    if not words:
+        return text
+    alternatives = "|".join(re.escape(w) for w in words)
+    pattern = f"(?:{alternatives})" if spaceless else rf"(?<!\w)(?:{alternatives})(?!\w)"
+    return _WHITESPACE.sub(" ", re.sub(pattern, " ", text)).strip()
+
+
 def _expand(
     expr: Expression, lists: Mapping[str, SlotList], rules: Mapping[str, Sentence], limit: int
 ) -> list[str]:

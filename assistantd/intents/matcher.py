@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from hassil import Intents, RecognizeResult, recognize_best
 
-from assistantd.intents.fuzzy import Sample, best_sample, fill_numbers, fuzzy_key
+from assistantd.intents.fuzzy import Sample, best_sample, fill_numbers, fuzzy_key, strip_skip_words
 from assistantd.intents.normalize import has_cjk, normalize_text
 from assistantd.intents.numbers import digits_to_words, words_to_digits
 
@@ -143,10 +143,8 @@ class Matcher:
     ) -> IntentMatch | None:
         best: tuple[float, LanguageModel, Sample] | None = None
         for lm in candidates:
-            normalized = normalized_by_language[lm.language]
-            hit = best_sample(
-                fuzzy_key(normalized, lm.language, lm.spaceless), lm.samples, self.fuzzy_threshold
-            )
+            heard = strip_skip_words(normalized_by_language[lm.language], lm.intents.skip_words, lm.spaceless)
+            hit = best_sample(fuzzy_key(heard, lm.language, lm.spaceless), lm.samples, self.fuzzy_threshold)
             if hit is not None and (best is None or hit.score > best[0]):
                 best = (hit.score, lm, hit.sample)
         if best is None:
