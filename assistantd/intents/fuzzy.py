@@ -10,10 +10,11 @@ Bound: expansion stops at ``max_per_intent`` sentences per intent. Templates tak
 so a late template is not starved by an early one with many list values; inside one template the
 Cartesian product is cut off in its natural order (last items vary fastest).
 
-Scoring compares a *key* of the input with the key of every sample: numbers as ``#`` (spelled-out
-numbers first turned into digits, so "five" and "5" agree), and for spaceless languages no spaces at
-all. The score is rapidfuzz's ``fuzz.ratio`` (normalised Indel similarity, 0-100) over the whole
-string; partial scorers were rejected because they accept "turn on" inside any longer sentence.
+Scoring compares a *key* of the input (skip words removed) with the key of every sample: numbers as
+``#`` (spelled-out numbers first turned into digits, so "five" and "5" agree), and for spaceless
+languages no spaces at all. The score is rapidfuzz's ``fuzz.ratio`` (normalised Indel similarity,
+0-100) over the whole string; partial scorers were rejected because they accept "turn on" inside any
+longer sentence.
 """
 
 from __future__ import annotations
