@@ -6,6 +6,7 @@ import pytest
 
 from assistantd.config import load_config
 from assistantd.errors import ConfigError
+from assistantd.intents.fuzzy import NUMBER_MARK
 from assistantd.intents.loader import load_intent_files, load_matcher
 
 REPO = Path(__file__).resolve().parents[2]
@@ -173,3 +174,17 @@ def test_the_shipped_example_intents_load_and_match() -> None:
     for text, intent in examples.items():
         match = matcher.match(text)
         assert (match.intent if match else "") == intent, text
+
+
+def test_every_sample_of_the_shipped_intents_matches_its_own_intent_exactly() -> None:
+    # Guards the example files against templates that shadow each other across intents.
+    matcher = load_matcher(load_config(REPO / "config" / "assistant.yaml"))
+    wrong = []
+    for lm in matcher.languages:
+        assert len(lm.samples) > 100
+        for sample in lm.samples:
+            text = sample.text.replace(NUMBER_MARK, "5")
+            match = matcher.match(text)
+            if match is None or (match.intent, match.method) != (sample.intent, "exact"):
+                wrong.append((text, sample.intent, match))
+    assert wrong == []
