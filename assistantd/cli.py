@@ -48,6 +48,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--plot", type=Path, default=None, metavar="OUT.png", help="draw waveform, VAD and segments"
     )
+
+    p = sub.add_parser("intents", help="work with intent files")
+    intents_sub = p.add_subparsers(dest="intents_command", required=True, metavar="ACTION")
+    p = intents_sub.add_parser("test", help="print the intent TEXT matches as JSON; exit 1 if none")
+    p.add_argument("text", metavar="TEXT")
+    _config_arg(p)
+    p.add_argument(
+        "--intents",
+        type=Path,
+        nargs="+",
+        default=None,
+        metavar="FILE.yaml",
+        help="intent files to use instead of the config's intents.files",
+    )
     return parser
 
 
@@ -56,6 +70,15 @@ _COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]]
     "check-config": ("check_config", lambda a: {"config_path": a.config}),
     "devices": ("devices", lambda a: {}),
     "segments": ("segments", lambda a: {"path": a.path, "config_path": a.config, "plot": a.plot}),
+    "intents": (
+        "intents",
+        lambda a: {
+            "action": a.intents_command,
+            "text": a.text,
+            "config_path": a.config,
+            "intent_files": a.intents,
+        },
+    ),
 }
 
 

@@ -22,6 +22,11 @@ PURE = [
     "recognizer/base.py",
     "backoff.py",
     "metrics.py",
+    "intents/normalize.py",
+    "intents/numbers.py",
+    "intents/schema.py",
+    "intents/fuzzy.py",
+    "intents/matcher.py",
 ]
 
 

@@ -13,12 +13,15 @@ class IntentsConfig:
     """Intent files or glob patterns, relative to the config file's directory."""
     fuzzy_threshold: float = 85.0
     """Minimum score (0-100) for a fuzzy match when no template matches exactly."""
+    fuzzy_max_sentences: int = 1000
+    """Sample sentences expanded per intent for fuzzy matching (bounds load time and memory)."""
 
     @classmethod
     def from_node(cls, node: Node) -> IntentsConfig:
         cfg = cls(
             files=node.str_list("files", ("intents/*.yaml",)),
             fuzzy_threshold=node.number("fuzzy_threshold", 85.0, min=0, max=100),
+            fuzzy_max_sentences=node.integer("fuzzy_max_sentences", 1000, min=1, max=100_000),
         )
         node.finish()
         return cfg
