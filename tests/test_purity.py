@@ -20,6 +20,8 @@ PURE = [
     "recognizer/events.py",
     "recognizer/codec.py",
     "recognizer/base.py",
+    "recognizer/huawei.py",
+    "recognizer/huawei_sign.py",
     "backoff.py",
 ]
 
