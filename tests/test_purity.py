@@ -20,6 +20,8 @@ PURE = [
     "recognizer/events.py",
     "recognizer/codec.py",
     "recognizer/base.py",
+    "recognizer/sauc.py",
+    "recognizer/sauc_frames.py",
     "backoff.py",
 ]
 
