@@ -22,6 +22,8 @@ PURE = [
     "recognizer/base.py",
     "recognizer/huawei.py",
     "recognizer/huawei_sign.py",
+    "recognizer/sauc.py",
+    "recognizer/sauc_frames.py",
     "backoff.py",
 ]
 
