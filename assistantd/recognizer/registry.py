@@ -8,6 +8,7 @@ from collections.abc import Callable
 from assistantd.config.recognizer import RecognizerConfig
 from assistantd.errors import ConfigError
 from assistantd.recognizer.base import Recognizer
+from assistantd.recognizer.huawei import make_huawei_codec
 from assistantd.recognizer.sauc import volcengine_codec, zyun_codec
 from assistantd.recognizer.transport import WebSocketRecognizer
 
@@ -34,11 +35,18 @@ def _zyun(cfg: RecognizerConfig, url: str | None) -> Recognizer:
     return WebSocketRecognizer("zyun", lambda: zyun_codec(final), cfg.transport)
 
 
+def _huawei(cfg: RecognizerConfig, url: str | None) -> Recognizer:
+    vendor = cfg.huawei
+    if vendor is None:
+        raise ConfigError("<config>", "recognizer.huawei", "expected a recognizer.huawei block")
+    return WebSocketRecognizer("huawei", lambda: make_huawei_codec(vendor, url_override=url), cfg.transport)
+
+
 _BUILDERS: dict[str, Builder] = {
     "volcengine": _volcengine,
     "zyun": _zyun,
+    "huawei": _huawei,
     # Extension points (added by their owners):
-    #   "huawei": WebSocketRecognizer("huawei", lambda: HuaweiCodec(cfg.huawei, ...), cfg.transport)
     #   "local":  the pocketsphinx recognizer (no transport)
 }
 

@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import logging
 import os
 import re
 import time
@@ -66,6 +67,16 @@ _PATH = re.compile(r"^/v1/(?P<project>[^/]+)/rasr/(?P<mode>[a-z-]+)$")
 _PROPERTY = re.compile(r"^[a-z]+_(?P<rate>8k|16k)_[a-z]+$")
 
 
+class _QuietLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """websockets logs request headers (tokens, signatures) at DEBUG; test output must not show them."""
+
+    def isEnabledFor(self, level: int) -> bool:
+        return level > logging.DEBUG and self.logger.isEnabledFor(level)
+
+
+_QUIET_LOG = _QuietLog(logging.getLogger("tests.fakes.huawei"), {})
+
+
 class SisError(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -91,6 +102,8 @@ class Faults:
     """Abort the TCP connection (no close frame) after this many audio chunks."""
     no_final: bool = False
     """Never answer END: no final RESULT, no END (the client's deadline must fire)."""
+    connections: int | None = None
+    """Apply the faults to this many connections (upgrade attempts) only, then behave; None: all."""
 
 
 @dataclass
@@ -107,6 +120,8 @@ class Session:
     mode: str
     auth: str
     """"token" or "aksk"."""
+    faults: Faults = field(default_factory=Faults)
+    """The faults in force for this connection."""
     config: dict[str, Any] = field(default_factory=dict)
     trace_id: str = ""
     audio: bytearray = field(default_factory=bytearray)
@@ -163,7 +178,9 @@ class FakeHuaweiSIS:
         return f"ws://127.0.0.1:{port}"
 
     async def __aenter__(self) -> FakeHuaweiSIS:
-        self._server = await serve(self._session, "127.0.0.1", self._port, process_request=self._upgrade)
+        self._server = await serve(
+            self._session, "127.0.0.1", self._port, process_request=self._upgrade, logger=_QUIET_LOG
+        )
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -173,20 +190,22 @@ class FakeHuaweiSIS:
 
     # -- upgrade (§3.1, §3.2) ---------------------------------------------------------------------------
     def _upgrade(self, connection: ServerConnection, request: Request) -> Response | None:
+        limit = self.faults.connections
+        faults = self.faults if limit is None or len(self.upgrades) < limit else Faults()
         try:
-            mode, auth = self._check_upgrade(request)
+            mode, auth = self._check_upgrade(request, faults)
         except _RefusedError as refusal:
             self.upgrades.append((refusal.status, refusal.code))
             body = json.dumps({"error_code": refusal.code, "error_msg": refusal.message}).encode()
             headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return Response(refusal.status, HTTPStatus(refusal.status).phrase, headers, body)
         self.upgrades.append((101, ""))
-        connection.huawei_session = Session(mode=mode, auth=auth)  # type: ignore[attr-defined]
+        connection.huawei_session = Session(mode=mode, auth=auth, faults=faults)  # type: ignore[attr-defined]
         return None
 
-    def _check_upgrade(self, request: Request) -> tuple[str, str]:
-        if self.faults.refuse_upgrade is not None:
-            raise _RefusedError(self.faults.refuse_upgrade, "SIS.0101", "refused by fault injection")
+    def _check_upgrade(self, request: Request, faults: Faults) -> tuple[str, str]:
+        if faults.refuse_upgrade is not None:
+            raise _RefusedError(faults.refuse_upgrade, "SIS.0101", "refused by fault injection")
         path = request.path.split("?", 1)[0]
         match = _PATH.match(path)
         if match is None or match["mode"] not in MODES or match["project"] != self.project_id:
@@ -215,6 +234,7 @@ class FakeHuaweiSIS:
     async def _session(self, ws: ServerConnection) -> None:
         template: Session = ws.huawei_session  # type: ignore[attr-defined]
         session: Session | None = None
+        started = False
         try:
             while True:
                 try:
@@ -238,9 +258,12 @@ class FakeHuaweiSIS:
                 (session or template).received.append(Received(now, kind, size))
                 try:
                     if isinstance(message, bytes):
+                        if session is None and started:
+                            continue  # §3.6: after a session's END, audio is ignored until the next START
                         await self._audio(ws, session, message)
                     else:
                         session = await self._command(ws, template, session, message)
+                        started = started or session is not None
                 except SisError as err:
                     target = session or template
                     await self._send(ws, target, "ERROR", error_code=err.code, error_msg=err.message)
@@ -274,13 +297,17 @@ class FakeHuaweiSIS:
             check_start_config(config, self.vocabularies)
             assert isinstance(config, dict)
             session = Session(
-                mode=template.mode, auth=template.auth, config=config, received=template.received
+                mode=template.mode,
+                auth=template.auth,
+                faults=template.faults,
+                config=config,
+                received=template.received,
             )
             session.trace_id = f"fake-trace-{next(self._traces)}"
             self.sessions.append(session)
-            if self.faults.error_code is not None and self.faults.error_after_chunks == 0:
+            if session.faults.error_code is not None and session.faults.error_after_chunks == 0:
                 self._inject_error(session)
-            await asyncio.sleep(self.faults.start_delay_s)
+            await asyncio.sleep(session.faults.start_delay_s)
             await self._send(ws, session, "START")
             return session
         if command["command"] == "END":
@@ -290,9 +317,9 @@ class FakeHuaweiSIS:
             if session.cancel:
                 await self._send(ws, session, "END", reason="CANCEL")
                 return None
-            if self.faults.no_final:
+            if session.faults.no_final:
                 return session
-            await asyncio.sleep(self.faults.final_delay_s)
+            await asyncio.sleep(session.faults.final_delay_s)
             if not session.ended_by_vad:
                 await self._final(ws, session)
             await self._send(ws, session, "END", reason="NORMAL")
@@ -307,9 +334,10 @@ class FakeHuaweiSIS:
         if not low <= len(chunk) <= high:
             raise SisError("SIS.0031", f"audio chunk of {len(chunk)} bytes, expected {low}-{high}")
         session.chunks += 1
-        if self.faults.drop_after_chunks is not None and session.chunks >= self.faults.drop_after_chunks:
+        faults = session.faults
+        if faults.drop_after_chunks is not None and session.chunks >= faults.drop_after_chunks:
             raise _DropError
-        if self.faults.error_code is not None and session.chunks == self.faults.error_after_chunks:
+        if faults.error_code is not None and session.chunks == faults.error_after_chunks:
             self._inject_error(session)
         if session.ended_by_vad:
             return  # §3.1: after VOICE_END / EXCEEDED_SILENCE further audio is ignored
@@ -366,8 +394,8 @@ class FakeHuaweiSIS:
         await self._send(ws, s, "EVENT", event=name, timestamp=0)
 
     def _inject_error(self, session: Session) -> None:
-        code = self.faults.error_code or "SIS.0003"
-        if self.faults.error_fatal:
+        code = session.faults.error_code or "SIS.0003"
+        if session.faults.error_fatal:
             raise _FatalError(code)
         raise SisError(code, "injected fault")
 
