@@ -48,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--plot", type=Path, default=None, metavar="OUT.png", help="draw waveform, VAD and segments"
     )
+
+    p = sub.add_parser("transcribe", help="print one JSON line per utterance of a WAV file, via a recognizer")
+    p.add_argument("path", type=Path, metavar="PATH.wav")
+    p.add_argument("--recognizer", default=None, metavar="NAME", help="default: recognizer.default")
+    p.add_argument("--url", default=None, metavar="URL", help="use this endpoint (a fake server, a proxy)")
+    _config_arg(p)
     return parser
 
 
@@ -56,6 +62,10 @@ _COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]]
     "check-config": ("check_config", lambda a: {"config_path": a.config}),
     "devices": ("devices", lambda a: {}),
     "segments": ("segments", lambda a: {"path": a.path, "config_path": a.config, "plot": a.plot}),
+    "transcribe": (
+        "transcribe",
+        lambda a: {"path": a.path, "recognizer": a.recognizer, "url": a.url, "config_path": a.config},
+    ),
 }
 
 

@@ -8,8 +8,8 @@ import struct
 
 import pytest
 
-from assistantd.config.volcengine import SaucOptions, VolcengineConfig, ZyunConfig
 from assistantd.config.secret import Secret
+from assistantd.config.volcengine import SaucOptions, VolcengineConfig, ZyunConfig
 from assistantd.recognizer.codec import ProtocolError
 from assistantd.recognizer.events import Error, Final, Partial, Started
 from assistantd.recognizer.sauc import SaucCodec, is_retryable, volcengine_codec, zyun_codec
