@@ -70,7 +70,7 @@ def test_the_commented_example_is_valid() -> None:
     lines = (REPO / "config" / "assistant.yaml").read_text().splitlines()
     text = "\n".join(line.replace("  # ", "  ", 1) if line.startswith("  # ") else line for line in lines)
     data = yaml.safe_load(text)
-    env = {"VOLC_APP_KEY": "a", "VOLC_ACCESS_KEY": "b", "ZYUN_API_KEY": "c"}
+    env = {"VOLC_APP_KEY": "a", "VOLC_ACCESS_KEY": "b", "ZYUN_API_KEY": "c", "HUAWEI_SIS_TOKEN": "d"}
     cfg = Config.from_dict(data, env=env).recognizer
     assert cfg.volcengine is not None and cfg.zyun is not None
     assert cfg.transport.packet_ms == 160
