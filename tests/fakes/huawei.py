@@ -33,7 +33,6 @@ import itertools
 import json
 import logging
 import os
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -47,24 +46,15 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from assistantd.recognizer.huawei_sign import verify_request
-
-MODES = {"short-stream": 60.0, "sentence-stream": 60.0, "continue-stream": 5 * 3600.0}
-"""Mode -> longest audio in seconds (§3.1)."""
-AUDIO_FORMATS = {
-    "pcm16k16bit": (16000, 2),
-    "pcm8k16bit": (8000, 2),
-    "ulaw16k8bit": (16000, 1),
-    "ulaw8k8bit": (8000, 1),
-    "alaw16k8bit": (16000, 1),
-    "alaw8k8bit": (8000, 1),
-}
-CHUNK_LIMITS = {16000: (320, 65536), 8000: (160, 32768)}
-"""§3.4: allowed binary frame sizes by sample rate."""
-YES_NO = ("add_punc", "digit_norm", "interim_results", "need_word_info")
-RANGES = {"vad_head": (0, 60000), "vad_tail": (0, 3000), "max_seconds": (1, 60)}
-CONFIG_KEYS = {"audio_format", "property", "vocabulary_id", *YES_NO, *RANGES}
-_PATH = re.compile(r"^/v1/(?P<project>[^/]+)/rasr/(?P<mode>[a-z-]+)$")
-_PROPERTY = re.compile(r"^[a-z]+_(?P<rate>8k|16k)_[a-z]+$")
+from tests.fakes.huawei_rules import (
+    AUDIO_FORMATS,
+    CHUNK_LIMITS,
+    MODES,
+    PATH,
+    SisError,
+    cancel_flag,
+    check_start_config,
+)
 
 
 class _QuietLog(logging.LoggerAdapter):  # type: ignore[type-arg]
@@ -75,13 +65,6 @@ class _QuietLog(logging.LoggerAdapter):  # type: ignore[type-arg]
 
 
 _QUIET_LOG = _QuietLog(logging.getLogger("tests.fakes.huawei"), {})
-
-
-class SisError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass
@@ -207,7 +190,7 @@ class FakeHuaweiSIS:
         if faults.refuse_upgrade is not None:
             raise _RefusedError(faults.refuse_upgrade, "SIS.0101", "refused by fault injection")
         path = request.path.split("?", 1)[0]
-        match = _PATH.match(path)
+        match = PATH.match(path)
         if match is None or match["mode"] not in MODES or match["project"] != self.project_id:
             raise _RefusedError(404, "APIG.0101", "The API does not exist or has not been published")
         if len(request.headers.get_all("Host")) != 1:
@@ -313,7 +296,7 @@ class FakeHuaweiSIS:
         if command["command"] == "END":
             if session is None:
                 raise SisError("SIS.0031", "END received without START")
-            session.cancel = _cancel_flag(command)
+            session.cancel = cancel_flag(command)
             if session.cancel:
                 await self._send(ws, session, "END", reason="CANCEL")
                 return None
@@ -407,52 +390,6 @@ class FakeHuaweiSIS:
         if resp_type in ("ERROR", "FATAL_ERROR"):
             self.errors.append(fields["error_code"])
         await ws.send(json.dumps(message, ensure_ascii=False))
-
-
-def check_start_config(config: object, vocabularies: set[str]) -> None:
-    """§3.3, strictly. Raises SisError with the code the service would use."""
-    if config is None:
-        raise SisError("SIS.0012", "'config' is required")
-    if not isinstance(config, dict):
-        raise SisError("SIS.0032", "'config' must be an object")
-    unknown = sorted(set(config) - CONFIG_KEYS)
-    if unknown:
-        raise SisError("SIS.0031", f"unsupported parameter {unknown[0][:30]!r}")
-    for key in ("audio_format", "property"):
-        if key not in config:
-            raise SisError("SIS.0012", f"'{key}' is required")
-    audio_format = config["audio_format"]
-    if not isinstance(audio_format, str) or audio_format not in AUDIO_FORMATS:
-        raise SisError("SIS.0032", "'audio_format' is invalid")
-    prop = config["property"]
-    match = _PROPERTY.match(prop) if isinstance(prop, str) else None
-    if match is None:
-        raise SisError("SIS.0031", "'property' is invalid")
-    if int(match["rate"].removesuffix("k")) * 1000 != AUDIO_FORMATS[audio_format][0]:
-        raise SisError("SIS.0031", "'property' sample rate does not match 'audio_format'")
-    for key in YES_NO:
-        if key in config and config[key] not in ("yes", "no"):
-            raise SisError("SIS.0031", f"'{key}' must be the string yes or no")
-    for key, (low, high) in RANGES.items():
-        value = config.get(key, low)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise SisError("SIS.0031", f"'{key}' must be an integer in {low}-{high}")
-    if "vocabulary_id" in config:
-        vocabulary = config["vocabulary_id"]
-        if not isinstance(vocabulary, str):
-            raise SisError("SIS.0031", "'vocabulary_id' must be a string")
-        if vocabulary not in vocabularies:
-            raise SisError("SIS.0201", "vocabulary not found")
-
-
-def _cancel_flag(command: dict[str, Any]) -> bool:
-    # §3.5: the doc types cancel as Boolean; the official SDK sends the strings "true"/"false".
-    cancel = command.get("cancel", False)
-    if cancel in (True, "true"):
-        return True
-    if cancel in (False, "false"):
-        return False
-    raise SisError("SIS.0031", "'cancel' must be true or false")
 
 
 def _prefix(text: str, units: int) -> str:
