@@ -222,6 +222,8 @@ def test_result_before_start_is_a_protocol_error() -> None:
     codec.start()
     with pytest.raises(ProtocolError, match="RESULT in state starting"):
         codec.receive(result("x"))
+    with pytest.raises(ProtocolError, match="never started"):
+        codec.receive(json.dumps({"resp_type": "END", "reason": "NORMAL"}))
 
 
 def test_retryable_table() -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 from assistantd.config import Config
 from assistantd.config.recognizer import RecognizerConfig
@@ -323,3 +324,14 @@ async def test_secrets_never_reach_logs_or_errors(
     assert "huawei" in caplog.text  # the capture did record the transport's lines
     for secret in (TOKEN, AK, SK):
         assert secret not in seen
+
+
+async def test_a_second_host_header_is_refused() -> None:
+    """§3.2: the gateway answers 401 when Host is sent twice (a signer that adds its own copy)."""
+    async with FakeHuaweiSIS(token=TOKEN) as fake:
+        url = f"{fake.url}/v1/{PROJECT}/rasr/short-stream"
+        host = fake.url.removeprefix("ws://")
+        with pytest.raises(InvalidStatus) as info:
+            await connect(url, additional_headers=[("Host", host), ("X-Auth-Token", TOKEN)])
+    assert info.value.response.status_code == 401
+    assert fake.upgrades == [(401, "APIG.0301")]

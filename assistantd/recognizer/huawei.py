@@ -301,6 +301,8 @@ class HuaweiCodec:
         if not isinstance(reason, str):
             raise ProtocolError("Huawei SIS END reason is not a string")
         if reason == "NORMAL":
+            if self._state is _State.STARTING:
+                raise ProtocolError("Huawei SIS ended a session it never started")
             self._events.append(Final(join_sentences(self._finals), tuple(self._finals)))
             self._state = _State.DONE
         elif reason == "CANCEL":
