@@ -186,6 +186,8 @@ class HuaweiCodec:
             excess = len(self._pcm) - MAX_HELD_BYTES
             excess += excess % 2  # keep whole samples
             del self._pcm[:excess]
+            if not self.dropped_bytes:
+                log.warning("huawei: no START reply yet; dropping the oldest audio beyond 60 s")
             self.dropped_bytes += excess
 
     def finish(self) -> None:
