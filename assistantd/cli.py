@@ -62,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE.yaml",
         help="intent files to use instead of the config's intents.files",
     )
+    p = sub.add_parser("transcribe", help="print one JSON line per utterance of a WAV file, via a recognizer")
+    p.add_argument("path", type=Path, metavar="PATH.wav")
+    p.add_argument("--recognizer", default=None, metavar="NAME", help="default: recognizer.default")
+    p.add_argument("--url", default=None, metavar="URL", help="use this endpoint (a fake server, a proxy)")
+    _config_arg(p)
     return parser
 
 
@@ -78,6 +83,10 @@ _COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]]
             "config_path": a.config,
             "intent_files": a.intents,
         },
+    ),
+    "transcribe": (
+        "transcribe",
+        lambda a: {"path": a.path, "recognizer": a.recognizer, "url": a.url, "config_path": a.config},
     ),
 }
 

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from assistantd.config.reader import Node
 from assistantd.config.secret import Secret
+
+HUAWEI_MODES = ("short-stream", "sentence-stream", "continue-stream")
+"""The three RASR URIs (protocols.md §3.1): streaming one-sentence, single-sentence with VAD, continuous."""
+
+HUAWEI_AUDIO_FORMATS = ("pcm16k16bit",)
+"""The daemon streams 16 kHz mono s16le, so only the matching §3.3 format is offered."""
+
+_PROPERTY = re.compile(r"^[a-z]+_16k_[a-z]+$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z0-9]+)+$")
 
 
 @dataclass(frozen=True)
@@ -13,13 +23,43 @@ class HuaweiConfig:
     project_id: str
     """Huawei Cloud project id, part of the URL (protocols.md §3.1)."""
     region: str = "cn-north-4"
-    """Region, part of the host name."""
+    """Region, part of the host name (cn-north-4, cn-east-3, ap-southeast-3 ...)."""
     token: Secret | None = None
-    """X-Auth-Token (IAM token), by reference; or use ak/sk signing."""
+    """X-Auth-Token (IAM token, valid 24 h), by reference; or use ak/sk signing (protocols.md §3.2)."""
     ak: Secret | None = None
     """Access key id for SDK-HMAC-SHA256 signing, by reference."""
     sk: Secret | None = None
     """Secret access key for SDK-HMAC-SHA256 signing, by reference."""
+    mode: str = "short-stream"
+    """short-stream (the daemon's endpointer decides the end; default), sentence-stream or continue-stream."""
+    audio_format: str = "pcm16k16bit"
+    """START ``audio_format`` (protocols.md §3.3)."""
+    property: str = "chinese_16k_general"
+    """START ``property``, the model: ``<language>_16k_<domain>``, e.g. english_16k_general."""
+    add_punc: bool = False
+    """Punctuation in the text (sent as "yes"/"no")."""
+    digit_norm: bool = True
+    """Numbers as digits (sent as "yes"/"no")."""
+    interim_results: bool = False
+    """Ask for interim results (Partial events) as well as the final one."""
+    vad_head_ms: int = 10000
+    """Leading silence that ends a sentence-stream session (ms, 0-60000; sentence/continue modes only)."""
+    vad_tail_ms: int = 500
+    """Trailing silence that ends a sentence (ms, 0-3000; sentence/continue modes only)."""
+    max_seconds: int = 30
+    """Longest sentence (s, 1-60; sentence/continue modes only)."""
+    vocabulary_id: str | None = None
+    """Hot-word table id; unset for none (an unknown id is an error, SIS.0201)."""
+    chunk_ms: int = 100
+    """Audio per binary frame (ms, 50-1000; §3.4 recommends 100 ms for real-time feedback)."""
+    endpoint: str | None = None
+    """Base URL; default ``wss://sis-ext.{region}.myhuaweicloud.com``."""
+    enterprise_project_id: str | None = None
+    """Optional Enterprise-Project-Id header (billing)."""
+
+    def base_url(self) -> str:
+        """The endpoint, or the region's public one (protocols.md §3.1)."""
+        return self.endpoint or f"wss://sis-ext.{self.region}.myhuaweicloud.com"
 
     @classmethod
     def from_node(cls, node: Node) -> HuaweiConfig:
@@ -29,8 +69,35 @@ class HuaweiConfig:
             token=node.secret("token", None),
             ak=node.secret("ak", None),
             sk=node.secret("sk", None),
+            mode=node.text("mode", "short-stream", choices=HUAWEI_MODES),
+            audio_format=node.text("audio_format", "pcm16k16bit", choices=HUAWEI_AUDIO_FORMATS),
+            property=node.text("property", "chinese_16k_general"),
+            add_punc=node.flag("add_punc", False),
+            digit_norm=node.flag("digit_norm", True),
+            interim_results=node.flag("interim_results", False),
+            vad_head_ms=node.integer("vad_head_ms", 10000, min=0, max=60000),
+            vad_tail_ms=node.integer("vad_tail_ms", 500, min=0, max=3000),
+            max_seconds=node.integer("max_seconds", 30, min=1, max=60),
+            vocabulary_id=node.text("vocabulary_id", None),
+            chunk_ms=node.integer("chunk_ms", 100, min=50, max=1000),
+            endpoint=node.text("endpoint", None),
+            enterprise_project_id=node.text("enterprise_project_id", None),
         )
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", cfg.project_id):
+            raise node.error("project_id", "expected a project id (letters, digits, - and _)", cfg.project_id)
+        if not _REGION.match(cfg.region):
+            raise node.error("region", "expected a region name such as cn-north-4", cfg.region)
+        if not _PROPERTY.match(cfg.property):
+            raise node.error(
+                "property",
+                "expected a 16 kHz model <language>_16k_<domain> such as chinese_16k_general",
+                cfg.property,
+            )
+        if cfg.endpoint is not None and not cfg.endpoint.startswith(("wss://", "ws://")):
+            raise node.error("endpoint", "expected a wss:// or ws:// URL", cfg.endpoint)
         if cfg.token is None and (cfg.ak is None or cfg.sk is None):
             raise node.error("token", "expected a token, or both ak and sk")
+        if cfg.token is not None and (cfg.ak is not None or cfg.sk is not None):
+            raise node.error("token", "expected either a token or ak/sk, not both")
         node.finish()
         return cfg

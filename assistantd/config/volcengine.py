@@ -7,7 +7,53 @@ from dataclasses import dataclass
 from assistantd.config.reader import Node
 from assistantd.config.secret import Secret
 
-VOLC_DEFAULT_URL = "wss://openspeech.bytedance.com/api/v3/sauc/bigmodel_async"
+VOLC_HOST = "wss://openspeech.bytedance.com/api/v3/sauc/"
+VOLC_MODES = ("bigmodel", "bigmodel_async", "bigmodel_nostream")
+VOLC_DEFAULT_URL = VOLC_HOST + "bigmodel_async"
+VOLC_RESOURCE_IDS = (
+    "volc.bigasr.sauc.duration",  # model 1.0, hourly billing
+    "volc.bigasr.sauc.concurrent",  # model 1.0, concurrency billing
+    "volc.seedasr.sauc.duration",  # model 2.0, hourly billing
+    "volc.seedasr.sauc.concurrent",  # model 2.0, concurrency billing
+)
+ZYUN_DEFAULT_URL = "ws://audio-asr.api.zyuncs.com/sauc"
+"""The URL in 360's published sample (plain ws, protocols.md §2)."""
+
+
+@dataclass(frozen=True)
+class SaucOptions:
+    """The ``request`` options of the full client request (protocols.md §1.5), shared by both vendors."""
+
+    enable_itn: bool = True
+    """Inverse text normalization ("twenty one" -> "21")."""
+    enable_punc: bool = True
+    """Punctuation."""
+    enable_ddc: bool = False
+    """Disfluency removal ("smoothing")."""
+    result_type: str = "full"
+    """``full`` (cumulative text) or ``single`` (earlier sentences not repeated)."""
+    end_window_size_ms: int | None = None
+    """Server-side end-of-sentence silence in milliseconds (>= 200); null = the vendor's default (800)."""
+    force_to_speech_time_ms: int | None = None
+    """Milliseconds of audio before the server tries to finalize (>= 1; use with end_window_size_ms)."""
+    hotwords: tuple[str, ...] = ()
+    """Words to favour, sent as corpus.context ``{"hotwords": [...]}`` (about 100 tokens when streaming)."""
+    uid: str = "assistantd"
+    """``user.uid``, used by the vendor's console for log filtering; not a secret."""
+
+    @classmethod
+    def from_node(cls, node: Node) -> SaucOptions:
+        """Reads its keys from ``node`` without finishing it (they sit beside the vendor's own keys)."""
+        return cls(
+            enable_itn=node.flag("enable_itn", True),
+            enable_punc=node.flag("enable_punc", True),
+            enable_ddc=node.flag("enable_ddc", False),
+            result_type=node.text("result_type", "full", choices=("full", "single")),
+            end_window_size_ms=node.integer("end_window_size_ms", None, min=200, max=60000),
+            force_to_speech_time_ms=node.integer("force_to_speech_time_ms", None, min=1, max=60000),
+            hotwords=node.str_list("hotwords", ()),
+            uid=node.text("uid", "assistantd"),
+        )
 
 
 @dataclass(frozen=True)
@@ -17,18 +63,36 @@ class VolcengineConfig:
     access_key: Secret
     """X-Api-Access-Key (console access token), by reference."""
     url: str = VOLC_DEFAULT_URL
-    """Endpoint: .../bigmodel, .../bigmodel_async or .../bigmodel_nostream (protocols.md §1.1)."""
+    """Endpoint: .../bigmodel, .../bigmodel_async or .../bigmodel_nostream (protocols.md §1.1).
+    Set ``mode`` instead to pick one of the three on the official host."""
     resource_id: str = "volc.bigasr.sauc.duration"
-    """X-Api-Resource-Id (protocols.md §1.2)."""
+    """X-Api-Resource-Id: model 1.0 ``volc.bigasr.*``, 2.0 ``volc.seedasr.*`` (protocols.md §1.2)."""
+    language: str | None = None
+    """``audio.language``, bigmodel_nostream only (e.g. en-US); null = Chinese + English + dialects."""
+    options: SaucOptions = SaucOptions()
+
+    @property
+    def nostream(self) -> bool:
+        return self.url.rstrip("/").endswith("bigmodel_nostream")
 
     @classmethod
     def from_node(cls, node: Node) -> VolcengineConfig:
+        mode = node.text("mode", None, choices=VOLC_MODES)
+        if mode is not None and node.has("url"):
+            raise node.error("mode", "expected either mode or url, not both")
+        url = node.text("url", VOLC_DEFAULT_URL) if mode is None else VOLC_HOST + mode
+        if not url.startswith(("ws://", "wss://")):
+            raise node.error("url", "expected a ws:// or wss:// URL", url)
         cfg = cls(
             app_key=node.secret("app_key"),
             access_key=node.secret("access_key"),
-            url=node.text("url", VOLC_DEFAULT_URL),
-            resource_id=node.text("resource_id", "volc.bigasr.sauc.duration"),
+            url=url,
+            resource_id=node.text("resource_id", "volc.bigasr.sauc.duration", choices=VOLC_RESOURCE_IDS),
+            language=node.text("language", None),
+            options=SaucOptions.from_node(node),
         )
+        if cfg.language is not None and not cfg.nostream:
+            raise node.error("language", "expected language only with the bigmodel_nostream endpoint")
         node.finish()
         return cfg
 
@@ -37,11 +101,15 @@ class VolcengineConfig:
 class ZyunConfig:
     api_key: Secret
     """Sent as ``Authorization: Bearer <key>`` (protocols.md §2), by reference."""
-    url: str
-    """The 360 zyun sauc endpoint (protocols.md §2)."""
+    url: str = ZYUN_DEFAULT_URL
+    """The 360 zyun sauc endpoint (protocols.md §2); bigmodel_async semantics."""
+    options: SaucOptions = SaucOptions()
 
     @classmethod
     def from_node(cls, node: Node) -> ZyunConfig:
-        cfg = cls(api_key=node.secret("api_key"), url=node.text("url"))
+        url = node.text("url", ZYUN_DEFAULT_URL)
+        if not url.startswith(("ws://", "wss://")):
+            raise node.error("url", "expected a ws:// or wss:// URL", url)
+        cfg = cls(api_key=node.secret("api_key"), url=url, options=SaucOptions.from_node(node))
         node.finish()
         return cfg

@@ -1,0 +1,340 @@
+"""The one asyncio transport: drives any sans-I/O codec (codec.py) over a ``websockets`` client connection.
+
+Per utterance (``transcribe``): the connection opens and the codec's start message goes out at once, while
+a feeder task keeps the arriving audio in a bounded recording (TransportConfig.max_buffer_s). A sender
+re-chunks the recording into ``packet_ms`` packets as capture delivers it (no sleeps: the microphone paces
+it); when the audio iterator ends (the endpoint) the rest and the codec's last packet go out at once and
+the final result is awaited for at most ``final_timeout_s``.
+
+An attempt that fails for a reason a fresh connection may cure (refused or dropped connection, 5xx,
+timeouts, a retryable error frame, no final in time, a protocol violation) is retried ``retries`` times on a
+new connection from the recording, after a delay from assistantd.backoff. HTTP 401/403 is fatal and not
+retried. Messages never contain header values: websockets' exceptions are translated, never chained or
+formatted, and its DEBUG logging (which prints request headers) is switched off for our connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterable, Callable, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import (
+    ConnectionClosed,
+    InvalidHandshake,
+    InvalidStatus,
+    InvalidURI,
+    WebSocketException,
+)
+
+from assistantd.audio.frames import BYTES_PER_SECOND, frame_bytes
+from assistantd.backoff import backoff
+from assistantd.config.recognizer import TransportConfig
+from assistantd.recognizer.base import RecognitionFailed, Transcript
+from assistantd.recognizer.codec import Codec, ProtocolError
+from assistantd.recognizer.events import Error, Final, Partial, Started
+
+log = logging.getLogger(__name__)
+
+CodecFactory = Callable[[], Codec]
+ConnectFn = Callable[..., Any]
+"""``websockets.asyncio.client.connect`` or anything with its signature that returns an awaitable."""
+
+MAX_MESSAGE = 1 << 20
+"""Largest message accepted from a server, in bytes (a final transcript is a few kB)."""
+
+
+def _retry_delays() -> Iterator[float]:
+    # One retry rarely needs more than a moment; a voice command is stale after a few seconds anyway.
+    return backoff(initial_s=0.1, maximum_s=2.0)
+
+
+class _QuietLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """websockets logs every request header (credentials included) at DEBUG: never let it."""
+
+    def isEnabledFor(self, level: int) -> bool:  # noqa: N802 - overrides logging API
+        return level > logging.DEBUG and self.logger.isEnabledFor(level)
+
+
+_WS_LOGGER = _QuietLogger(logging.getLogger("websockets.client"), {})
+
+
+class _AttemptError(Exception):
+    """One connection's failure, with a reason fit for users (no secrets) and whether to retry."""
+
+    def __init__(self, reason: str, *, retryable: bool, fatal: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable and not fatal
+        self.fatal = fatal
+
+
+class _Recording:
+    """The utterance's audio, appended as it arrives, read by one attempt at a time; at most ``max_bytes``
+    are kept (the oldest audio is dropped first: it then cannot be retried)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self._data = bytearray()
+        self._base = 0
+        """Absolute offset of ``_data[0]``."""
+        self._max = max_bytes
+        self._changed = asyncio.Event()
+        self.ended = False
+        self.ended_at: float | None = None
+        self.error: BaseException | None = None
+
+    def append(self, chunk: bytes) -> None:
+        self._data += chunk
+        excess = len(self._data) - self._max
+        if excess > 0:
+            del self._data[:excess]
+            self._base += excess
+        self._changed.set()
+
+    def end(self, error: BaseException | None = None) -> None:
+        self.ended, self.ended_at, self.error = True, time.perf_counter(), error
+        self._changed.set()
+
+    @property
+    def dropped(self) -> int:
+        return self._base
+
+    async def read(self, offset: int) -> tuple[int, bytes]:
+        """(start, bytes) from ``offset`` (or the oldest kept byte); empty bytes once the audio ended."""
+        while True:
+            start = max(offset, self._base)
+            if start < self._base + len(self._data):
+                return start, bytes(self._data[start - self._base :])
+            if self.ended:
+                if self.error is not None:
+                    raise self.error
+                return start, b""
+            self._changed.clear()
+            await self._changed.wait()
+
+
+class WebSocketRecognizer:
+    """A Recognizer (base.py) for any codec. ``codec_factory`` makes one codec per connection."""
+
+    def __init__(
+        self,
+        name: str,
+        codec_factory: CodecFactory,
+        config: TransportConfig,
+        *,
+        connect: ConnectFn = connect,
+        retry_delays: Callable[[], Iterator[float]] = _retry_delays,
+        on_partial: Callable[[str], None] | None = None,
+    ) -> None:
+        self.name = name
+        self._codec_factory = codec_factory
+        self._cfg = config
+        self._connect = connect
+        self._retry_delays = retry_delays
+        self._on_partial = on_partial
+        self._packet = frame_bytes(config.packet_ms)
+
+    async def transcribe(self, audio: AsyncIterable[bytes]) -> Transcript:
+        recording = _Recording(int(self._cfg.max_buffer_s * BYTES_PER_SECOND))
+        feeder = asyncio.create_task(self._feed(audio, recording))
+        try:
+            return await self._attempts(recording)
+        finally:
+            await _cancel(feeder)
+
+    async def _feed(self, audio: AsyncIterable[bytes], recording: _Recording) -> None:
+        try:
+            async for chunk in audio:
+                recording.append(chunk)
+        except Exception as err:  # the audio source's failure is the caller's: re-raised by the sender
+            recording.end(err)
+            return
+        recording.end()
+
+    async def _attempts(self, recording: _Recording) -> Transcript:
+        delays = self._retry_delays()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                final, session_id = await self._attempt(recording)
+            except _AttemptError as failure:
+                if not failure.retryable or attempt > self._cfg.retries:
+                    tries = f" (after {attempt} attempts)" if attempt > 1 else ""
+                    log.warning("%s: utterance failed%s: %s", self.name, tries, failure.reason)
+                    raise RecognitionFailed(self.name, failure.reason + tries, fatal=failure.fatal) from None
+                delay = next(delays)
+                log.warning(
+                    "%s: %s; retrying in %.2f s on a fresh connection", self.name, failure.reason, delay
+                )
+                await asyncio.sleep(delay)
+                continue
+            latency = ""
+            if recording.ended_at is not None:
+                latency = f", endpoint->final {1000 * (time.perf_counter() - recording.ended_at):.0f} ms"
+            log.info("%s: final after %d attempt(s)%s, session %s", self.name, attempt, latency, session_id)
+            note = ""
+            if recording.dropped and attempt > 1:
+                note = f"the retry lacked the first {recording.dropped / BYTES_PER_SECOND:.1f} s of audio"
+            return Transcript(
+                text=final.text,
+                recognizer=self.name,
+                utterances=final.utterances,
+                session_id=session_id,
+                attempts=attempt,
+                note=note,
+            )
+
+    async def _attempt(self, recording: _Recording) -> tuple[Final, str]:
+        codec = self._codec_factory()
+        handshake = codec.handshake()
+        where = _public_url(handshake.url)
+        try:
+            async with asyncio.timeout(self._cfg.connect_timeout_s):
+                ws: ClientConnection = await self._connect(
+                    handshake.url,
+                    additional_headers=list(handshake.headers),
+                    compression=None,  # payloads are gzip already (protocols.md §1.3)
+                    open_timeout=None,  # the asyncio.timeout above is the deadline
+                    close_timeout=self._cfg.send_timeout_s,
+                    max_size=MAX_MESSAGE,
+                    logger=_WS_LOGGER,
+                )
+        except InvalidStatus as err:
+            raise _refused(err.response.status_code, where) from None
+        except InvalidURI:
+            raise _AttemptError(f"invalid URL {where}", retryable=False, fatal=True) from None
+        except TimeoutError:
+            raise _AttemptError(f"no WebSocket upgrade from {where} in time", retryable=True) from None
+        except OSError as err:
+            reason = err.strerror or type(err).__name__
+            raise _AttemptError(f"cannot connect to {where}: {reason}", retryable=True) from None
+        except (InvalidHandshake, WebSocketException) as err:
+            raise _AttemptError(
+                f"WebSocket upgrade failed at {where} ({type(err).__name__})", retryable=True
+            ) from None
+        try:
+            return await self._session(ws, codec, recording)
+        except ConnectionClosed:
+            raise _AttemptError(f"{where} dropped the connection mid-utterance", retryable=True) from None
+        except ProtocolError as err:
+            raise _AttemptError(f"{where} broke the protocol: {err}", retryable=True) from None
+        except TimeoutError:
+            raise _AttemptError(
+                f"{where} did not acknowledge or accept data in time", retryable=True
+            ) from None
+        except (OSError, WebSocketException) as err:
+            raise _AttemptError(
+                f"connection to {where} failed ({type(err).__name__})", retryable=True
+            ) from None
+        finally:
+            try:
+                async with asyncio.timeout(self._cfg.send_timeout_s):
+                    await ws.close()
+            except (TimeoutError, OSError, WebSocketException):
+                log.debug("%s: closing %s did not finish cleanly", self.name, where)
+
+    async def _session(self, ws: ClientConnection, codec: Codec, recording: _Recording) -> tuple[Final, str]:
+        codec.upgrade_response({k: v for k, v in ws.response.headers.raw_items()} if ws.response else {})
+        codec.start()
+        await self._flush(ws, codec)
+        session: list[str] = [""]
+        receiver = asyncio.create_task(self._receive(ws, codec, session))
+        sender = asyncio.create_task(self._send(ws, codec, recording))
+        try:
+            await asyncio.wait((receiver, sender), return_when=asyncio.FIRST_COMPLETED)
+            if not receiver.done():
+                sender.result()  # the audio went out (or this raises why it did not)
+                await asyncio.wait((receiver,), timeout=self._cfg.final_timeout_s)
+                if not receiver.done():
+                    raise _AttemptError(
+                        f"no final result within {self._cfg.final_timeout_s:g} s of the endpoint",
+                        retryable=True,
+                    )
+            return receiver.result(), session[0]
+        finally:
+            await _cancel(receiver, sender)
+
+    async def _send(self, ws: ClientConnection, codec: Codec, recording: _Recording) -> None:
+        offset = 0
+        pending = bytearray()
+        while True:
+            start, data = await recording.read(offset)
+            if start > offset:
+                log.warning("%s: %d bytes of audio dropped (max_buffer_s)", self.name, start - offset)
+            if not data:
+                break
+            offset = start + len(data)
+            pending += data
+            while len(pending) >= self._packet:
+                codec.send_audio(bytes(pending[: self._packet]))
+                del pending[: self._packet]
+            await self._flush(ws, codec)
+        if pending:
+            codec.send_audio(bytes(pending))
+        codec.finish()
+        await self._flush(ws, codec)
+
+    async def _receive(self, ws: ClientConnection, codec: Codec, session: list[str]) -> Final:
+        # Until the server acknowledges the start (Started), connect_timeout_s applies (TransportConfig).
+        async with asyncio.timeout(self._cfg.connect_timeout_s) as ack_deadline:
+            async for message in ws:
+                codec.receive(message)
+                for event in codec.events_received():
+                    if isinstance(event, Started):
+                        ack_deadline.reschedule(None)
+                        session[0] = event.session_id
+                        log.debug("%s: session %s started", self.name, event.session_id or "(no id)")
+                    elif isinstance(event, Partial):
+                        if self._on_partial is not None:
+                            self._on_partial(event.text)
+                    elif isinstance(event, Final):
+                        return event
+                    elif isinstance(event, Error):
+                        raise _AttemptError(
+                            f"server error {event.code}: {event.message}", retryable=event.retryable
+                        )
+                await self._flush(ws, codec)
+        raise _AttemptError("the server closed the connection before the final result", retryable=True)
+
+    async def _flush(self, ws: ClientConnection, codec: Codec) -> None:
+        for message in codec.messages_to_send():
+            async with asyncio.timeout(self._cfg.send_timeout_s):
+                await ws.send(message)
+
+
+def _refused(status: int, where: str) -> _AttemptError:
+    if status in (401, 403):
+        return _AttemptError(
+            f"{where} refused the credentials (HTTP {status}): check the access keys/API key "
+            "and that the resource is granted to them",
+            retryable=False,
+            fatal=True,
+        )
+    if status == 404:
+        return _AttemptError(f"{where} does not exist (HTTP 404): check the url", retryable=False, fatal=True)
+    retryable = status == 429 or status >= 500
+    return _AttemptError(f"{where} refused the upgrade (HTTP {status})", retryable=retryable)
+
+
+def _public_url(url: str) -> str:
+    """scheme://host/path only: a query string could carry a token."""
+    try:
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{parts.path}"
+    except ValueError:
+        return "(unparsable URL)"
+
+
+async def _cancel(*tasks: asyncio.Task[Any]) -> None:
+    """Cancel and reap tasks without swallowing our own cancellation (STYLE.md habit 5)."""
+    for task in tasks:
+        task.cancel()
+    await asyncio.wait(tasks)
+    for task in tasks:
+        if not task.cancelled():
+            task.exception()  # retrieved: the failure that mattered was already raised

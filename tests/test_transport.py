@@ -1,0 +1,181 @@
+"""The WebSocket transport against the real fake sauc server on 127.0.0.1 (protocols.md §1.4, §2)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from assistantd.recognizer.base import RecognitionFailed
+from assistantd.recognizer.codec import Codec
+from assistantd.recognizer.registry import build_recognizer
+from assistantd.recognizer.sauc import volcengine_codec, zyun_codec
+from assistantd.recognizer.transport import WebSocketRecognizer
+from tests.fakes.sauc import FakeSauc, Fault
+from tests.sauc_support import PHRASE, live, recognizer_config, synth_speech
+
+FAST = {"connect_timeout_s": 1.0, "final_timeout_s": 0.5, "send_timeout_s": 1.0}
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    return synth_speech(tmp_path_factory.mktemp("speech"))
+
+
+def _no_delays() -> Iterator[float]:
+    while True:
+        yield 0.0
+
+
+def _recognizer(
+    name: str, url: str, on_partial: Callable[[str], None] | None = None, **transport: object
+) -> WebSocketRecognizer:
+    """The registry's recognizer, rebuilt with zero retry delays (keeps the suite fast)."""
+    cfg = recognizer_config({**FAST, **transport})
+    assert isinstance(build_recognizer(name, cfg, url_override=url), WebSocketRecognizer)
+    if name == "volcengine":
+        assert cfg.volcengine is not None
+        volc = dataclasses.replace(cfg.volcengine, url=url)
+        factory: Callable[[], Codec] = lambda: volcengine_codec(volc)  # noqa: E731
+    else:
+        assert cfg.zyun is not None
+        zyun = dataclasses.replace(cfg.zyun, url=url)
+        factory = lambda: zyun_codec(zyun)  # noqa: E731
+    return WebSocketRecognizer(name, factory, cfg.transport, retry_delays=_no_delays, on_partial=on_partial)
+
+
+@pytest.mark.parametrize("vendor", ["volcengine", "zyun"])
+async def test_success_streams_packets_and_returns_the_final(vendor: str, speech: bytes) -> None:
+    async with FakeSauc(PHRASE, vendor=vendor) as fake:
+        transcript = await _recognizer(vendor, fake.url).transcribe(live(speech))
+    assert transcript.text == PHRASE
+    assert transcript.utterances == (PHRASE,)
+    assert transcript.recognizer == vendor
+    assert transcript.attempts == 1
+    assert transcript.session_id.startswith("FAKE")
+    (session,) = fake.sessions
+    assert session.error is None
+    assert bytes(session.audio) == speech  # every byte, in order
+    sizes = [n for _, n, _ in session.packets]
+    assert all(n == 5120 for n in sizes[:-2])  # 160 ms packets (TransportConfig.packet_ms)
+    assert sizes[-1] == 0  # the last packet is empty, flags 0011
+    assert session.config is not None and session.config["request"]["show_utterances"] is True
+
+
+async def test_partials_reach_the_callback(speech: bytes) -> None:
+    partials: list[str] = []
+    async with FakeSauc(PHRASE, mode="bigmodel") as fake:
+        rec = _recognizer("volcengine", fake.url, on_partial=partials.append)
+        transcript = await rec.transcribe(live(speech))
+    assert transcript.text == PHRASE
+    assert partials[:2] == ["turn", "turn on"]
+    assert partials[-1] == "turn on the kitchen"
+
+
+async def test_audio_is_sent_live_before_the_endpoint(speech: bytes) -> None:
+    """The first packet reaches the server while audio is still being captured (paced at 5 ms/frame)."""
+    async with FakeSauc(PHRASE) as fake:
+        rec = _recognizer("volcengine", fake.url)
+        await rec.transcribe(live(speech, pace_s=0.005))
+    (session,) = fake.sessions
+    assert session.first_audio_at is not None and session.last_at is not None
+    frames = len(speech) // 960
+    assert session.last_at - session.first_audio_at > 0.5 * frames * 0.005
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault(drop_after=2),
+        Fault(error_code=55000031, error_after=1),
+        Fault(error_code=45000081, error_after=3),
+        Fault(refuse_status=503),
+        Fault(no_final=True),
+    ],
+    ids=["dropped", "busy", "wait-timeout", "http-503", "no-final"],
+)
+async def test_one_failure_is_retried_on_a_fresh_connection(fault: Fault, speech: bytes) -> None:
+    async with FakeSauc(PHRASE, faults=[fault]) as fake:
+        transcript = await _recognizer("volcengine", fake.url).transcribe(live(speech))
+    assert transcript.text == PHRASE
+    assert transcript.attempts == 2
+    assert fake.connections == 2
+    assert bytes(fake.sessions[-1].audio) == speech  # the retry replayed the whole buffered utterance
+    ids = {s.headers.get("X-Api-Connect-Id") for s in fake.sessions}
+    assert len(ids) == len(fake.sessions)  # a fresh connect id per connection
+
+
+async def test_refused_connection_is_retried_then_fails() -> None:
+    rec = _recognizer("volcengine", "ws://127.0.0.1:9/api/v3/sauc/bigmodel_async")
+    with pytest.raises(RecognitionFailed, match="cannot connect") as info:
+        await rec.transcribe(live(bytes(9600)))
+    assert not info.value.fatal
+    assert "after 2 attempts" in str(info.value)
+
+
+async def test_double_failure_raises_recognition_failed(speech: bytes) -> None:
+    async with FakeSauc(PHRASE, faults=[Fault(drop_after=1), Fault(drop_after=1)]) as fake:
+        with pytest.raises(RecognitionFailed, match="dropped the connection") as info:
+            await _recognizer("volcengine", fake.url).transcribe(live(speech))
+    assert not info.value.fatal
+    assert fake.connections == 2
+
+
+@pytest.mark.parametrize("status", [401, 403])
+async def test_bad_credentials_are_fatal_and_not_retried(status: int, speech: bytes) -> None:
+    async with FakeSauc(PHRASE, faults=[Fault(refuse_status=status)]) as fake:
+        with pytest.raises(RecognitionFailed, match=f"refused the credentials \\(HTTP {status}\\)") as info:
+            await _recognizer("volcengine", fake.url).transcribe(live(speech))
+    assert info.value.fatal
+    assert fake.connections == 1
+
+
+async def test_wrong_key_is_refused_by_the_fake(speech: bytes) -> None:
+    async with FakeSauc(PHRASE, vendor="zyun", api_key="another-key") as fake:
+        with pytest.raises(RecognitionFailed) as info:
+            await _recognizer("zyun", fake.url).transcribe(live(speech))
+    assert info.value.fatal
+
+
+async def test_fatal_error_frame_is_not_retried(speech: bytes) -> None:
+    async with FakeSauc(PHRASE, faults=[Fault(error_code=45000151, error_after=1)]) as fake:
+        with pytest.raises(RecognitionFailed, match="45000151"):
+            await _recognizer("volcengine", fake.url).transcribe(live(speech))
+    assert fake.connections == 1
+
+
+async def test_empty_utterance_gets_the_servers_empty_audio_error() -> None:
+    async with FakeSauc(PHRASE) as fake:
+        with pytest.raises(RecognitionFailed, match="45000002"):
+            await _recognizer("volcengine", fake.url).transcribe(live(b""))
+
+
+async def test_final_deadline_bounds_the_wait(speech: bytes) -> None:
+    """No final twice: the utterance fails after about two final_timeout_s, not the fake's forever."""
+    faults = [Fault(no_final=True), Fault(no_final=True)]
+    async with FakeSauc(PHRASE, faults=faults) as fake:
+        rec = _recognizer("volcengine", fake.url, final_timeout_s=0.2)
+        started = time.perf_counter()
+        with pytest.raises(RecognitionFailed, match=r"no final result within 0.2 s"):
+            await rec.transcribe(live(speech))
+        elapsed = time.perf_counter() - started
+    assert elapsed < 2.0  # generous: the point is that it ends, bounded by the configured deadline
+
+
+async def test_slow_final_within_the_deadline_is_accepted(speech: bytes) -> None:
+    async with FakeSauc(PHRASE, faults=[Fault(final_delay_s=0.1)]) as fake:
+        transcript = await _recognizer("volcengine", fake.url, final_timeout_s=1.0).transcribe(live(speech))
+    assert transcript.attempts == 1
+
+
+async def test_max_buffer_bounds_what_a_retry_replays(speech: bytes) -> None:
+    async with FakeSauc(PHRASE, faults=[Fault(drop_after=4)]) as fake:
+        rec = _recognizer("volcengine", fake.url, max_buffer_s=1.0)
+        transcript = await rec.transcribe(live(speech))
+    assert transcript.attempts == 2
+    replayed = bytes(fake.sessions[-1].audio)
+    assert len(replayed) < len(speech)  # the oldest audio was gone...
+    assert speech.endswith(replayed)  # ...and the rest arrived whole, in order
+    assert "lacked the first" in transcript.note
