@@ -213,6 +213,9 @@ class WebSocketRecognizer:
                     close_timeout=self._cfg.send_timeout_s,
                     max_size=MAX_MESSAGE,
                     logger=_WS_LOGGER,
+                    # websockets honours $https_proxy etc.; a loopback server (a local relay, the fakes) never
+                    # goes through one.
+                    proxy=None if _is_loopback(handshake.url) else True,
                 )
         except InvalidStatus as err:
             raise _refused(err.response.status_code, where) from None
@@ -329,6 +332,13 @@ def _refused(status: int, where: str) -> _AttemptError:
         return _AttemptError(f"{where} does not exist (HTTP 404): check the url", retryable=False, fatal=True)
     retryable = status == 429 or status >= 500
     return _AttemptError(f"{where} refused the upgrade (HTTP {status})", retryable=retryable)
+
+
+def _is_loopback(url: str) -> bool:
+    try:
+        return urlsplit(url).hostname in ("127.0.0.1", "::1", "localhost")
+    except ValueError:
+        return False
 
 
 def _public_url(url: str) -> str:
