@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
@@ -179,3 +180,35 @@ async def test_max_buffer_bounds_what_a_retry_replays(speech: bytes) -> None:
     assert len(replayed) < len(speech)  # the oldest audio was gone...
     assert speech.endswith(replayed)  # ...and the rest arrived whole, in order
     assert "lacked the first" in transcript.note
+
+
+async def test_a_late_start_acknowledgement_is_retried(speech: bytes) -> None:
+    """connect_timeout_s also bounds the wait for the config's acknowledgement (TransportConfig)."""
+    async with FakeSauc(PHRASE, faults=[Fault(ack_delay_s=0.6)]) as fake:
+        rec = _recognizer("volcengine", fake.url, connect_timeout_s=0.2)
+        transcript = await rec.transcribe(live(speech))
+    assert transcript.attempts == 2
+
+
+async def test_an_audio_source_failure_is_raised_as_is_not_retried() -> None:
+    async def broken() -> AsyncIterator[bytes]:
+        yield bytes(960)
+        raise OSError("capture device vanished")
+
+    async with FakeSauc(PHRASE) as fake:
+        with pytest.raises(OSError, match="capture device vanished"):
+            await _recognizer("volcengine", fake.url).transcribe(broken())
+    assert fake.connections == 1
+
+
+async def test_cancelling_an_utterance_cleans_up(speech: bytes) -> None:
+    """Shutdown cancels transcribe(): the feeder, sender and receiver go, the connection closes."""
+    first_partial = asyncio.Event()
+    async with FakeSauc(PHRASE, mode="bigmodel") as fake:
+        rec = _recognizer("volcengine", fake.url, on_partial=lambda _: first_partial.set())
+        task = asyncio.create_task(rec.transcribe(live(speech, pace_s=0.01)))
+        await first_partial.wait()  # mid-utterance: streaming has begun
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert len(asyncio.all_tasks()) == 1  # only this test's task is left

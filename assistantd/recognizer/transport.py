@@ -73,6 +73,14 @@ class _AttemptError(Exception):
         self.fatal = fatal
 
 
+class _AudioSourceFailed(Exception):  # noqa: N818 - a wrapper, unwrapped before it leaves this module
+    """The audio iterator raised: not the server's fault, so never retried; re-raised as the original."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__("audio source failed")
+        self.error = error
+
+
 class _Recording:
     """The utterance's audio, appended as it arrives, read by one attempt at a time; at most ``max_bytes``
     are kept (the oldest audio is dropped first: it then cannot be retried)."""
@@ -111,7 +119,7 @@ class _Recording:
                 return start, bytes(self._data[start - self._base :])
             if self.ended:
                 if self.error is not None:
-                    raise self.error
+                    raise _AudioSourceFailed(self.error)
                 return start, b""
             self._changed.clear()
             await self._changed.wait()
@@ -143,6 +151,8 @@ class WebSocketRecognizer:
         feeder = asyncio.create_task(self._feed(audio, recording))
         try:
             return await self._attempts(recording)
+        except _AudioSourceFailed as failed:
+            raise failed.error from None
         finally:
             await _cancel(feeder)
 
@@ -203,6 +213,9 @@ class WebSocketRecognizer:
                     close_timeout=self._cfg.send_timeout_s,
                     max_size=MAX_MESSAGE,
                     logger=_WS_LOGGER,
+                    # websockets honours $https_proxy etc.; a loopback server (a local relay, the fakes) never
+                    # goes through one.
+                    proxy=None if _is_loopback(handshake.url) else True,
                 )
         except InvalidStatus as err:
             raise _refused(err.response.status_code, where) from None
@@ -319,6 +332,13 @@ def _refused(status: int, where: str) -> _AttemptError:
         return _AttemptError(f"{where} does not exist (HTTP 404): check the url", retryable=False, fatal=True)
     retryable = status == 429 or status >= 500
     return _AttemptError(f"{where} refused the upgrade (HTTP {status})", retryable=retryable)
+
+
+def _is_loopback(url: str) -> bool:
+    try:
+        return urlsplit(url).hostname in ("127.0.0.1", "::1", "localhost")
+    except ValueError:
+        return False
 
 
 def _public_url(url: str) -> str:

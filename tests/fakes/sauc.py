@@ -57,6 +57,8 @@ class Fault:
     error_after: int = 0
     drop_after: int | None = None
     """Abort the TCP connection (no close frame) after this many audio packets."""
+    ack_delay_s: float = 0.0
+    """Wait this long before acknowledging the config (§1.4 step 2)."""
     final_delay_s: float = 0.0
     """Wait this long after the last packet before the final response."""
     no_final: bool = False
@@ -223,6 +225,8 @@ class FakeSauc:
     async def _run(self, ws: ServerConnection, session: Session, fault: Fault) -> None:
         seq, cfg = _parse_client(await self._recv(ws), expect_type=0b0001, expect_seq=1)
         session.config = self._check_config(cfg)
+        if fault.ack_delay_s:
+            await asyncio.sleep(fault.ack_delay_s)
         await ws.send(_response(1, last=False, text="", utterances=[]))  # §1.4 step 2
         words = self.transcript.split()
         shown = ""
