@@ -14,7 +14,7 @@ def speech(tmp_path_factory: pytest.TempPathFactory) -> Speech:
 
 
 def write_alsa_conf(directory: Path, infile: Path) -> Path:
-    """An ALSA config whose default PCM captures from ``infile`` (raw, read at the rate the stream asks for)."""
+    """ALSA config whose default PCM captures from ``infile`` (raw, read at whatever rate is asked for)."""
     conf = directory / "asound.conf"
     conf.write_text(
         "pcm.!default {\n"
