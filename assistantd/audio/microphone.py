@@ -108,6 +108,8 @@ class _Capture:
         self._lock = threading.Lock()
         self._in_flight = 0
         self.error: str | None = None
+        self.name = "?"
+        """The device, as DeviceInfo.describe() puts it (for log lines)."""
         self.pa: PortAudio | None = None
         self.stream: Stream | None = None
 
@@ -146,11 +148,12 @@ class _Capture:
                 async with asyncio.timeout(stall_timeout_s):
                     item = await self._queue.get()
             except TimeoutError:
-                active = self.stream is not None and self.stream.is_active()
-                why = "no audio" if active else "stream stopped"
-                raise CaptureError(CaptureState.STALLED, f"{why} for {stall_timeout_s:g} s") from None
+                stopped = self.stream is None or not self.stream.is_active()
+                why = "stream stopped, no audio" if stopped else "no audio"
+                message = f"{self.name}: {why} for {stall_timeout_s:g} s"
+                raise CaptureError(CaptureState.STALLED, message) from None
             if item is None:
-                raise CaptureError(CaptureState.FAILED, self.error or "stream ended")
+                raise CaptureError(CaptureState.FAILED, f"{self.name}: {self.error or 'stream ended'}")
             with self._lock:
                 self._in_flight -= 1
             yield item
@@ -306,6 +309,7 @@ class MicrophoneSource:
         except ValueError as err:  # pyaudio's own argument checks
             raise CaptureError(CaptureState.FAILED, f"cannot open {device.describe()}: {err}") from None
         capture.pa = pa
+        capture.name = device.describe()
         log.info(
             "audio: capturing from %s at %d Hz, %d channel(s), keeping channel %d",
             device.describe(),
@@ -314,6 +318,20 @@ class MicrophoneSource:
             self.cfg.channel,
         )
         return capture
+
+    async def _open_in_thread(self, loop: asyncio.AbstractEventLoop) -> _Capture:
+        opening = loop.run_in_executor(None, self._open, loop)
+        try:
+            return await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            # Cancelled while PortAudio was still opening: close the stream once it exists, or it would
+            # keep running with nobody reading it.
+            def close_late(done: asyncio.Future[_Capture]) -> None:
+                if not done.cancelled() and done.exception() is None:
+                    done.result().close()
+
+            opening.add_done_callback(close_late)
+            raise
 
     async def _close(self, capture: _Capture) -> None:
         try:
@@ -351,7 +369,7 @@ class MicrophoneSource:
             while True:
                 capture: _Capture | None = None
                 try:
-                    capture = await asyncio.to_thread(self._open, loop)
+                    capture = await self._open_in_thread(loop)
                     if self.state is not CaptureState.STARTING and self.last_error is not None:
                         log.info("audio: capture resumed")
                     self.state = CaptureState.OPEN

@@ -7,8 +7,10 @@ stream stop delivering. Time is the one thing replaced: the backoff sleeps are r
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -29,11 +31,18 @@ Step = BaseException | Callable[[Callback], Callback] | None
 class ScriptedPyAudio:
     """A factory of real PyAudio instances whose ``open`` follows a script, then behaves normally."""
 
-    def __init__(self, opens: list[Step], inits: list[BaseException] | None = None) -> None:
+    def __init__(
+        self, opens: list[Step], inits: list[BaseException] | None = None, gate: threading.Event | None = None
+    ) -> None:
         self.opens = list(opens)
         self.inits = list(inits or [])
+        self.gate = gate
+        """When set, ``open`` waits for it (a slow ALSA open) after raising ``opening``."""
+        self.opening = threading.Event()
         self.created = 0
         self.terminated = 0
+        self.released = threading.Event()
+        """Set whenever a PortAudio instance is terminated."""
 
     def __call__(self) -> Any:
         if self.inits:
@@ -52,6 +61,9 @@ class _Wrapped:
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
         step = self._script.opens.pop(0) if self._script.opens else None
+        if self._script.gate is not None:
+            self._script.opening.set()
+            self._script.gate.wait(10)
         if isinstance(step, BaseException):
             raise step
         if step is not None:
@@ -59,8 +71,9 @@ class _Wrapped:
         return self._real.open(*args, **kwargs)
 
     def terminate(self) -> None:
-        self._script.terminated += 1
         self._real.terminate()
+        self._script.terminated += 1
+        self._script.released.set()
 
 
 def goes_quiet_after(calls: int, *, stop: bool) -> Callable[[Callback], Callback]:
@@ -150,7 +163,10 @@ async def test_open_failures_back_off_and_capture_resumes(
     assert (abs(lag), corr > 0.98) == (0, True)
 
 
-@pytest.mark.parametrize(("stop", "why"), [(False, "no audio for 0.3 s"), (True, "stream stopped for 0.3 s")])
+@pytest.mark.parametrize(
+    ("stop", "why"),
+    [(False, "0 'default': no audio for 0.3 s"), (True, "0 'default': stream stopped, no audio for 0.3 s")],
+)
 async def test_a_stream_that_stops_delivering_is_reopened(speech_device, stop: bool, why: str) -> None:
     script = ScriptedPyAudio(opens=[goes_quiet_after(5, stop=stop)])
     source, sleep = make_source(AudioConfig(**BASE, stall_timeout_s=0.3), script)
@@ -177,3 +193,44 @@ async def test_backoff_restarts_after_the_device_worked_again(speech_device) -> 
     assert sleep.states == [CaptureState.STALLED, CaptureState.BUSY, CaptureState.STALLED]
     assert source.restarts == 2
     assert source.status() == "audio stopped (0 'default'): 15 frames, 0 dropped, 2 restarts"
+
+
+def breaks_after(calls: int) -> Callable[[Callback], Callback]:
+    """After ``calls`` callbacks PortAudio hands over something the converter cannot take."""
+
+    def wrap(callback: Callback) -> Callback:
+        count = 0
+
+        def broken(data: bytes | None, frames: int, time_info: Any, status: int) -> tuple[None, int]:
+            nonlocal count
+            count += 1
+            return callback(data if count <= calls else 12345, frames, time_info, status)  # type: ignore[arg-type]
+
+        return broken
+
+    return wrap
+
+
+async def test_an_error_inside_the_callback_reopens_the_stream(speech_device) -> None:
+    script = ScriptedPyAudio(opens=[breaks_after(3)])
+    source, sleep = make_source(AudioConfig(**BASE), script)
+    frames = await take(source, 20)
+    assert sleep.states == [CaptureState.FAILED]
+    assert (source.last_error or "").startswith("0 'default': capture callback failed: TypeError(")
+    assert source.restarts == 1
+    assert len(frames) == 20
+
+
+async def test_cancelled_while_opening_the_late_stream_is_closed(speech_device) -> None:
+    script = ScriptedPyAudio(opens=[], gate=threading.Event())
+    source, _ = make_source(AudioConfig(**BASE), script)
+    task = asyncio.create_task(take(source, 5))
+    assert await asyncio.to_thread(script.opening.wait, 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert source.state is CaptureState.STOPPED
+    assert script.gate is not None
+    script.gate.set()  # the open finishes after nobody wants it any more
+    assert await asyncio.to_thread(script.released.wait, 10)
+    assert script.created == script.terminated == 1
