@@ -8,8 +8,10 @@ otherwise it runs as fast as the consumer reads.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -121,7 +123,9 @@ class WavFileSource:
 class StdinSource:
     """Frames from raw 16 kHz mono s16le on a byte stream (stdin by default); ends at EOF.
 
-    Reads happen in a worker thread: a pipe may block for as long as its writer likes.
+    Reads happen in a daemon thread, one per read: a pipe or terminal may block for as long as its writer
+    likes, and a read still blocked when the loop stops must not hold up interpreter exit (a default-
+    executor thread would make ``asyncio.run`` wait for it).
     """
 
     def __init__(
@@ -141,7 +145,7 @@ class StdinSource:
         step = int(SAMPLE_RATE * CHUNK_S) * SAMPLE_WIDTH
         total = 0
         while True:
-            data = await asyncio.to_thread(self._stream.read, step)
+            data = await self._read(step)
             if not data:
                 break
             total += len(data)
@@ -150,6 +154,29 @@ class StdinSource:
             raise AudioError("stdin: no audio (expected raw 16 kHz mono s16le)")
         if total % SAMPLE_WIDTH:
             log.warning("stdin: odd byte count %d; the last half sample is padded with zero", total)
+
+    async def _read(self, size: int) -> bytes:
+        loop = asyncio.get_running_loop()
+        result: asyncio.Future[bytes] = loop.create_future()
+
+        def settle(data: bytes | None, err: BaseException | None) -> None:
+            if result.done():  # the reader was cancelled meanwhile
+                return
+            if err is not None:
+                result.set_exception(err)
+            else:
+                result.set_result(data or b"")
+
+        def work() -> None:
+            try:
+                data, err = self._stream.read(size), None
+            except BaseException as exc:  # handed to the awaiting task, which re-raises it
+                data, err = None, exc
+            with contextlib.suppress(RuntimeError):  # the loop is already closed
+                loop.call_soon_threadsafe(settle, data, err)
+
+        threading.Thread(target=work, name="assistantd-stdin", daemon=True).start()
+        return await result
 
     def frames(self) -> AsyncIterator[Frame]:
         converter = ToMono16k(SAMPLE_RATE, 1, SAMPLE_WIDTH)

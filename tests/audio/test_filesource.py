@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import math
+import os
 import struct
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -174,3 +177,34 @@ def test_open_source_picks_by_path(speech) -> None:
     wav = open_source(AudioConfig(frame_ms=20), str(speech.wav), pace=True)
     assert isinstance(wav, WavFileSource)
     assert wav.frame_ms == 20
+
+
+async def test_stdin_reader_can_be_cancelled_while_the_pipe_is_idle() -> None:
+    r, w = os.pipe()
+    reader = os.fdopen(r, "rb")
+    try:
+        os.write(w, bytes(16000))  # 0.5 s of audio, then the writer goes quiet without closing
+        source = StdinSource(reader, frame_ms=20)
+        got: list[Frame] = []
+        all_read = asyncio.Event()
+
+        async def consume() -> None:
+            async for frame in source.frames():
+                got.append(frame)
+                if len(got) == 25:
+                    all_read.set()
+
+        task = asyncio.create_task(consume())
+        async with asyncio.timeout(10):
+            await all_read.wait()
+        await asyncio.sleep(0.05)  # the next read is now blocked on the idle pipe
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert len(got) == 25
+        blocked = [t for t in threading.enumerate() if t.name == "assistantd-stdin"]
+        assert blocked
+        assert all(t.daemon for t in blocked)  # cannot delay interpreter exit
+    finally:
+        os.close(w)
+        reader.close()
