@@ -151,3 +151,18 @@ def test_capture_from_stdin_is_bit_exact(speech, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     with wave.open(str(out)) as w:
         assert w.readframes(w.getnframes())[: len(data)] == data
+
+
+def test_capture_with_a_device_name_matching_nothing_exits_2(tmp_path: Path) -> None:
+    infile = tmp_path / "in.raw"
+    infile.write_bytes(bytes(9600))
+    config = tmp_path / "assistant.yaml"
+    config.write_text("audio:\n  device: ReSpeaker 4-Mic\n")
+    proc = assistantd(
+        "capture", "--config", str(config), str(tmp_path / "out.wav"), conf=write_alsa_conf(tmp_path, infile)
+    )
+    assert proc.returncode == 2
+    assert proc.stderr == (
+        "assistantd capture: audio.device 'ReSpeaker 4-Mic' matches no input device "
+        "(present: 0 'default'); see `assistantd devices`\n"
+    )
