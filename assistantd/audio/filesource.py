@@ -13,7 +13,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -51,20 +51,9 @@ class _Pacer:
 
 
 async def _paced(
-    chunks: Iterator[bytes] | AsyncIterator[bytes],
-    converter: ToMono16k,
-    frame_ms: int,
-    pacer: _Pacer,
+    chunks: AsyncIterator[bytes], converter: ToMono16k, frame_ms: int, pacer: _Pacer
 ) -> AsyncIterator[Frame]:
     framer = Framer(frame_ms)
-    if isinstance(chunks, Iterator):
-        sync_chunks = chunks
-
-        async def as_async() -> AsyncIterator[bytes]:
-            for chunk in sync_chunks:
-                yield chunk
-
-        chunks = as_async()
     async for chunk in chunks:
         for frame in framer.push(converter.process(chunk)):
             await pacer.wait(frame)
@@ -109,7 +98,8 @@ class WavFileSource:
     def duration_s(self) -> float:
         return self.nframes / self.rate
 
-    def _chunks(self) -> Iterator[bytes]:
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        # Local file reads of a quarter second are quick enough to do on the loop.
         step = max(1, int(self.rate * CHUNK_S))
         with open_wav(self.path) as wav:
             while data := wav.readframes(step):

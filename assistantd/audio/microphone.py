@@ -248,12 +248,16 @@ class MicrophoneSource:
             raise AudioError(
                 f"{self._wanted()} matches no input device (present: {present}); see `assistantd devices`"
             )
-        channels = channels_to_open(chosen, self.cfg.channels)
-        if self.cfg.channel >= channels:
-            raise AudioError(
-                f"audio.channel {self.cfg.channel} is not among the {channels} channels opened on "
-                f"{chosen.describe()}"
-            )
+        problem = self._channel_problem(chosen)
+        if problem is not None:
+            raise AudioError(problem)
+
+    def _channel_problem(self, device: DeviceInfo) -> str | None:
+        channels = channels_to_open(device, self.cfg.channels)
+        if self.cfg.channel < channels:
+            return None
+        opened = f"the {channels} channels opened on {device.describe()}"
+        return f"audio.channel {self.cfg.channel} is not among {opened}"
 
     # -- opening ----------------------------------------------------------------------------------
     def _open(self, loop: asyncio.AbstractEventLoop) -> _Capture:
@@ -282,9 +286,10 @@ class MicrophoneSource:
         if device is None:
             raise CaptureError(CaptureState.MISSING, f"no input device matches {self._wanted()}")
         self.device = device
+        problem = self._channel_problem(device)
+        if problem is not None:
+            raise CaptureError(CaptureState.FAILED, problem)
         channels = channels_to_open(device, self.cfg.channels)
-        if self.cfg.channel >= channels:
-            raise CaptureError(CaptureState.FAILED, f"{device.describe()} has no channel {self.cfg.channel}")
         rate = self.cfg.sample_rate_hz or device.default_rate
         capture = _Capture(
             self,
