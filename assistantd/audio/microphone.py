@@ -11,7 +11,8 @@ Self-healing: ``frames()`` never raises for device trouble. A missing device, a 
 paDeviceUnavailable), an unplugged one, or a stream that delivers nothing for ``audio.stall_timeout_s`` is
 closed, logged in one line, and reopened after a backoff delay (``audio.retry_initial_s`` doubling to
 ``audio.retry_max_s``). Every attempt makes a new PyAudio, because PortAudio scans devices only when it
-initialises: that is how a replugged USB microphone is found again.
+initialises: that is how a replugged USB microphone is found again. The audio clock (``Frame.t``)
+continues across a reopening from the last sample captured; the outage is not counted in it.
 """
 
 from __future__ import annotations
