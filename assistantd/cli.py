@@ -42,6 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("devices", help="list audio input devices")
 
+    p = sub.add_parser("capture", help="record the audio source (16 kHz mono) into a WAV file")
+    p.add_argument("out", type=Path, metavar="OUT.wav")
+    _config_arg(p)
+    p.add_argument("--input", default=None, metavar="PATH", help="a WAV file, or - for raw s16le on stdin")
+    p.add_argument("--seconds", type=float, default=None, help="stop after this much audio (mic: 5)")
+    p.add_argument("--pace", action="store_true", help="deliver file/stdin audio in real time")
+
     p = sub.add_parser("segments", help="print the speech segments the endpointer finds in a WAV file")
     p.add_argument("path", type=Path, metavar="PATH.wav")
     _config_arg(p)
@@ -74,6 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
 _COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]] = {
     "check-config": ("check_config", lambda a: {"config_path": a.config}),
     "devices": ("devices", lambda a: {}),
+    "capture": (
+        "capture",
+        lambda a: {
+            "out_path": a.out,
+            "config_path": a.config,
+            "input_path": a.input,
+            "seconds": a.seconds,
+            "pace": a.pace,
+        },
+    ),
     "segments": ("segments", lambda a: {"path": a.path, "config_path": a.config, "plot": a.plot}),
     "intents": (
         "intents",

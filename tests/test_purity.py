@@ -17,6 +17,7 @@ FORBIDDEN = {"asyncio", "socket", "websockets", "pyaudio", "subprocess", "thread
 PURE = [
     "config/*.py",
     "audio/frames.py",
+    "audio/convert.py",
     "recognizer/events.py",
     "recognizer/codec.py",
     "recognizer/base.py",

@@ -1,0 +1,173 @@
+"""Sources that read recorded audio: a WAV file (any rate, channels, 8/16/24/32-bit) or raw s16le on stdin.
+
+Both end at EOF. The final partial frame is zero-padded (see ``Framer.finish``). With ``pace=True`` a
+source sleeps so that frame ``t`` is handed out ``t`` seconds after the first one, as a microphone would;
+otherwise it runs as fast as the consumer reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import BinaryIO
+
+from assistantd.audio.convert import Framer, ToMono16k
+from assistantd.audio.frames import SAMPLE_RATE, SAMPLE_WIDTH, Frame
+from assistantd.audio.wavheader import open_wav
+from assistantd.errors import AudioError
+
+log = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], float]
+
+CHUNK_S = 0.25
+"""Audio read per step: large enough to keep overhead low, small enough to keep memory flat."""
+
+
+class _Pacer:
+    """Sleeps until ``start + t`` on the injected clock, so frames leave at the audio clock's pace."""
+
+    def __init__(self, enabled: bool, clock: Clock, sleep: Sleep) -> None:
+        self._enabled = enabled
+        self._clock = clock
+        self._sleep = sleep
+        self._start: float | None = None
+
+    async def wait(self, frame: Frame) -> None:
+        if not self._enabled:
+            return
+        if self._start is None:
+            self._start = self._clock() - frame.t
+        delay = self._start + frame.t - self._clock()
+        if delay > 0:
+            await self._sleep(delay)
+
+
+async def _paced(
+    chunks: AsyncIterator[bytes], converter: ToMono16k, frame_ms: int, pacer: _Pacer
+) -> AsyncIterator[Frame]:
+    framer = Framer(frame_ms)
+    async for chunk in chunks:
+        for frame in framer.push(converter.process(chunk)):
+            await pacer.wait(frame)
+            yield frame
+    for frame in framer.push(converter.flush()):
+        await pacer.wait(frame)
+        yield frame
+    last = framer.finish()
+    if last is not None:
+        await pacer.wait(last)
+        yield last
+
+
+class WavFileSource:
+    """Frames from a WAV file, converted to 16 kHz mono (channels are averaged).
+
+    The header is read and checked in the constructor, so a bad file fails with ``AudioError`` before the
+    loop starts.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        frame_ms: int = 30,
+        *,
+        pace: bool = False,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.path = Path(path)
+        self.frame_ms = frame_ms
+        self._pacer = _Pacer(pace, clock, sleep)
+        with open_wav(self.path) as wav:
+            self.rate = wav.getframerate()
+            self.channels = wav.getnchannels()
+            self.sample_width = wav.getsampwidth()
+            self.nframes = wav.getnframes()
+        if self.nframes == 0:
+            raise AudioError(f"{self.path}: WAV file contains no audio")
+
+    @property
+    def duration_s(self) -> float:
+        return self.nframes / self.rate
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        # Local file reads of a quarter second are quick enough to do on the loop.
+        step = max(1, int(self.rate * CHUNK_S))
+        with open_wav(self.path) as wav:
+            while data := wav.readframes(step):
+                yield data
+
+    def frames(self) -> AsyncIterator[Frame]:
+        converter = ToMono16k(self.rate, self.channels, self.sample_width, channel=None)
+        return _paced(self._chunks(), converter, self.frame_ms, self._pacer)
+
+
+class StdinSource:
+    """Frames from raw 16 kHz mono s16le on a byte stream (stdin by default); ends at EOF.
+
+    Reads happen in a daemon thread, one per read: a pipe or terminal may block for as long as its writer
+    likes, and a read still blocked when the loop stops must not hold up interpreter exit (a default-
+    executor thread would make ``asyncio.run`` wait for it).
+    """
+
+    def __init__(
+        self,
+        stream: BinaryIO | None = None,
+        frame_ms: int = 30,
+        *,
+        pace: bool = False,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._stream = stream if stream is not None else sys.stdin.buffer
+        self.frame_ms = frame_ms
+        self._pacer = _Pacer(pace, clock, sleep)
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        step = int(SAMPLE_RATE * CHUNK_S) * SAMPLE_WIDTH
+        total = 0
+        while True:
+            data = await self._read(step)
+            if not data:
+                break
+            total += len(data)
+            yield data
+        if total == 0:
+            raise AudioError("stdin: no audio (expected raw 16 kHz mono s16le)")
+        if total % SAMPLE_WIDTH:
+            log.warning("stdin: odd byte count %d; the last half sample is padded with zero", total)
+
+    async def _read(self, size: int) -> bytes:
+        loop = asyncio.get_running_loop()
+        result: asyncio.Future[bytes] = loop.create_future()
+
+        def settle(data: bytes | None, err: BaseException | None) -> None:
+            if result.done():  # the reader was cancelled meanwhile
+                return
+            if err is not None:
+                result.set_exception(err)
+            else:
+                result.set_result(data or b"")
+
+        def work() -> None:
+            try:
+                data, err = self._stream.read(size), None
+            except BaseException as exc:  # handed to the awaiting task, which re-raises it
+                data, err = None, exc
+            with contextlib.suppress(RuntimeError):  # the loop is already closed
+                loop.call_soon_threadsafe(settle, data, err)
+
+        threading.Thread(target=work, name="assistantd-stdin", daemon=True).start()
+        return await result
+
+    def frames(self) -> AsyncIterator[Frame]:
+        converter = ToMono16k(SAMPLE_RATE, 1, SAMPLE_WIDTH)
+        return _paced(self._chunks(), converter, self.frame_ms, self._pacer)

@@ -1,0 +1,404 @@
+"""The microphone source: pyaudio capture at the device's native format, converted to 16 kHz mono frames.
+
+Threads: PortAudio calls ``_Capture.callback`` on its own thread with native PCM. The callback converts
+(channel selection + soxr streaming resampler), frames, and offers each frame to the asyncio loop with
+``loop.call_soon_threadsafe``. The hand-off is bounded by ``audio.queue_frames`` counted from the moment a
+frame is scheduled until the consumer takes it, so neither the queue nor the loop's callback list can grow
+when the consumer (or the whole loop) stalls. Policy when full: drop the newest frame and count it; the
+frames already queued are older audio the consumer is about to need. A drop shows as a gap in ``Frame.t``.
+
+Self-healing: ``frames()`` never raises for device trouble. A missing device, a busy one (ALSA EBUSY ->
+paDeviceUnavailable), an unplugged one, or a stream that delivers nothing for ``audio.stall_timeout_s`` is
+closed, logged in one line, and reopened after a backoff delay (``audio.retry_initial_s`` doubling to
+``audio.retry_max_s``). Every attempt makes a new PyAudio, because PortAudio scans devices only when it
+initialises: that is how a replugged USB microphone is found again. The audio clock (``Frame.t``)
+continues across a reopening from the last sample captured; the outage is not counted in it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import random
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+from assistantd.audio.convert import Framer, ToMono16k
+from assistantd.audio.devices import (
+    PA_ABORT,
+    PA_CONTINUE,
+    PA_DEVICE_UNAVAILABLE,
+    PA_INPUT_OVERFLOW,
+    PA_INT16,
+    PA_INVALID_DEVICE,
+    PA_NO_DEVICE,
+    DeviceInfo,
+    PortAudio,
+    PortAudioFactory,
+    Stream,
+    channels_to_open,
+    default_input_index,
+    find_input_device,
+    input_devices,
+    pyaudio_factory,
+    quiet_stderr,
+)
+from assistantd.audio.frames import Frame
+from assistantd.backoff import backoff
+from assistantd.config.audio import AudioConfig
+from assistantd.errors import AudioError
+
+log = logging.getLogger(__name__)
+
+Sleep = Callable[[float], Awaitable[None]]
+DROP_LOG_INTERVAL_S = 10.0
+"""Overflow is reported at most this often, with the count since the last report."""
+CLOSE_TIMEOUT_S = 5.0
+"""A dead device can hang Pa_CloseStream; after this long the old stream is abandoned."""
+
+
+class CaptureState(enum.StrEnum):
+    STARTING = "starting"
+    OPEN = "open"
+    MISSING = "missing"
+    """No input device matches (unplugged, or PortAudio found none)."""
+    BUSY = "busy"
+    """The device exists but another process holds it."""
+    STALLED = "stalled"
+    """The stream was open but delivered nothing for stall_timeout_s."""
+    FAILED = "failed"
+    """Any other open or stream error; retried like the rest."""
+    STOPPED = "stopped"
+
+
+class CaptureError(Exception):
+    def __init__(self, state: CaptureState, message: str) -> None:
+        super().__init__(message)
+        self.state = state
+
+
+def _classify(err: OSError) -> CaptureState:
+    if err.errno in (PA_INVALID_DEVICE, PA_NO_DEVICE):
+        return CaptureState.MISSING
+    if err.errno == PA_DEVICE_UNAVAILABLE:
+        return CaptureState.BUSY
+    return CaptureState.FAILED
+
+
+class _Capture:
+    """One open stream: the PortAudio-thread side and the loop side of the bounded hand-off."""
+
+    def __init__(
+        self,
+        owner: MicrophoneSource,
+        loop: asyncio.AbstractEventLoop,
+        converter: ToMono16k,
+        framer: Framer,
+        bound: int,
+    ) -> None:
+        self._owner = owner
+        self._loop = loop
+        self._converter = converter
+        self.framer = framer
+        self._bound = bound
+        self._queue: asyncio.Queue[Frame | None] = asyncio.Queue()
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self.error: str | None = None
+        self.name = "?"
+        """The device, as DeviceInfo.describe() puts it (for log lines)."""
+        self.pa: PortAudio | None = None
+        self.stream: Stream | None = None
+
+    # -- PortAudio thread ---------------------------------------------------------------------------
+    def callback(
+        self, in_data: bytes | None, frame_count: int, time_info: Any, status: int
+    ) -> tuple[None, int]:
+        try:
+            if status & PA_INPUT_OVERFLOW:
+                self._owner.input_overflows += 1
+            for frame in self.framer.push(self._converter.process(in_data or b"")):
+                self._offer(frame)
+        except Exception as err:  # nothing may escape into PortAudio's thread
+            self.error = f"capture callback failed: {err!r}"
+            self._schedule(None)
+            return None, PA_ABORT
+        return None, PA_CONTINUE
+
+    def _offer(self, frame: Frame) -> None:
+        with self._lock:
+            if self._in_flight >= self._bound:
+                self._owner.frames_dropped += 1
+                return
+            self._in_flight += 1
+        self._schedule(frame)
+
+    def _schedule(self, item: Frame | None) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed under a stream that is shutting down
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+
+    # -- loop side ----------------------------------------------------------------------------------
+    async def frames(self, stall_timeout_s: float) -> AsyncIterator[Frame]:
+        """Frames until the stream fails or stalls, which raises CaptureError."""
+        while True:
+            try:
+                async with asyncio.timeout(stall_timeout_s):
+                    item = await self._queue.get()
+            except TimeoutError:
+                stopped = self.stream is None or not self.stream.is_active()
+                why = "stream stopped, no audio" if stopped else "no audio"
+                message = f"{self.name}: {why} for {stall_timeout_s:g} s"
+                raise CaptureError(CaptureState.STALLED, message) from None
+            if item is None:
+                raise CaptureError(CaptureState.FAILED, f"{self.name}: {self.error or 'stream ended'}")
+            with self._lock:
+                self._in_flight -= 1
+            yield item
+
+    def close(self) -> None:
+        """Stop and close the stream and terminate PortAudio; errors from a dead device are only logged."""
+        stream, pa = self.stream, self.pa
+        self.stream = self.pa = None
+        if stream is not None:
+            for step in (stream.stop_stream, stream.close):
+                try:
+                    step()
+                except OSError as err:
+                    log.debug("audio: closing stream: %s", err)
+        if pa is not None:
+            pa.terminate()
+
+
+class MicrophoneSource:
+    """Frames from a PortAudio input device; runs until cancelled, healing device trouble on its own.
+
+    Read by a daemon for its status line: ``state`` (a CaptureState), ``device`` (the DeviceInfo in use or
+    last used), ``frames_delivered``, ``frames_dropped`` (hand-off overflow), ``input_overflows``
+    (PortAudio's own overflow flag), ``restarts`` (streams lost and reopened), ``open_failures`` and
+    ``last_error``. Use ``contextlib.aclosing(source.frames())`` so the stream closes when the consumer stops.
+    """
+
+    def __init__(
+        self,
+        cfg: AudioConfig,
+        *,
+        pyaudio_factory: PortAudioFactory = pyaudio_factory,
+        sleep: Sleep = asyncio.sleep,
+        rand: Callable[[], float] = random.random,
+        clock: Callable[[], float] = time.monotonic,
+        quiet: bool = True,
+    ) -> None:
+        self.cfg = cfg
+        self.frame_ms = cfg.frame_ms
+        self._factory = pyaudio_factory
+        self._sleep = sleep
+        self._rand = rand
+        self._clock = clock
+        self._quiet = quiet
+        self.state = CaptureState.STARTING
+        self.device: DeviceInfo | None = None
+        self.frames_delivered = 0
+        self.frames_dropped = 0
+        self.input_overflows = 0
+        self.restarts = 0
+        self.open_failures = 0
+        self.last_error: str | None = None
+        self._samples = 0
+        self._dropped_reported = 0
+        self._drop_report_at = clock()
+
+    def status(self) -> str:
+        """One short line for a STATUS / log line."""
+        where = self.device.describe() if self.device else "no device"
+        return (
+            f"audio {self.state} ({where}): {self.frames_delivered} frames, "
+            f"{self.frames_dropped} dropped, {self.restarts} restarts"
+        )
+
+    def _quieted(self) -> contextlib.AbstractContextManager[None]:
+        return quiet_stderr() if self._quiet else contextlib.nullcontext()
+
+    def _wanted(self) -> str:
+        return "the default input" if self.cfg.device is None else f"audio.device {self.cfg.device!r}"
+
+    # -- start-up check ---------------------------------------------------------------------------
+    def preflight(self) -> None:
+        """Refuse a config that cannot match the devices present: AudioError, one line.
+
+        Only when PortAudio lists at least one input: with none at all the microphone is simply not
+        plugged in yet, and ``frames()`` waits for it.
+        """
+        try:
+            with self._quieted():
+                pa = self._factory()
+        except OSError:
+            return
+        try:
+            devices = input_devices(pa)
+            chosen = find_input_device(devices, self.cfg.device, default_input_index(pa))
+        finally:
+            pa.terminate()
+        if not devices:
+            return
+        if chosen is None:
+            present = ", ".join(d.describe() for d in devices)
+            raise AudioError(
+                f"{self._wanted()} matches no input device (present: {present}); see `assistantd devices`"
+            )
+        problem = self._channel_problem(chosen)
+        if problem is not None:
+            raise AudioError(problem)
+
+    def _channel_problem(self, device: DeviceInfo) -> str | None:
+        channels = channels_to_open(device, self.cfg.channels)
+        if self.cfg.channel < channels:
+            return None
+        opened = f"the {channels} channels opened on {device.describe()}"
+        return f"audio.channel {self.cfg.channel} is not among {opened}"
+
+    # -- opening ----------------------------------------------------------------------------------
+    def _open(self, loop: asyncio.AbstractEventLoop) -> _Capture:
+        """Runs in a worker thread: PortAudio initialisation and ALSA opens can take a while."""
+        try:
+            with self._quieted():
+                pa = self._factory()
+        except OSError as err:
+            raise CaptureError(CaptureState.MISSING, f"PortAudio cannot start: {err}") from None
+        except Exception as err:  # whatever PortAudio throws, capture retries
+            raise CaptureError(CaptureState.FAILED, f"PortAudio cannot start: {err!r}") from None
+        try:
+            return self._open_stream(pa, loop)
+        except CaptureError:
+            pa.terminate()
+            raise
+        except Exception as err:
+            pa.terminate()
+            raise CaptureError(CaptureState.FAILED, f"cannot open capture: {err!r}") from None
+        except BaseException:
+            pa.terminate()
+            raise
+
+    def _open_stream(self, pa: PortAudio, loop: asyncio.AbstractEventLoop) -> _Capture:
+        device = find_input_device(input_devices(pa), self.cfg.device, default_input_index(pa))
+        if device is None:
+            raise CaptureError(CaptureState.MISSING, f"no input device matches {self._wanted()}")
+        self.device = device
+        problem = self._channel_problem(device)
+        if problem is not None:
+            raise CaptureError(CaptureState.FAILED, problem)
+        channels = channels_to_open(device, self.cfg.channels)
+        rate = self.cfg.sample_rate_hz or device.default_rate
+        capture = _Capture(
+            self,
+            loop,
+            ToMono16k(rate, channels, 2, channel=self.cfg.channel),
+            Framer(self.cfg.frame_ms, self._samples),
+            self.cfg.queue_frames,
+        )
+        try:
+            with self._quieted():
+                capture.stream = pa.open(
+                    format=PA_INT16,
+                    channels=channels,
+                    rate=rate,
+                    input=True,
+                    input_device_index=device.index,
+                    frames_per_buffer=max(1, rate * self.cfg.frame_ms // 1000),
+                    stream_callback=capture.callback,
+                )
+        except OSError as err:
+            raise CaptureError(_classify(err), f"cannot open {device.describe()}: {err}") from None
+        except ValueError as err:  # pyaudio's own argument checks
+            raise CaptureError(CaptureState.FAILED, f"cannot open {device.describe()}: {err}") from None
+        capture.pa = pa
+        capture.name = device.describe()
+        log.info(
+            "audio: capturing from %s at %d Hz, %d channel(s), keeping channel %d",
+            device.describe(),
+            rate,
+            channels,
+            self.cfg.channel,
+        )
+        return capture
+
+    async def _open_in_thread(self, loop: asyncio.AbstractEventLoop) -> _Capture:
+        opening = loop.run_in_executor(None, self._open, loop)
+        try:
+            return await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            # Cancelled while PortAudio was still opening: close the stream once it exists, or it would
+            # keep running with nobody reading it.
+            def close_late(done: asyncio.Future[_Capture]) -> None:
+                if not done.cancelled() and done.exception() is None:
+                    done.result().close()
+
+            opening.add_done_callback(close_late)
+            raise
+
+    async def _close(self, capture: _Capture) -> None:
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                await asyncio.to_thread(capture.close)
+        except TimeoutError:
+            log.warning("audio: closing the old stream hung for %g s; abandoning it", CLOSE_TIMEOUT_S)
+        self._samples = capture.framer.samples
+
+    def _failed(self, failure: CaptureError, delay: float, repeat: bool) -> None:
+        self.state = failure.state
+        message = str(failure)
+        level = logging.DEBUG if repeat and message == self.last_error else logging.WARNING
+        log.log(level, "audio %s: %s; retrying in %.1f s", failure.state, message, delay)
+        self.last_error = message
+
+    def _report_drops(self) -> None:
+        now = self._clock()
+        if self.frames_dropped > self._dropped_reported and now - self._drop_report_at >= DROP_LOG_INTERVAL_S:
+            log.warning(
+                "audio: dropped %d frames in the last %.0f s: the consumer is slower than capture "
+                "(hand-off full at %d frames)",
+                self.frames_dropped - self._dropped_reported,
+                now - self._drop_report_at,
+                self.cfg.queue_frames,
+            )
+            self._dropped_reported = self.frames_dropped
+            self._drop_report_at = now
+
+    # -- the iterator -----------------------------------------------------------------------------
+    async def frames(self) -> AsyncIterator[Frame]:
+        loop = asyncio.get_running_loop()
+        delays: Iterator[float] | None = None
+        try:
+            while True:
+                capture: _Capture | None = None
+                try:
+                    capture = await self._open_in_thread(loop)
+                    if self.state is not CaptureState.STARTING and self.last_error is not None:
+                        log.info("audio: capture resumed")
+                    self.state = CaptureState.OPEN
+                    async for frame in capture.frames(self.cfg.stall_timeout_s):
+                        delays = None  # the device works again: the next failure starts the backoff afresh
+                        self.frames_delivered += 1
+                        self._report_drops()
+                        yield frame
+                except CaptureError as failure:
+                    if capture is not None:
+                        self.restarts += 1
+                        await self._close(capture)
+                        capture = None
+                    else:
+                        self.open_failures += 1
+                    repeat = delays is not None
+                    if delays is None:
+                        delays = backoff(self.cfg.retry_initial_s, self.cfg.retry_max_s, rand=self._rand)
+                    delay = next(delays)
+                    self._failed(failure, delay, repeat)
+                    await self._sleep(delay)
+                finally:
+                    if capture is not None:  # cancelled or closed by the consumer
+                        capture.close()
+        finally:
+            self.state = CaptureState.STOPPED

@@ -1,0 +1,139 @@
+"""Opening a WAV file with the stdlib ``wave`` module, turning every failure into one ``AudioError`` line.
+
+Python 3.11's ``wave`` refuses WAVE_FORMAT_EXTENSIBLE headers (tag 0xFFFE), which sox and most recorders
+write for 24-bit, 32-bit or multichannel PCM; 3.12 accepts them. When the extensible header's SubFormat is
+integer PCM the data is plain PCM, so the reader is handed a view of the file whose format tag reads 1
+(WAVE_FORMAT_PCM). Nothing else is rewritten; the file on disk is untouched.
+"""
+
+from __future__ import annotations
+
+import struct
+import wave
+from pathlib import Path
+from typing import BinaryIO
+
+from assistantd.audio.convert import SUPPORTED_WIDTHS
+from assistantd.errors import AudioError
+
+WAVE_FORMAT_PCM = 0x0001
+WAVE_FORMAT_EXTENSIBLE = 0xFFFE
+KSDATAFORMAT_SUBTYPE_PCM = bytes.fromhex("0100000000001000800000aa00389b71")
+_FORMAT_NAMES = {
+    0x0003: "IEEE float",
+    0xFFFE: "extensible with a non-PCM subformat",
+    0x0006: "A-law",
+    0x0007: "mu-law",
+    0x0002: "MS ADPCM",
+}
+_HEADER_SCAN = 1 << 16
+"""Chunks before 'fmt ' (LIST, JUNK) are walked only this far into the file."""
+
+
+def _extensible_pcm_tag_offset(f: BinaryIO) -> int | None:
+    """Offset of the format tag when the header is WAVE_FORMAT_EXTENSIBLE with an integer PCM subformat."""
+    f.seek(0)
+    head = f.read(_HEADER_SCAN)
+    f.seek(0)
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    pos = 12
+    while pos + 8 <= len(head):
+        chunk_id = head[pos : pos + 4]
+        (size,) = struct.unpack_from("<I", head, pos + 4)
+        if chunk_id == b"fmt ":
+            body = head[pos + 8 : pos + 8 + size]
+            if len(body) >= 40 and struct.unpack_from("<H", body)[0] == WAVE_FORMAT_EXTENSIBLE:
+                return pos + 8 if body[24:40] == KSDATAFORMAT_SUBTYPE_PCM else None
+            return None
+        pos += 8 + size + (size & 1)
+    return None
+
+
+class _TagPatchedFile:
+    """A read-only file view whose two bytes at ``offset`` read as WAVE_FORMAT_PCM."""
+
+    def __init__(self, f: BinaryIO, offset: int) -> None:
+        self._f = f
+        self._offset = offset
+        self._patch = struct.pack("<H", WAVE_FORMAT_PCM)
+
+    def read(self, n: int = -1) -> bytes:
+        start = self._f.tell()
+        data = self._f.read(n)
+        lo = max(start, self._offset)
+        hi = min(start + len(data), self._offset + 2)
+        if lo >= hi:
+            return data
+        patched = bytearray(data)
+        for pos in range(lo, hi):
+            patched[pos - start] = self._patch[pos - self._offset]
+        return bytes(patched)
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        return self._f.seek(pos, whence)
+
+    def tell(self) -> int:
+        return self._f.tell()
+
+
+def _explain(err: wave.Error) -> str:
+    text = str(err)
+    if text.startswith("unknown format: "):
+        try:
+            tag = int(text.removeprefix("unknown format: "))
+        except ValueError:
+            return text
+        name = _FORMAT_NAMES.get(tag, f"format tag {tag:#06x}")
+        return f"unsupported WAV encoding ({name}); expected integer PCM"
+    return f"not a usable WAV file ({text})"
+
+
+class WavReader:
+    """A context manager around ``wave.Wave_read`` that owns the underlying file."""
+
+    def __init__(self, path: Path, f: BinaryIO, wav: wave.Wave_read) -> None:
+        self.path = path
+        self._f = f
+        self.wav = wav
+
+    def __enter__(self) -> wave.Wave_read:
+        return self.wav
+
+    def __exit__(self, *exc: object) -> None:
+        self.wav.close()
+        self._f.close()
+
+
+def open_wav(path: Path) -> WavReader:
+    """Open and check a WAV file: integer PCM, 8/16/24/32-bit, at least one channel, a positive rate."""
+    try:
+        f: BinaryIO = path.open("rb")
+    except OSError as err:
+        raise AudioError(f"{path}: cannot open: {err.strerror or err}") from None
+    try:
+        offset = _extensible_pcm_tag_offset(f)
+        source = f if offset is None else _TagPatchedFile(f, offset)
+        # The reader outlives this function (WavReader closes it); a duck-typed file is enough for wave.
+        wav = wave.open(source, "rb")  # type: ignore[arg-type]  # noqa: SIM115
+    except EOFError:
+        f.close()
+        raise AudioError(f"{path}: not a WAV file (empty or truncated header)") from None
+    except wave.Error as err:
+        f.close()
+        raise AudioError(f"{path}: {_explain(err)}") from None
+    except (OSError, struct.error, ValueError) as err:
+        f.close()
+        raise AudioError(f"{path}: not a usable WAV file ({err})") from None
+    reader = WavReader(path, f, wav)
+    problem = None
+    if wav.getsampwidth() not in SUPPORTED_WIDTHS:
+        problem = f"unsupported sample width {wav.getsampwidth() * 8} bits; expected 8, 16, 24 or 32"
+    elif wav.getnchannels() < 1:
+        problem = "no channels"
+    elif wav.getframerate() <= 0:
+        problem = f"bad sample rate {wav.getframerate()}"
+    if problem is not None:
+        reader.__exit__()
+        raise AudioError(f"{path}: {problem}")
+    return reader

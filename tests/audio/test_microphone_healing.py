@@ -1,0 +1,236 @@
+"""Self-healing: open failures, busy and missing devices, streams that go quiet or stop.
+
+The injected factory wraps the real pyaudio (reading ALSA's file plugin): PortAudio, the stream and its
+callback thread are real; the wrapper only makes chosen opens fail the way ALSA reports them, or makes a
+stream stop delivering. Time is the one thing replaced: the backoff sleeps are recorded, not waited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pyaudio
+import pytest
+
+from assistantd.audio.microphone import CaptureState, MicrophoneSource
+from assistantd.config.audio import AudioConfig
+from tests.audio.mic import native_input, take
+from tests.audio.signals import align, pcm
+
+Callback = Callable[[bytes | None, int, Any, int], tuple[None, int]]
+Step = BaseException | Callable[[Callback], Callback] | None
+"""What one open does: raise this error, wrap the stream callback, or open normally."""
+
+
+class ScriptedPyAudio:
+    """A factory of real PyAudio instances whose ``open`` follows a script, then behaves normally."""
+
+    def __init__(
+        self, opens: list[Step], inits: list[BaseException] | None = None, gate: threading.Event | None = None
+    ) -> None:
+        self.opens = list(opens)
+        self.inits = list(inits or [])
+        self.gate = gate
+        """When set, ``open`` waits for it (a slow ALSA open) after raising ``opening``."""
+        self.opening = threading.Event()
+        self.created = 0
+        self.terminated = 0
+        self.released = threading.Event()
+        """Set whenever a PortAudio instance is terminated."""
+
+    def __call__(self) -> Any:
+        if self.inits:
+            raise self.inits.pop(0)
+        self.created += 1
+        return _Wrapped(pyaudio.PyAudio(), self)
+
+
+class _Wrapped:
+    def __init__(self, real: Any, script: ScriptedPyAudio) -> None:
+        self._real = real
+        self._script = script
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        step = self._script.opens.pop(0) if self._script.opens else None
+        if self._script.gate is not None:
+            self._script.opening.set()
+            self._script.gate.wait(10)
+        if isinstance(step, BaseException):
+            raise step
+        if step is not None:
+            kwargs["stream_callback"] = step(kwargs["stream_callback"])
+        return self._real.open(*args, **kwargs)
+
+    def terminate(self) -> None:
+        self._real.terminate()
+        self._script.terminated += 1
+        self._script.released.set()
+
+
+def goes_quiet_after(calls: int, *, stop: bool) -> Callable[[Callback], Callback]:
+    """After ``calls`` callbacks the device delivers nothing: silently (stop=False, as a wedged USB
+    device does) or by ending the stream (stop=True, as PortAudio does when a device vanishes)."""
+
+    def wrap(callback: Callback) -> Callback:
+        count = 0
+
+        def quiet(data: bytes | None, frames: int, time_info: Any, status: int) -> tuple[None, int]:
+            nonlocal count
+            count += 1
+            if count <= calls:
+                return callback(data, frames, time_info, status)
+            return None, pyaudio.paComplete if stop else pyaudio.paContinue
+
+        return quiet
+
+    return wrap
+
+
+class Recorder:
+    """Stands in for asyncio.sleep: records each backoff delay and the state the source was in."""
+
+    def __init__(self) -> None:
+        self.source: MicrophoneSource | None = None
+        self.delays: list[float] = []
+        self.states: list[CaptureState] = []
+
+    async def __call__(self, seconds: float) -> None:
+        assert self.source is not None
+        self.delays.append(seconds)
+        self.states.append(self.source.state)
+
+
+@pytest.fixture
+def speech_device(speech, tmp_path: Path, alsa_file_device) -> None:
+    infile = tmp_path / "in.raw"
+    infile.write_bytes(native_input(speech, tmp_path))
+    alsa_file_device(infile)
+
+
+def make_source(cfg: AudioConfig, script: ScriptedPyAudio) -> tuple[MicrophoneSource, Recorder]:
+    sleep = Recorder()
+    source = MicrophoneSource(cfg, pyaudio_factory=script, sleep=sleep, rand=lambda: 0.5)
+    sleep.source = source
+    return source, sleep
+
+
+BASE = {"device": "default", "sample_rate_hz": 48000, "channels": 2, "channel": 1, "queue_frames": 10000}
+
+
+async def test_open_failures_back_off_and_capture_resumes(
+    speech, speech_device, caplog: pytest.LogCaptureFixture
+) -> None:
+    busy = OSError(-9985, "Device unavailable")
+    script = ScriptedPyAudio(
+        opens=[busy, busy, OSError(-9996, "Invalid input device"), RuntimeError("driver exploded")],
+        inits=[OSError(-9999, "Unanticipated host error")],
+    )
+    cfg = AudioConfig(**BASE, retry_initial_s=0.5, retry_max_s=1.5)
+    source, sleep = make_source(cfg, script)
+    caplog.set_level(logging.DEBUG, logger="assistantd.audio")
+    frames = await take(source, math.ceil(len(speech.samples) / 480))
+
+    assert sleep.delays == [0.5, 1.0, 1.5, 1.5, 1.5]
+    assert sleep.states == [
+        CaptureState.MISSING,
+        CaptureState.BUSY,
+        CaptureState.BUSY,
+        CaptureState.MISSING,
+        CaptureState.FAILED,
+    ]
+    assert source.open_failures == 5
+    assert source.restarts == 0
+    assert script.terminated == script.created  # every PortAudio made was released, failed or not
+    # One warning per distinct problem; the repeated "busy" is logged at debug level only.
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 4, warnings
+    assert warnings[1] == (
+        "audio busy: cannot open 0 'default': [Errno -9985] Device unavailable; retrying in 1.0 s"
+    )
+    assert any(r.getMessage() == "audio: capture resumed" for r in caplog.records)
+    # The audio that finally arrives is the whole utterance from the start of the clock.
+    assert frames[0].t == 0.0
+    lag, corr = align(pcm(frames)[: len(speech.samples)], speech.samples)
+    assert (abs(lag), corr > 0.98) == (0, True)
+
+
+@pytest.mark.parametrize(
+    ("stop", "why"),
+    [(False, "0 'default': no audio for 0.3 s"), (True, "0 'default': stream stopped, no audio for 0.3 s")],
+)
+async def test_a_stream_that_stops_delivering_is_reopened(speech_device, stop: bool, why: str) -> None:
+    script = ScriptedPyAudio(opens=[goes_quiet_after(5, stop=stop)])
+    source, sleep = make_source(AudioConfig(**BASE, stall_timeout_s=0.3), script)
+    frames = await take(source, 30)
+
+    assert sleep.states == [CaptureState.STALLED]
+    assert sleep.delays == [0.5]
+    assert source.restarts == 1
+    assert source.last_error == why
+    assert script.created == script.terminated == 2
+    # The audio clock carries on across the reopening instead of starting again at zero.
+    ticks = [round(f.t / 0.03) for f in frames]
+    assert ticks == sorted(set(ticks))
+    assert ticks[:4] == [0, 1, 2, 3]
+
+
+async def test_backoff_restarts_after_the_device_worked_again(speech_device) -> None:
+    # quiet -> reopen fails busy -> works -> quiet again: the second outage starts at retry_initial_s.
+    busy = OSError(-9985, "Device unavailable")
+    script = ScriptedPyAudio(opens=[goes_quiet_after(5, stop=True), busy, goes_quiet_after(5, stop=True)])
+    source, sleep = make_source(AudioConfig(**BASE, stall_timeout_s=0.2), script)
+    await take(source, 15)
+    assert sleep.delays == [0.5, 1.0, 0.5]
+    assert sleep.states == [CaptureState.STALLED, CaptureState.BUSY, CaptureState.STALLED]
+    assert source.restarts == 2
+    assert source.status() == "audio stopped (0 'default'): 15 frames, 0 dropped, 2 restarts"
+
+
+def breaks_after(calls: int) -> Callable[[Callback], Callback]:
+    """After ``calls`` callbacks PortAudio hands over something the converter cannot take."""
+
+    def wrap(callback: Callback) -> Callback:
+        count = 0
+
+        def broken(data: bytes | None, frames: int, time_info: Any, status: int) -> tuple[None, int]:
+            nonlocal count
+            count += 1
+            return callback(data if count <= calls else 12345, frames, time_info, status)  # type: ignore[arg-type]
+
+        return broken
+
+    return wrap
+
+
+async def test_an_error_inside_the_callback_reopens_the_stream(speech_device) -> None:
+    script = ScriptedPyAudio(opens=[breaks_after(3)])
+    source, sleep = make_source(AudioConfig(**BASE), script)
+    frames = await take(source, 20)
+    assert sleep.states == [CaptureState.FAILED]
+    assert (source.last_error or "").startswith("0 'default': capture callback failed: TypeError(")
+    assert source.restarts == 1
+    assert len(frames) == 20
+
+
+async def test_cancelled_while_opening_the_late_stream_is_closed(speech_device) -> None:
+    script = ScriptedPyAudio(opens=[], gate=threading.Event())
+    source, _ = make_source(AudioConfig(**BASE), script)
+    task = asyncio.create_task(take(source, 5))
+    assert await asyncio.to_thread(script.opening.wait, 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert source.state is CaptureState.STOPPED
+    assert script.gate is not None
+    script.gate.set()  # the open finishes after nobody wants it any more
+    assert await asyncio.to_thread(script.released.wait, 10)
+    assert script.created == script.terminated == 1
