@@ -21,6 +21,9 @@ PURE = [
     "recognizer/codec.py",
     "recognizer/base.py",
     "backoff.py",
+    "recognizer/grammar.py",
+    "recognizer/jsgf.py",
+    "recognizer/spoken.py",
 ]
 
 

@@ -90,7 +90,9 @@ def load_intents_dict(intent_files: Sequence[Path], language: str) -> dict[str, 
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as err:
-            raise ConfigError(str(path), "", "expected a readable hassil intents YAML file", str(err)) from None
+            raise ConfigError(
+                str(path), "", "expected a readable hassil intents YAML file", str(err)
+            ) from None
         if not isinstance(data, dict) or not isinstance(data.get("intents", {}), dict):
             raise ConfigError(str(path), "intents", "expected a mapping of intent names")
         if data.get("language", language) != language:
@@ -312,7 +314,9 @@ class _Builder:
 
     def rule_reference(self, ref: RuleReference, scope: _Scope) -> Node:
         expr = self.rule_body(ref, scope)
-        return self.shared_rule(("rule", ref.rule_name), f"rule_{ref.rule_name}", scope, lambda: self.convert(expr, scope))
+        return self.shared_rule(
+            ("rule", ref.rule_name), f"rule_{ref.rule_name}", scope, lambda: self.convert(expr, scope)
+        )
 
     def shared_rule(self, kind: tuple[str, str], wanted: str, scope: _Scope, body: Any) -> Node:
         """Convert a list or expansion rule once per scope; every user gets its missing words too."""
@@ -366,9 +370,8 @@ def _edge_space(expr: Expression, first: bool) -> bool:
     if isinstance(expr, SequenceExpr):
         items = [i for i in expr.items if not (isinstance(i, TextChunk) and not i.text)]
         return bool(items) and _edge_space(items[0] if first else items[-1], first)
-    if isinstance(expr, Permutation):
-        return True  # hassil pads every permuted item with spaces
-    return False
+    # hassil pads every permuted item with spaces; lists and rules are opaque here.
+    return isinstance(expr, Permutation)
 
 
 def _glued_runs(items: Sequence[Expression]) -> list[list[Expression]]:

@@ -86,7 +86,13 @@ def _render(node: Node, used: list[str]) -> str:
 def render_jsgf(top: Node, rules: Mapping[str, Node], name: str = "assistantd") -> str:
     """JSGF text with ``public <command> = top;`` and every rule it reaches, in first-use order."""
     used: list[str] = []
-    lines = ["#JSGF V1.0;", "", f"grammar {name};", "", f"public <{TOP_RULE}> = {_render(top, used) or '<VOID>'};"]
+    lines = [
+        "#JSGF V1.0;",
+        "",
+        f"grammar {name};",
+        "",
+        f"public <{TOP_RULE}> = {_render(top, used) or '<VOID>'};",
+    ]
     i = 0
     while i < len(used):
         rule = used[i]

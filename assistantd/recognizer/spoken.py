@@ -46,7 +46,7 @@ def spoken_words(text: str, language: str = "en") -> tuple[str, ...]:
             # The first spelling is as good as any: the recognizer prints what the grammar holds.
             words.extend(number_phrases(float(token), language)[0])
             continue
-        token = _STRIP.sub("", token).strip("'")
-        if token:
-            words.append(token)
+        word = _STRIP.sub("", token).strip("'")
+        if word:
+            words.append(word)
     return tuple(words)
