@@ -50,7 +50,8 @@ class DecoderThread:
     async def ready(self) -> None:
         """Wait until the decoder is loaded; raises what loading raised."""
         self.start()
-        await asyncio.wrap_future(self._ready)
+        # Shielded: a cancelled waiter must not cancel the shared future the thread will resolve.
+        await asyncio.shield(asyncio.wrap_future(self._ready))
 
     @contextlib.asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:

@@ -87,7 +87,6 @@ class LocalRecognizer:
         self._generation = 0
         self._searches: set[str] = set()
         """Searches added to the decoder (touched only on the decoder thread)."""
-        self._started = False
 
     # -- loading ----------------------------------------------------------------------------------
     def _make_decoder(self) -> Any:
@@ -98,9 +97,9 @@ class LocalRecognizer:
         return pocketsphinx.Decoder(config)
 
     async def start(self) -> None:
-        """Load the decoder and the grammar (both off the event loop). Idempotent."""
-        if not self._started:
-            self._started = True
+        """Load the decoder and the grammar (both off the event loop). Idempotent; a cancelled
+        start leaves nothing half-done (the next call loads again)."""
+        if not self.search:
             await self.reload()
 
     async def reload(self, intent_files: Sequence[Path] | None = None) -> None:
@@ -116,7 +115,6 @@ class LocalRecognizer:
             except Exception as err:
                 raise RecognizerError(f"local recognizer failed to load: {err}") from err
         self.grammar, self.search = grammar, search
-        self._started = True
 
     def _install(self, decoder: Any, files: list[Path]) -> tuple[Grammar | None, str]:
         """Runs on the decoder thread: build or fetch the grammar, add it as a new search, activate it."""

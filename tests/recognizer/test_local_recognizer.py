@@ -1,4 +1,4 @@
-"""The local recognizer on real speech: flite voices + room noise, fed in 100 ms chunks through transcribe()."""
+"""The local recognizer on real speech: flite voices + room noise, fed in 100 ms chunks to transcribe()."""
 
 from __future__ import annotations
 
@@ -112,7 +112,7 @@ async def test_decoding_never_blocks_the_event_loop(
     async with open_recognizer.thread.turn():
         blocking = asyncio.ensure_future(on_loop())
         blocking_gap = await max_gap_while(blocking)
-    assert blocking_gap > 3 * threaded_gap
+    assert blocking_gap > 3 * threaded_gap, (blocking_gap, threaded_gap)
 
 
 async def test_a_cancelled_utterance_leaves_the_decoder_usable(
@@ -123,6 +123,7 @@ async def test_a_cancelled_utterance_leaves_the_decoder_usable(
             yield chunk
         await asyncio.Event().wait()  # the endpoint never comes
 
+    await recognizer.start()
     task = asyncio.ensure_future(recognizer.transcribe(endless()))
     await asyncio.sleep(0.3)
     task.cancel()
@@ -186,5 +187,19 @@ async def test_a_grammar_with_nothing_sayable_falls_back_to_the_open_model(
         await rec.start()
         assert rec.search == "open"
         assert "using the open language model" in caplog.text
+    finally:
+        rec.close()
+
+
+async def test_a_start_cancelled_while_loading_is_retried(tmp_path: Path, speech_dir: Path) -> None:
+    rec = LocalRecognizer(LocalRecognizerConfig(cache_dir=str(tmp_path)), [SAMPLE])
+    try:
+        starting = asyncio.ensure_future(rec.start())
+        await asyncio.sleep(0)
+        starting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await starting
+        audio = noisy_command("what time is it", "kal16", speech_dir)
+        assert (await rec.transcribe(chunks(audio))).text == "what time is it"
     finally:
         rec.close()
