@@ -42,7 +42,7 @@ def test_an_empty_wake_word_block_turns_it_on_with_defaults() -> None:
         ({"mode": "dictation"}, "recognizer.local.mode", "one of grammar, open"),
         ({"wake_word": {"phrase": ""}}, "recognizer.local.wake_word.phrase", "non-empty string"),
         ({"wake_word": {"threshold": 2}}, "recognizer.local.wake_word.threshold", "<= 1.0"),
-        ({"wake_word": {"treshold": 1e-9}}, "recognizer.local.wake_word.treshold", "did you mean 'threshold'"),
+        ({"wake_word": {"treshold": 1e-9}}, "recognizer.local.wake_word.treshold", "mean 'threshold'"),
         ({"cache": "/tmp"}, "recognizer.local.cache", "did you mean 'cache_dir'"),
     ],
 )
