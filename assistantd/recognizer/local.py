@@ -87,6 +87,7 @@ class LocalRecognizer:
         self._generation = 0
         self._searches: set[str] = set()
         """Searches added to the decoder (touched only on the decoder thread)."""
+        self._gate: WakeWordGate | None = None
 
     # -- loading ----------------------------------------------------------------------------------
     def _make_decoder(self) -> Any:
@@ -165,9 +166,11 @@ class LocalRecognizer:
     def wake_word_gate(self) -> WakeWordGate | None:
         """A gate sharing this decoder when ``recognizer.local.wake_word`` is configured, else None."""
         wake = self.settings.wake_word
-        if wake is None:
-            return None
-        return WakeWordGate(self.thread, wake.phrase, wake.threshold, self.model.dictionary)
+        if wake is not None and self._gate is None:
+            self._gate = WakeWordGate(
+                self.thread, wake.phrase, wake.threshold, self.model.dictionary, follow_up_s=wake.follow_up_s
+            )
+        return self._gate
 
     def close(self) -> None:
         self.thread.close()

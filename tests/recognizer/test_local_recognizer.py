@@ -12,6 +12,7 @@ import pytest
 from assistantd.config.local import LocalRecognizerConfig, WakeWordConfig
 from assistantd.recognizer.base import Recognizer
 from assistantd.recognizer.local import LocalRecognizer
+from assistantd.recognizer.wake import WakeWordGate
 
 from .speech import chunks, have_flite, noisy_command
 
@@ -203,3 +204,31 @@ async def test_a_start_cancelled_while_loading_is_retried(tmp_path: Path, speech
         assert (await rec.transcribe(chunks(audio))).text == "what time is it"
     finally:
         rec.close()
+
+
+async def test_a_bare_wake_phrase_lets_the_next_utterance_through(
+    recognizer: LocalRecognizer, speech_dir: Path
+) -> None:
+    now = [100.0]
+    gate = WakeWordGate(
+        recognizer.thread,
+        "hey computer",
+        1e-20,
+        recognizer.model.dictionary,
+        follow_up_s=5,
+        clock=lambda: now[0],
+    )
+    command = noisy_command("turn on the kitchen light", "kal16", speech_dir)
+
+    bare = await gate.check(chunks(noisy_command("hey computer", "kal16", speech_dir)))
+    assert bare.detected and bare.command_audio == b""
+    now[0] += 3
+    follow = await gate.check(chunks(command))
+    assert follow.detected and follow.follow_up and follow.command_audio == command
+    assert (await recognizer.transcribe(chunks(follow.command_audio))).text == "turn on the kitchen light"
+
+    # Once used, or after follow_up_s, the gate is shut again.
+    assert not (await gate.check(chunks(command))).detected
+    await gate.check(chunks(noisy_command("hey computer", "kal16", speech_dir)))
+    now[0] += 6
+    assert not (await gate.check(chunks(command))).detected
