@@ -48,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--plot", type=Path, default=None, metavar="OUT.png", help="draw waveform, VAD and segments"
     )
+
+    p = sub.add_parser(
+        "grammar", help="show what the offline recognizer can hear (missing words, left-out sentences)"
+    )
+    _config_arg(p)
+    p.add_argument("--jsgf", action="store_true", help="print the JSGF grammar itself")
     return parser
 
 
@@ -55,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
 _COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]] = {
     "check-config": ("check_config", lambda a: {"config_path": a.config}),
     "devices": ("devices", lambda a: {}),
+    "grammar": ("grammar", lambda a: {"config_path": a.config, "jsgf": a.jsgf}),
     "segments": ("segments", lambda a: {"path": a.path, "config_path": a.config, "plot": a.plot}),
 }
 
