@@ -23,8 +23,8 @@ from typing import Any
 import pocketsphinx
 
 from assistantd.config.local import LocalRecognizerConfig
-from assistantd.errors import RecognizerError
-from assistantd.recognizer.base import Transcript
+from assistantd.errors import ConfigError, RecognizerError
+from assistantd.recognizer.base import RecognitionFailed, Transcript
 from assistantd.recognizer.decoder_thread import DecoderThread
 from assistantd.recognizer.grammar import Grammar
 from assistantd.recognizer.grammar_cache import GrammarCache, default_cache_dir
@@ -104,18 +104,20 @@ class LocalRecognizer:
             await self.reload()
 
     async def reload(self, intent_files: Sequence[Path] | None = None) -> None:
-        """Rebuild (or fetch from cache) the grammar and switch to it between utterances."""
-        if intent_files is not None:
-            self.intent_files = list(intent_files)
-        files = list(self.intent_files)
+        """Rebuild (or fetch from cache) the grammar and switch to it between utterances.
+
+        On failure the previous grammar stays active: ConfigError for bad intent YAML (file and
+        reason), RecognizerError when pocketsphinx cannot load the model or the grammar.
+        """
+        files = list(self.intent_files if intent_files is None else intent_files)
         async with self.thread.turn():
             try:
                 grammar, search = await self.thread.call(lambda d: self._install(d, files))
-            except RecognizerError:
+            except (RecognizerError, ConfigError):
                 raise
             except Exception as err:
                 raise RecognizerError(f"local recognizer failed to load: {err}") from err
-        self.grammar, self.search = grammar, search
+        self.grammar, self.search, self.intent_files = grammar, search, files
 
     def _install(self, decoder: Any, files: list[Path]) -> tuple[Grammar | None, str]:
         """Runs on the decoder thread: build or fetch the grammar, add it as a new search, activate it."""
@@ -150,7 +152,10 @@ class LocalRecognizer:
     # -- recognition ------------------------------------------------------------------------------
     async def transcribe(self, audio: AsyncIterable[bytes]) -> Transcript:
         """Decode one utterance as its audio arrives; the text is ready right after the endpoint."""
-        await self.start()
+        try:
+            await self.start()
+        except (RecognizerError, ConfigError) as err:
+            raise RecognitionFailed(self.name, str(err), fatal=True) from err
         async with self.thread.turn():
             text, timing = await decode_utterance(self.thread, self.search, audio, final_text)
         self.last_timing = timing

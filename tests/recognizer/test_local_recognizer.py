@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from assistantd.config.local import LocalRecognizerConfig, WakeWordConfig
-from assistantd.recognizer.base import Recognizer
-from assistantd.recognizer.local import LocalRecognizer
+from assistantd.errors import ConfigError
+from assistantd.recognizer.base import RecognitionFailed, Recognizer
+from assistantd.recognizer.local import LocalRecognizer, ModelPaths
 from assistantd.recognizer.wake import WakeWordGate
 
 from .speech import chunks, have_flite, noisy_command
@@ -232,3 +233,33 @@ async def test_a_bare_wake_phrase_lets_the_next_utterance_through(
     await gate.check(chunks(noisy_command("hey computer", "kal16", speech_dir)))
     now[0] += 6
     assert not (await gate.check(chunks(command))).detected
+
+
+async def test_a_broken_intents_file_on_reload_keeps_the_old_grammar(
+    tmp_path: Path, speech_dir: Path
+) -> None:
+    intents = tmp_path / "en.yaml"
+    intents.write_text(SAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    rec = LocalRecognizer(LocalRecognizerConfig(cache_dir=str(tmp_path / "cache")), [intents])
+    try:
+        await rec.start()
+        intents.write_text("language: en\nintents: [not, a, mapping\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match=r"en\.yaml"):
+            await rec.reload()
+        assert rec.search == "grammar-1"
+        audio = noisy_command("what time is it", "slt", speech_dir)
+        assert (await rec.transcribe(chunks(audio))).text == "what time is it"
+    finally:
+        rec.close()
+
+
+async def test_a_model_that_cannot_load_fails_the_utterance_fatally(tmp_path: Path) -> None:
+    bundled = ModelPaths.bundled()
+    broken = ModelPaths(tmp_path / "no-such-model", bundled.dictionary, bundled.lm)
+    rec = LocalRecognizer(LocalRecognizerConfig(cache_dir=str(tmp_path)), [SAMPLE], model=broken)
+    try:
+        with pytest.raises(RecognitionFailed) as info:
+            await rec.transcribe(chunks(b"\0\0" * 1600))
+        assert info.value.fatal and info.value.recognizer == "local"
+    finally:
+        rec.close()
