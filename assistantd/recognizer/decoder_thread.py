@@ -105,5 +105,9 @@ class DecoderThread:
     def close(self, timeout: float = 5.0) -> None:
         """Finish queued jobs, then stop the thread (idempotent)."""
         if self._thread.is_alive():
-            self._jobs.put(None, timeout=timeout)
+            try:
+                self._jobs.put(None, timeout=timeout)
+            except queue.Full:
+                log.warning("decoder thread did not drain its queue in %.0f s; leaving it (daemon)", timeout)
+                return
             self._thread.join(timeout)

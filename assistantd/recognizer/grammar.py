@@ -97,6 +97,7 @@ def load_intents_dict(intent_files: Sequence[Path], language: str) -> dict[str, 
             raise ConfigError(str(path), "intents", "expected a mapping of intent names")
         if data.get("language", language) != language:
             continue
+        _check_structure(data, language, str(path))
         merge_dict(merged, data)
     return merged
 
@@ -110,11 +111,18 @@ def build_grammar(
 
 def build_grammar_from_dict(data: Mapping[str, Any], dictionary_words: Iterable[str]) -> Grammar:
     """Pure core of build_grammar, from the (merged) YAML mapping hassil's ``Intents.from_dict`` takes."""
-    try:
-        intents = Intents.from_dict(dict(data))
-    except (KeyError, ValueError, TypeError, AssertionError) as err:
-        raise ConfigError("<intents>", "", "expected valid hassil intents", repr(err)) from None
+    intents = _check_structure(data, str(data.get("language", "en")), "<intents>")
     return _Builder(intents, frozenset(dictionary_words)).build()
+
+
+def _check_structure(data: Mapping[str, Any], language: str, source: str) -> Intents:
+    """hassil's own parse, so a structural mistake names its file (lists may live in other files)."""
+    try:
+        return Intents.from_dict({"language": language, **data})
+    except (KeyError, ValueError, TypeError, AttributeError, AssertionError) as err:
+        raise ConfigError(
+            source, "", "expected hassil intents (intents: NAME: data: - sentences: [...])", repr(err)
+        ) from None
 
 
 class _Void(Exception):  # noqa: N818 - control flow inside the builder, never escapes it

@@ -12,6 +12,7 @@ import yaml
 from hassil import Intents
 from hassil.sample import sample_intents
 
+from assistantd.errors import ConfigError
 from assistantd.recognizer.grammar import Grammar, build_grammar, build_grammar_from_dict
 from assistantd.recognizer.grammar_cache import GrammarCache, grammar_key, read_dictionary_words
 from assistantd.recognizer.spoken import spoken_words
@@ -246,3 +247,11 @@ def test_grammar_cache_hits_then_rebuilds_on_change(tmp_path: Path, caplog: pyte
     entry = tmp_path / "cache" / f"grammar-{grammar_key([intents], DICTIONARY_PATH, 'en')}.json"
     stored = json.loads(entry.read_text(encoding="utf-8"))
     assert stored["sentences"] == third.sentences
+
+
+def test_a_malformed_intents_file_is_named(tmp_path: Path, dictionary: frozenset[str]) -> None:
+    bad = tmp_path / "en.yaml"
+    bad.write_text("language: en\nintents:\n  Stop:\n    sentences: ['stop']\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        build_grammar([bad], dictionary)
+    assert str(info.value).startswith(f"{bad}: expected hassil intents")
