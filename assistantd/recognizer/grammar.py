@@ -231,17 +231,30 @@ class _Builder:
     def permutation(self, expr: Permutation, scope: _Scope) -> Node:
         if len(expr.items) > MAX_PERMUTATION_ITEMS:
             raise _Void(f"permutation of {len(expr.items)} items (at most {MAX_PERMUTATION_ITEMS})")
-        parts = [self.convert(item, scope) for item in expr.items]
+        parts = self.all_of([lambda item=item: self.convert(item, scope) for item in expr.items])
         return Alt(tuple(Seq(order) for order in itertools.permutations(parts)))
 
     def sequence(self, items: Sequence[Expression], scope: _Scope) -> Node:
-        nodes: list[Node] = []
-        for run in _glued_runs(items):
-            if len(run) == 1:
-                nodes.append(self.convert(run[0], scope))
-            else:
-                nodes.append(self.glued(run, scope))
+        nodes = self.all_of(
+            [
+                (lambda run=run: self.convert(run[0], scope) if len(run) == 1 else self.glued(run, scope))
+                for run in _glued_runs(items)
+            ]
+        )
         return Seq(tuple(n for n in nodes if not n.is_empty()))
+
+    def all_of(self, parts: Sequence[Any]) -> list[Node]:
+        """Convert every part, even after one fails, so every missing word is reported."""
+        nodes: list[Node] = []
+        reasons: list[str] = []
+        for part in parts:
+            try:
+                nodes.append(part())
+            except _Void as void:
+                reasons.append(void.reason)
+        if reasons:
+            raise _Void("; ".join(dict.fromkeys(reasons)))
+        return nodes
 
     def glued(self, run: Sequence[Expression], scope: _Scope) -> Node:
         """Items with no space between them: expand to whole strings, then to words."""

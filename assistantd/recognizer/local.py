@@ -22,6 +22,7 @@ from typing import Any
 
 import pocketsphinx
 
+from assistantd.config import Config
 from assistantd.config.local import LocalRecognizerConfig
 from assistantd.errors import ConfigError, RecognizerError
 from assistantd.recognizer.base import RecognitionFailed, Transcript
@@ -88,6 +89,11 @@ class LocalRecognizer:
         self._searches: set[str] = set()
         """Searches added to the decoder (touched only on the decoder thread)."""
         self._gate: WakeWordGate | None = None
+
+    @classmethod
+    def from_config(cls, config: Config, env: Mapping[str, str] | None = None) -> LocalRecognizer:
+        """The recognizer for ``recognizer.local``, fed by the files of ``intents.files``."""
+        return cls(config.recognizer.local, intent_paths(config.intents.files, config.base_dir), env=env)
 
     # -- loading ----------------------------------------------------------------------------------
     def _make_decoder(self) -> Any:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from assistantd.config import Config
 from assistantd.config.local import LocalRecognizerConfig, WakeWordConfig
 from assistantd.errors import ConfigError
 from assistantd.recognizer.base import RecognitionFailed, Recognizer
@@ -261,5 +262,39 @@ async def test_a_model_that_cannot_load_fails_the_utterance_fatally(tmp_path: Pa
         with pytest.raises(RecognitionFailed) as info:
             await rec.transcribe(chunks(b"\0\0" * 1600))
         assert info.value.fatal and info.value.recognizer == "local"
+    finally:
+        rec.close()
+
+
+async def test_missing_words_are_one_warning_per_intent(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "intents").mkdir()
+    (tmp_path / "intents" / "en.yaml").write_text(
+        "language: en\nintents:\n"
+        "  Lights:\n    data:\n      - sentences: ['zorblax the {thing}', 'lights on']\n"
+        "  Fan:\n    data:\n      - sentences: ['fan on', 'spin the {thing}']\n"
+        "lists:\n  thing: {values: [lamp, flurbix]}\n",
+        encoding="utf-8",
+    )
+    config = Config.from_dict(
+        {
+            "intents": {"files": ["intents/*.yaml"]},
+            "recognizer": {"local": {"cache_dir": str(tmp_path / "c")}},
+        },
+        base_dir=tmp_path,
+    )
+    rec = LocalRecognizer.from_config(config)
+    try:
+        await rec.start()
+        warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+        assert warnings == [
+            "intent Fan: words not in the pocketsphinx dictionary, sentences needing them are left out: "
+            "flurbix",
+            "intent Lights: words not in the pocketsphinx dictionary, sentences needing them are left out: "
+            "flurbix, zorblax",
+        ]
+        # "zorblax the {thing}" goes; "spin the lamp" stays although "spin the flurbix" cannot.
+        assert rec.grammar is not None and rec.grammar.sentences == 3
     finally:
         rec.close()
