@@ -74,6 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--recognizer", default=None, metavar="NAME", help="default: recognizer.default")
     p.add_argument("--url", default=None, metavar="URL", help="use this endpoint (a fake server, a proxy)")
     _config_arg(p)
+    p = sub.add_parser(
+        "grammar", help="show what the offline recognizer can hear (missing words, left-out sentences)"
+    )
+    _config_arg(p)
+    p.add_argument("--jsgf", action="store_true", help="print the JSGF grammar itself")
     return parser
 
 
@@ -91,6 +96,7 @@ _COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]]
             "pace": a.pace,
         },
     ),
+    "grammar": ("grammar", lambda a: {"config_path": a.config, "jsgf": a.jsgf}),
     "segments": ("segments", lambda a: {"path": a.path, "config_path": a.config, "plot": a.plot}),
     "intents": (
         "intents",

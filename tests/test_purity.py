@@ -32,6 +32,9 @@ PURE = [
     "intents/schema.py",
     "intents/fuzzy.py",
     "intents/matcher.py",
+    "recognizer/grammar.py",
+    "recognizer/jsgf.py",
+    "recognizer/spoken.py",
 ]
 
 

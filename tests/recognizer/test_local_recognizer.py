@@ -1,0 +1,300 @@
+"""The local recognizer on real speech: flite voices + room noise, fed in 100 ms chunks to transcribe()."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from assistantd.config import Config
+from assistantd.config.local import LocalRecognizerConfig, WakeWordConfig
+from assistantd.errors import ConfigError
+from assistantd.recognizer.base import RecognitionFailed, Recognizer
+from assistantd.recognizer.local import LocalRecognizer, ModelPaths
+from assistantd.recognizer.wake import WakeWordGate
+
+from .speech import chunks, have_flite, noisy_command
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not have_flite(), reason="flite is needed to synthesize speech"),
+]
+
+SAMPLE = Path(__file__).with_name("commands_en.yaml")
+
+
+@pytest.fixture(scope="session")
+def speech_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("speech")
+
+
+@pytest.fixture(scope="module")
+def recognizer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRecognizer]:
+    cache = tmp_path_factory.mktemp("grammar-cache")
+    settings = LocalRecognizerConfig(cache_dir=str(cache), wake_word=WakeWordConfig(phrase="hey computer"))
+    rec = LocalRecognizer(settings, [SAMPLE])
+    yield rec
+    rec.close()
+
+
+@pytest.fixture(scope="module")
+def open_recognizer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRecognizer]:
+    rec = LocalRecognizer(
+        LocalRecognizerConfig(mode="open", cache_dir=str(tmp_path_factory.mktemp("c"))), [SAMPLE]
+    )
+    yield rec
+    rec.close()
+
+
+def test_it_is_a_recognizer(recognizer: LocalRecognizer) -> None:
+    as_protocol: Recognizer = recognizer  # mypy checks the structural fit
+    assert as_protocol.name == "local"
+
+
+@pytest.mark.parametrize(
+    ("voice", "command"),
+    [
+        ("kal16", "turn on the kitchen light"),
+        ("slt", "switch off the living room lights"),
+        ("rms", "set the bedroom lights to fifty percent"),
+        ("kal16", "start a timer for twenty five minutes"),
+        ("awb", "what time is it"),
+        ("slt", "play jazz music in the kitchen"),
+        ("rms", "set the temperature to twenty one degrees"),
+    ],
+)
+async def test_grammar_mode_recognizes_commands_exactly(
+    recognizer: LocalRecognizer, speech_dir: Path, voice: str, command: str
+) -> None:
+    transcript = await recognizer.transcribe(chunks(noisy_command(command, voice, speech_dir)))
+    assert transcript.text == command
+    assert transcript.recognizer == "local"
+    assert recognizer.search.startswith("grammar-")
+
+
+async def test_open_mode_transcribes_free_speech(open_recognizer: LocalRecognizer, speech_dir: Path) -> None:
+    audio = noisy_command("the weather is nice today", "slt", speech_dir)
+    text = (await open_recognizer.transcribe(chunks(audio))).text
+    assert open_recognizer.search == "open"
+    assert {"weather", "nice", "today"} <= set(text.split())
+
+
+async def test_decoding_never_blocks_the_event_loop(
+    open_recognizer: LocalRecognizer, speech_dir: Path
+) -> None:
+    """A ticker keeps ticking while the open LM (the slow mode) decodes; run on the loop, it would not."""
+    audio = noisy_command("please read me the news about the weather in london", "kal16", speech_dir)
+    await open_recognizer.start()
+
+    async def max_gap_while(work: asyncio.Future[object]) -> float:
+        gaps, last = [0.0], time.monotonic()
+        while not work.done():
+            await asyncio.sleep(0.005)
+            now = time.monotonic()
+            gaps.append(now - last)
+            last = now
+        return max(gaps)
+
+    threaded = asyncio.ensure_future(open_recognizer.transcribe(chunks(audio)))
+    threaded_gap = await max_gap_while(threaded)
+    assert threaded.result().text
+
+    # Control: the same decoding run on the loop itself stalls the ticker for the whole decode.
+    decoder = await open_recognizer.thread.call(lambda d: d)
+
+    async def on_loop() -> str:
+        await asyncio.sleep(0.02)
+        decoder.start_utt()
+        decoder.process_raw(audio, False, True)
+        decoder.end_utt()
+        return str(decoder.hyp().hypstr)
+
+    async with open_recognizer.thread.turn():
+        blocking = asyncio.ensure_future(on_loop())
+        blocking_gap = await max_gap_while(blocking)
+    assert blocking_gap > 3 * threaded_gap, (blocking_gap, threaded_gap)
+
+
+async def test_a_cancelled_utterance_leaves_the_decoder_usable(
+    recognizer: LocalRecognizer, speech_dir: Path
+) -> None:
+    async def endless() -> AsyncIterator[bytes]:
+        async for chunk in chunks(noisy_command("turn on the kitchen light", "slt", speech_dir)):
+            yield chunk
+        await asyncio.Event().wait()  # the endpoint never comes
+
+    await recognizer.start()
+    task = asyncio.ensure_future(recognizer.transcribe(endless()))
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    audio = noisy_command("what time is it", "slt", speech_dir)
+    assert (await recognizer.transcribe(chunks(audio))).text == "what time is it"
+
+
+async def test_wake_word_gate_passes_only_utterances_with_the_phrase(
+    recognizer: LocalRecognizer, speech_dir: Path
+) -> None:
+    gate = recognizer.wake_word_gate()
+    assert gate is not None
+    woken = await gate.check(
+        chunks(noisy_command("hey computer, turn on the kitchen light", "slt", speech_dir))
+    )
+    assert woken.detected
+    # What followed the phrase is the command.
+    assert (await recognizer.transcribe(chunks(woken.command_audio))).text == "turn on the kitchen light"
+
+    ignored = await gate.check(chunks(noisy_command("switch off the bedroom lights", "slt", speech_dir)))
+    assert not ignored.detected and ignored.command_audio == b""
+
+
+async def test_no_wake_word_by_default(tmp_path: Path) -> None:
+    rec = LocalRecognizer(LocalRecognizerConfig(cache_dir=str(tmp_path)), [SAMPLE])
+    assert rec.wake_word_gate() is None
+    rec.close()
+
+
+async def test_reload_switches_to_the_new_grammar(tmp_path: Path, speech_dir: Path) -> None:
+    intents = tmp_path / "en.yaml"
+    intents.write_text(SAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    rec = LocalRecognizer(LocalRecognizerConfig(cache_dir=str(tmp_path / "cache")), [intents])
+    try:
+        audio = noisy_command("play blues music in the kitchen", "kal16", speech_dir)
+        before = (await rec.transcribe(chunks(audio))).text
+        assert before != "play blues music in the kitchen"  # not in the command set yet
+        intents.write_text(
+            intents.read_text(encoding="utf-8").replace("values: [jazz,", "values: [blues, jazz,"),
+            encoding="utf-8",
+        )
+        await rec.reload()
+        assert rec.search == "grammar-2"
+        assert (await rec.transcribe(chunks(audio))).text == "play blues music in the kitchen"
+        assert rec.cache.builds == 2
+    finally:
+        rec.close()
+
+
+async def test_a_grammar_with_nothing_sayable_falls_back_to_the_open_model(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    intents = tmp_path / "zh.yaml"
+    intents.write_text(
+        "language: zh\nintents:\n  Stop:\n    data:\n      - sentences: ['停止']\n", encoding="utf-8"
+    )
+    rec = LocalRecognizer(LocalRecognizerConfig(cache_dir=str(tmp_path / "cache")), [intents])
+    try:
+        await rec.start()
+        assert rec.search == "open"
+        assert "using the open language model" in caplog.text
+    finally:
+        rec.close()
+
+
+async def test_a_start_cancelled_while_loading_is_retried(tmp_path: Path, speech_dir: Path) -> None:
+    rec = LocalRecognizer(LocalRecognizerConfig(cache_dir=str(tmp_path)), [SAMPLE])
+    try:
+        starting = asyncio.ensure_future(rec.start())
+        await asyncio.sleep(0)
+        starting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await starting
+        audio = noisy_command("what time is it", "kal16", speech_dir)
+        assert (await rec.transcribe(chunks(audio))).text == "what time is it"
+    finally:
+        rec.close()
+
+
+async def test_a_bare_wake_phrase_lets_the_next_utterance_through(
+    recognizer: LocalRecognizer, speech_dir: Path
+) -> None:
+    now = [100.0]
+    gate = WakeWordGate(
+        recognizer.thread,
+        "hey computer",
+        1e-20,
+        recognizer.model.dictionary,
+        follow_up_s=5,
+        clock=lambda: now[0],
+    )
+    command = noisy_command("turn on the kitchen light", "kal16", speech_dir)
+
+    bare = await gate.check(chunks(noisy_command("hey computer", "kal16", speech_dir)))
+    assert bare.detected and bare.command_audio == b""
+    now[0] += 3
+    follow = await gate.check(chunks(command))
+    assert follow.detected and follow.follow_up and follow.command_audio == command
+    assert (await recognizer.transcribe(chunks(follow.command_audio))).text == "turn on the kitchen light"
+
+    # Once used, or after follow_up_s, the gate is shut again.
+    assert not (await gate.check(chunks(command))).detected
+    await gate.check(chunks(noisy_command("hey computer", "kal16", speech_dir)))
+    now[0] += 6
+    assert not (await gate.check(chunks(command))).detected
+
+
+async def test_a_broken_intents_file_on_reload_keeps_the_old_grammar(
+    tmp_path: Path, speech_dir: Path
+) -> None:
+    intents = tmp_path / "en.yaml"
+    intents.write_text(SAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    rec = LocalRecognizer(LocalRecognizerConfig(cache_dir=str(tmp_path / "cache")), [intents])
+    try:
+        await rec.start()
+        intents.write_text("language: en\nintents: [not, a, mapping\n", encoding="utf-8")
+        with pytest.raises(ConfigError, match=r"en\.yaml"):
+            await rec.reload()
+        assert rec.search == "grammar-1"
+        audio = noisy_command("what time is it", "slt", speech_dir)
+        assert (await rec.transcribe(chunks(audio))).text == "what time is it"
+    finally:
+        rec.close()
+
+
+async def test_a_model_that_cannot_load_fails_the_utterance_fatally(tmp_path: Path) -> None:
+    bundled = ModelPaths.bundled()
+    broken = ModelPaths(tmp_path / "no-such-model", bundled.dictionary, bundled.lm)
+    rec = LocalRecognizer(LocalRecognizerConfig(cache_dir=str(tmp_path)), [SAMPLE], model=broken)
+    try:
+        with pytest.raises(RecognitionFailed) as info:
+            await rec.transcribe(chunks(b"\0\0" * 1600))
+        assert info.value.fatal and info.value.recognizer == "local"
+    finally:
+        rec.close()
+
+
+async def test_missing_words_are_one_warning_per_intent(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "intents").mkdir()
+    (tmp_path / "intents" / "en.yaml").write_text(
+        "language: en\nintents:\n"
+        "  Lights:\n    data:\n      - sentences: ['zorblax the {thing}', 'lights on']\n"
+        "  Fan:\n    data:\n      - sentences: ['fan on', 'spin the {thing}']\n"
+        "lists:\n  thing: {values: [lamp, flurbix]}\n",
+        encoding="utf-8",
+    )
+    config = Config.from_dict(
+        {
+            "intents": {"files": ["intents/*.yaml"]},
+            "recognizer": {"local": {"cache_dir": str(tmp_path / "c")}},
+        },
+        base_dir=tmp_path,
+    )
+    rec = LocalRecognizer.from_config(config)
+    try:
+        await rec.start()
+        warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+        assert warnings == [
+            "intent Fan: words not in the pocketsphinx dictionary, sentences needing them are left out: "
+            "flurbix",
+            "intent Lights: words not in the pocketsphinx dictionary, sentences needing them are left out: "
+            "flurbix, zorblax",
+        ]
+        # "zorblax the {thing}" goes; "spin the lamp" stays although "spin the flurbix" cannot.
+        assert rec.grammar is not None and rec.grammar.sentences == 3
+    finally:
+        rec.close()
