@@ -9,14 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from assistantd.config import load_config
+from assistantd.intents.loader import resolve_intent_paths
 from assistantd.recognizer.grammar import build_grammar
 from assistantd.recognizer.grammar_cache import read_dictionary_words
-from assistantd.recognizer.local import ModelPaths, intent_paths
+from assistantd.recognizer.local import ModelPaths
 
 
 def run(config_path: Path | None, jsgf: bool) -> int:
     cfg = load_config(config_path)
-    files = intent_paths(cfg.intents.files, cfg.base_dir)
+    files = resolve_intent_paths(cfg.intents.files, cfg.base_dir, cfg.source)
     language = cfg.recognizer.local.language
     grammar = build_grammar(files, read_dictionary_words(ModelPaths.bundled().dictionary), language)
     if jsgf:

@@ -23,7 +23,7 @@ from assistantd.audio.frames import BYTES_PER_SECOND, SAMPLE_RATE, frame_bytes
 from assistantd.config import EndpointConfig, load_config
 from assistantd.errors import AudioError
 from assistantd.recognizer.base import RecognitionFailed, Recognizer
-from assistantd.recognizer.registry import build_recognizer
+from assistantd.recognizer.registry import recognizer_for
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ def run(
     pcm = _read_wav(path)
     spans = (segmenter or SEGMENTER)(pcm, cfg.endpoint)
     name = recognizer or cfg.recognizer.default
-    rec = build_recognizer(name, cfg.recognizer, url_override=url)
+    rec = recognizer_for(cfg, name, url_override=url)
     log.info(
         "%s: %d utterance(s), %.1f s of audio, recognizer %s",
         path,

@@ -11,7 +11,6 @@ so the final text is ready right after the endpoint (end_utt + hyp).
 
 from __future__ import annotations
 
-import glob
 import logging
 import os
 import time
@@ -25,6 +24,7 @@ import pocketsphinx
 from assistantd.config import Config
 from assistantd.config.local import LocalRecognizerConfig
 from assistantd.errors import ConfigError, RecognizerError
+from assistantd.intents.loader import resolve_intent_paths
 from assistantd.recognizer.base import RecognitionFailed, Transcript
 from assistantd.recognizer.decoder_thread import DecoderThread
 from assistantd.recognizer.grammar import Grammar
@@ -48,15 +48,6 @@ class ModelPaths:
         """The US-English model inside the pocketsphinx wheel."""
         root = Path(pocketsphinx.get_model_path("en-us"))
         return cls(root / "en-us", root / "cmudict-en-us.dict", root / "en-us.lm.bin")
-
-
-def intent_paths(patterns: Sequence[str], base_dir: Path) -> list[Path]:
-    """Intent files named by config globs, relative to the config file's directory, sorted."""
-    found: set[Path] = set()
-    for pattern in patterns:
-        full = pattern if os.path.isabs(pattern) else str(base_dir / pattern)
-        found.update(Path(p) for p in glob.glob(full) if os.path.isfile(p))
-    return sorted(found)
 
 
 class LocalRecognizer:
@@ -93,7 +84,11 @@ class LocalRecognizer:
     @classmethod
     def from_config(cls, config: Config, env: Mapping[str, str] | None = None) -> LocalRecognizer:
         """The recognizer for ``recognizer.local``, fed by the files of ``intents.files``."""
-        return cls(config.recognizer.local, intent_paths(config.intents.files, config.base_dir), env=env)
+        return cls(
+            config.recognizer.local,
+            resolve_intent_paths(config.intents.files, config.base_dir, config.source),
+            env=env,
+        )
 
     # -- loading ----------------------------------------------------------------------------------
     def _make_decoder(self) -> Any:

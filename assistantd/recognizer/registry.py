@@ -5,10 +5,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
+from assistantd.config import Config
 from assistantd.config.recognizer import RecognizerConfig
 from assistantd.errors import ConfigError
 from assistantd.recognizer.base import Recognizer
+from assistantd.recognizer.fallback import FallbackRecognizer
 from assistantd.recognizer.huawei import make_huawei_codec
+from assistantd.recognizer.local import LocalRecognizer
 from assistantd.recognizer.sauc import volcengine_codec, zyun_codec
 from assistantd.recognizer.transport import WebSocketRecognizer
 
@@ -46,9 +49,8 @@ _BUILDERS: dict[str, Builder] = {
     "volcengine": _volcengine,
     "zyun": _zyun,
     "huawei": _huawei,
-    # Extension points (added by their owners):
-    #   "local":  the pocketsphinx recognizer (no transport)
 }
+# "local" is built by recognizer_for(): it needs the whole config (the intent files make its grammar).
 
 
 def build_recognizer(name: str, cfg: RecognizerConfig, *, url_override: str | None = None) -> Recognizer:
@@ -60,3 +62,28 @@ def build_recognizer(name: str, cfg: RecognizerConfig, *, url_override: str | No
             "<config>", "recognizer", f"expected a recognizer this build provides ({known})", name
         )
     return builder(cfg, url_override)
+
+
+def recognizer_for(
+    config: Config,
+    name: str | None = None,
+    *,
+    url_override: str | None = None,
+    with_fallback: bool = False,
+) -> Recognizer:
+    """The recognizer ``name`` (default: recognizer.default), optionally behind the configured fallback.
+
+    With ``with_fallback`` and a ``recognizer.fallback`` set, a failed utterance's buffered audio is
+    recognized again by the fallback (protocols.md §5: the cloud may fail; a command should not).
+    """
+    chosen = name or config.recognizer.default
+    primary = (
+        LocalRecognizer.from_config(config)
+        if chosen == "local"
+        else build_recognizer(chosen, config.recognizer, url_override=url_override)
+    )
+    backup = config.recognizer.fallback
+    if not with_fallback or backup is None or backup == chosen:
+        return primary
+    secondary = recognizer_for(config, backup)
+    return FallbackRecognizer(primary, secondary, max_buffer_s=config.recognizer.transport.max_buffer_s)
