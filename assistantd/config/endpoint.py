@@ -25,6 +25,15 @@ class EndpointConfig:
     """Shorter utterances are dropped as noise."""
     max_utterance_s: float = 15.0
     """An utterance is ended here even if speech continues."""
+    tail_ms: int = 200
+    """Silence after the last voiced frame that is still uploaded; the rest of the hangover is not.
+    At most hangover_ms (when not set: 200 or the hangover, whichever is less)."""
+    noise_suppression: int = 2
+    """WebRTC noise suppression level in front of the VAD, 0 (off) to 4 (strongest)."""
+    gate_margin_db: float = 6.0
+    """A voiced frame must be this many dB above the adaptive noise floor; 0 turns the gate off."""
+    floor_window_s: float = 3.0
+    """The noise floor is the quietest frame of the last this-many seconds."""
 
     @classmethod
     def from_node(cls, node: Node) -> EndpointConfig:
@@ -45,6 +54,10 @@ class EndpointConfig:
             hangover_ms=hangover_ms,
             min_utterance_ms=node.integer("min_utterance_ms", 250, min=0, max=10000),
             max_utterance_s=node.number("max_utterance_s", 15.0, min=1, max=300),
+            tail_ms=node.integer("tail_ms", min(200, hangover_ms), min=0, max=10000),
+            noise_suppression=node.integer("noise_suppression", 2, min=0, max=4),
+            gate_margin_db=node.number("gate_margin_db", 6.0, min=0, max=40),
+            floor_window_s=node.number("floor_window_s", 3.0, min=0.5, max=30),
         )
         if cfg.start_voiced_frames > cfg.start_window_frames:
             raise node.error(
@@ -52,5 +65,7 @@ class EndpointConfig:
                 f"expected at most start_window_frames ({cfg.start_window_frames})",
                 cfg.start_voiced_frames,
             )
+        if cfg.tail_ms > cfg.hangover_ms:
+            raise node.error("tail_ms", f"expected at most the hangover ({cfg.hangover_ms} ms)", cfg.tail_ms)
         node.finish()
         return cfg
