@@ -21,7 +21,7 @@ class EndpointConfig:
     """...and fires when at least this many of them are voiced."""
     hangover_ms: int = 700
     """Silence after the last voiced frame that ends an utterance (presets: relaxed/default/aggressive)."""
-    min_utterance_ms: int = 250
+    min_utterance_ms: int = 200
     """Shorter utterances are dropped as noise."""
     max_utterance_s: float = 15.0
     """An utterance is ended here even if speech continues."""
@@ -52,7 +52,7 @@ class EndpointConfig:
             start_window_frames=node.integer("start_window_frames", 10, min=1, max=100),
             start_voiced_frames=node.integer("start_voiced_frames", 6, min=1, max=100),
             hangover_ms=hangover_ms,
-            min_utterance_ms=node.integer("min_utterance_ms", 250, min=0, max=10000),
+            min_utterance_ms=node.integer("min_utterance_ms", 200, min=0, max=10000),
             max_utterance_s=node.number("max_utterance_s", 15.0, min=1, max=300),
             tail_ms=node.integer("tail_ms", min(200, hangover_ms), min=0, max=10000),
             noise_suppression=node.integer("noise_suppression", 2, min=0, max=4),
