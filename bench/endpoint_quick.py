@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-import soxr
 
 from assistantd.config.endpoint import EndpointConfig
 from assistantd.endpoint.offline import Segment, segment_pcm
@@ -58,7 +57,9 @@ def _synth(kind: str, voice: str, text: str) -> Float:
             subprocess.run(["espeak-ng", "-v", voice, "-w", str(wav), text], check=True)
         else:
             subprocess.run(["flite", "-voice", voice, "-t", text, "-o", str(wav)], check=True)
-        subprocess.run(["sox", str(wav), "-r", "16000", "-c", "1", "-b", "16", "-e", "signed", str(raw)], check=True)
+        subprocess.run(
+            ["sox", str(wav), "-r", "16000", "-c", "1", "-b", "16", "-e", "signed", str(raw)], check=True
+        )
         wav.unlink()
     x = np.frombuffer(raw.read_bytes(), dtype="<i2").astype(np.float64) / 32768
     return _trim(x)

@@ -58,22 +58,23 @@ def read_wav_16k_mono(path: Path) -> bytes:
     usable = len(raw) // (width * channels) * width * channels
     if usable == 0:
         raise AudioError(f"{path}: no audio in the file")
+    # WAV: 8-bit samples are unsigned, wider ones signed little-endian.
+    dtype = {1: "u1", 2: "<i2", 4: "<i4"}[width]
+    x = np.frombuffer(raw[:usable], dtype=dtype).astype(np.float64)
     if width == 1:
-        x = (np.frombuffer(raw[:usable], dtype=np.uint8).astype(np.float32) - 128) / 128
-    else:
-        dtype = "<i2" if width == 2 else "<i4"
-        x = np.frombuffer(raw[:usable], dtype=dtype).astype(np.float32) / float(2 ** (8 * width - 1))
-    mono = x.reshape(-1, channels).mean(axis=1)
+        x -= 128
+    mono = x.reshape(-1, channels).mean(axis=1) / float(2 ** (8 * width - 1))
     if rate != SAMPLE_RATE:
-        mono = soxr.resample(mono, rate, SAMPLE_RATE)
+        mono = np.asarray(soxr.resample(mono, rate, SAMPLE_RATE), dtype=np.float64)
     return bytes(np.clip(np.round(mono * 32768), -32768, 32767).astype("<i2").tobytes())
 
 
 def _plot(pcm: bytes, segments: list[Segment], trace: Trace, out: Path) -> None:
-    import matplotlib
+    # Lazily: matplotlib is an optional extra and takes a second to import.
+    import matplotlib  # noqa: PLC0415
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # noqa: PLC0415
 
     x = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768
     step = max(1, len(x) // 20000)
@@ -88,7 +89,9 @@ def _plot(pcm: bytes, segments: list[Segment], trace: Trace, out: Path) -> None:
     ax_wave.set_title("segments: green = uploaded, red = cancelled (too short)")
     ft = np.asarray(trace.t)
     ax_vad.step(ft, np.asarray(trace.vad, dtype=float) * 0.9, where="post", label="webrtcvad", linewidth=0.7)
-    ax_vad.step(ft, np.asarray(trace.speech, dtype=float), where="post", label="speech (gated)", linewidth=0.7)
+    ax_vad.step(
+        ft, np.asarray(trace.speech, dtype=float), where="post", label="speech (gated)", linewidth=0.7
+    )
     ax_vad.fill_between(
         ft, 0, np.asarray(trace.in_utterance, dtype=float) * 1.1, step="post", alpha=0.15, label="open"
     )

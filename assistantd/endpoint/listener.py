@@ -6,9 +6,9 @@ bounded chunk buffer. The audio of an utterance is readable while the person is 
 recognizer can stream it. Listening never waits for a consumer:
 
 * Per utterance, the buffer holds ``queue_chunks`` chunks (by default enough for a whole max-length
-  utterance). When it is full, new chunks are dropped (drop-newest: what the recognizer has is a contiguous
-  prefix of the utterance, never audio with a hole in the middle) and counted in ``dropped_chunks``. The end of
-  the stream is always delivered.
+  utterance). When it is full, new chunks are dropped (drop-newest: what the recognizer has is a
+  contiguous prefix of the utterance, never audio with a hole in the middle) and counted in
+  ``dropped_chunks``. The end of the stream is always delivered.
 * Utterances not yet taken from ``utterances()`` wait in a queue of ``max_pending``; when it overflows, the
   oldest waiting utterance is discarded (a stale command is worth less than the newest) and counted in
   ``Listener.dropped_utterances``.
@@ -25,8 +25,8 @@ from collections.abc import AsyncIterator
 from assistantd.audio.frames import AudioSource
 from assistantd.config.endpoint import EndpointConfig
 from assistantd.endpoint.machine import (
-    EndReason,
     Endpointer,
+    EndReason,
     Event,
     UtteranceAudio,
     UtteranceEnded,
@@ -123,7 +123,7 @@ class Listener:
         self.config = config
         self.endpointer = Endpointer(config, source.frame_ms)
         if queue_chunks is None:
-            # A whole max-length utterance plus its pre-roll fits: only a consumer that stops reading loses audio.
+            # A whole max-length utterance plus pre-roll fits: only a consumer that stops reading loses audio.
             total_ms = config.max_utterance_s * 1000 + config.preroll_ms
             queue_chunks = int(total_ms // source.frame_ms) + config.start_window_frames + 2
         self.queue_chunks = queue_chunks
@@ -175,7 +175,9 @@ class Listener:
             # Cancelled or failed: a consumer reading the utterance in flight must not wait forever.
             if self._current is not None:
                 t = self._current.end if self._current.end is not None else last_end
-                self._current._finish(UtteranceEnded(self._current.id, self._current.start, t, "end_of_audio", 0))
+                self._current._finish(
+                    UtteranceEnded(self._current.id, self._current.start, t, "end_of_audio", 0, last_end)
+                )
                 self._current = None
 
     def _dispatch(self, events: list[Event]) -> None:

@@ -15,12 +15,12 @@ window* (never before the previous utterance's last uploaded sample, so no audio
 the first syllable is never cut: ``UtteranceStarted`` is followed at once by ``UtteranceAudio`` carrying that
 pre-roll and the trigger window.
 
-In speech every frame is passed on as ``UtteranceAudio``. Once the speaker pauses, the first ``tail_ms`` of
-silence is still passed on (TRAILING): recognizers want a little silence after the last phoneme. After that the
-silence is held back (HOLDING), not uploaded: if speech resumes before the hangover runs out, the held frames
-are released in order so the audio stays continuous; if ``hangover_ms`` of silence pass, the held frames are
-dropped and the utterance ends. The uploaded audio thus ends ``tail_ms`` after the last voiced frame, while the
-end *decision* comes ``hangover_ms`` after it.
+In speech every frame is passed on as ``UtteranceAudio``. Once the speaker pauses, the first ``tail_ms``
+of silence is still passed on (TRAILING): recognizers want a little silence after the last phoneme. After
+that the silence is held back (HOLDING), not uploaded: if speech resumes before the hangover runs out, the
+held frames are released in order so the audio stays continuous; if ``hangover_ms`` of silence pass, the
+held frames are dropped and the utterance ends. The uploaded audio thus ends ``tail_ms`` after the last
+voiced frame, while the end *decision* comes ``hangover_ms`` after it.
 
 An utterance whose voiced span (first voiced frame of the trigger to the end of the last voiced frame) is
 shorter than ``min_utterance_ms`` ends as ``cancelled``: a door slam or a cough is not a command, and the
@@ -142,6 +142,8 @@ class UtteranceEnded:
     reason: EndReason
     voiced_s: float
     """Onset to the end of the last voiced frame, seconds (what min_utterance_ms is compared with)."""
+    decided_at: float
+    """Audio-clock time at which the end was decided (the end of the frame that ended it), seconds."""
 
 
 Event = UtteranceStarted | UtteranceAudio | UtteranceEnded
@@ -176,6 +178,8 @@ class Endpointer:
         self._last_voiced_end = 0.0
         self._emitted_end = 0.0
         """End of the last sample handed out in any utterance: the floor for the next pre-roll."""
+        self.last_transition: tuple[State, Symbol] | None = None
+        """The table row used for the latest frame (for debugging and the coverage test)."""
 
     # -- input ------------------------------------------------------------------------------------
     def process(self, frame: bytes, is_speech: bool, now: float) -> list[Event]:
@@ -183,6 +187,7 @@ class Endpointer:
         chunk = _Chunk(now, frame, is_speech)
         symbol = self._symbol(chunk)
         action, next_state = _TRANSITIONS[(self.state, symbol)]
+        self.last_transition = (self.state, symbol)
         events = self._act(action, chunk)
         self.state = next_state
         return events
@@ -193,7 +198,7 @@ class Endpointer:
             return []
         self._held.clear()
         self.state = State.IDLE
-        return [self._ended("end_of_audio")]
+        return [self._ended("end_of_audio", now)]
 
     @property
     def utterance_id(self) -> int | None:
@@ -240,13 +245,13 @@ class Endpointer:
             reason: EndReason = "silence"
             if (self._last_voiced_end - self._onset) * 1000 < self.config.min_utterance_ms - 1e-6:
                 reason = "cancelled"
-            return [self._ended(reason)]
+            return [self._ended(reason, chunk.end)]
         # Action.FORCE_END
         if chunk.voiced:
             self._last_voiced_end = chunk.end
         events: list[Event] = [self._audio([*self._held, chunk])]
         self._ring.clear()
-        return [*events, self._ended("max_length")]
+        return [*events, self._ended("max_length", chunk.end)]
 
     def _start_utterance(self, chunk: _Chunk) -> list[Event]:
         cfg = self.config
@@ -271,6 +276,6 @@ class Endpointer:
         self._emitted_end = chunks[-1].end
         return UtteranceAudio(self._utterance_id, b"".join(c.pcm for c in chunks), chunks[0].t)
 
-    def _ended(self, reason: EndReason) -> UtteranceEnded:
+    def _ended(self, reason: EndReason, now: float) -> UtteranceEnded:
         voiced_s = max(0.0, self._last_voiced_end - self._onset)
-        return UtteranceEnded(self._utterance_id, self._start, self._emitted_end, reason, voiced_s)
+        return UtteranceEnded(self._utterance_id, self._start, self._emitted_end, reason, voiced_s, now)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from assistantd.audio.frames import BYTES_PER_SECOND, frame_bytes
 from assistantd.config.endpoint import EndpointConfig
-from assistantd.endpoint.machine import EndReason, Endpointer, State, UtteranceEnded
+from assistantd.endpoint.machine import Endpointer, EndReason, State, UtteranceEnded
 from assistantd.endpoint.vad import FrontEndVad, build_vad, check_frame_ms
 
 
@@ -21,6 +21,8 @@ class Segment:
     start: float
     end: float
     reason: EndReason = "silence"
+    decided_at: float = 0.0
+    """When the endpointer decided the end (end of the last voiced frame + hangover), seconds."""
 
 
 @dataclass(slots=True)
@@ -71,8 +73,10 @@ def analyse_pcm(
         trace.floor_db.append(verdict.floor_db)
         trace.in_utterance.append(machine.state is not State.IDLE)
     ended.extend(e for e in machine.finish(n * size / BYTES_PER_SECOND) if isinstance(e, UtteranceEnded))
-    segments = [Segment(e.start, e.end, e.reason) for e in ended if e.reason != "cancelled"]
-    trace.cancelled = [Segment(e.start, e.end, e.reason) for e in ended if e.reason == "cancelled"]
+    segments = [Segment(e.start, e.end, e.reason, e.decided_at) for e in ended if e.reason != "cancelled"]
+    trace.cancelled = [
+        Segment(e.start, e.end, e.reason, e.decided_at) for e in ended if e.reason == "cancelled"
+    ]
     return segments, trace
 
 

@@ -58,7 +58,9 @@ class NoiseSuppressor:
     def process(self, frame: bytes) -> bytes:
         if len(frame) % _TEN_MS:
             raise ValueError("frames must be a whole number of 10 ms")
-        out = [self._processor.Process10ms(frame[i : i + _TEN_MS]).audio for i in range(0, len(frame), _TEN_MS)]
+        out = [
+            self._processor.Process10ms(frame[i : i + _TEN_MS]).audio for i in range(0, len(frame), _TEN_MS)
+        ]
         return b"".join(out)
 
 
