@@ -21,6 +21,10 @@ PURE = [
     "recognizer/codec.py",
     "recognizer/base.py",
     "backoff.py",
+    "endpoint/machine.py",
+    "endpoint/gate.py",
+    "endpoint/vad.py",
+    "endpoint/offline.py",
 ]
 
 

@@ -26,8 +26,9 @@ An utterance whose voiced span (first voiced frame of the trigger to the end of 
 shorter than ``min_utterance_ms`` ends as ``cancelled``: a door slam or a cough is not a command, and the
 recognizer session already opened for it is to be thrown away. An utterance that reaches
 ``max_utterance_s`` is ended as ``max_length`` even if speech goes on (a television must not hold the
-recognizer forever); the machine then starts afresh in IDLE with an empty window, so continuing speech starts
-a new utterance with no audio overlap. ``finish(now)`` ends an utterance in flight when the audio runs out.
+recognizer forever; if it is reached in held-back silence, that silence stays unsent). The machine then
+starts afresh in IDLE with an empty window, so continuing speech starts a new utterance with no audio
+overlap. ``finish(now)`` ends an utterance in flight when the audio runs out.
 
 Every transition is in ``_TRANSITIONS`` below; ``process`` only computes the input symbol and runs the table.
 """
@@ -90,6 +91,8 @@ class Action(enum.Enum):
     """Drop held frames; emit UtteranceEnded (silence, or cancelled when too short)."""
     FORCE_END = "force_end"
     """Emit UtteranceAudio(this frame) and UtteranceEnded(max_length); clear the ring."""
+    CUT = "cut"
+    """Max length reached in held-back silence: drop the held frames, emit UtteranceEnded(max_length)."""
 
 
 # (state, symbol) -> (action, next state). Pairs not listed cannot happen: IDLE only sees QUIET/TRIGGER,
@@ -110,7 +113,7 @@ _TRANSITIONS: dict[tuple[State, Symbol], tuple[Action, State]] = {
     (State.HOLDING, Symbol.VOICED): (Action.EMIT, State.SPEAKING),
     (State.HOLDING, Symbol.SILENT_PAST_TAIL): (Action.HOLD, State.HOLDING),
     (State.HOLDING, Symbol.HANGOVER): (Action.END, State.IDLE),
-    (State.HOLDING, Symbol.MAX_LENGTH): (Action.FORCE_END, State.IDLE),
+    (State.HOLDING, Symbol.MAX_LENGTH): (Action.CUT, State.IDLE),
 }
 
 
@@ -210,7 +213,9 @@ class Endpointer:
         cfg = self.config
         if self.state is State.IDLE:
             earlier = cfg.start_window_frames - 1
-            voiced = chunk.voiced + sum(c.voiced for c in list(self._ring)[len(self._ring) - earlier :])
+            voiced = chunk.voiced + sum(
+                c.voiced for c in list(self._ring)[max(0, len(self._ring) - earlier) :]
+            )
             return Symbol.TRIGGER if voiced >= cfg.start_voiced_frames else Symbol.QUIET
         if chunk.end - self._start >= cfg.max_utterance_s - 1e-9:
             return Symbol.MAX_LENGTH
@@ -237,15 +242,14 @@ class Endpointer:
         if action is Action.HOLD:
             self._held.append(chunk)
             return []
-        if action is Action.END:
+        if action is Action.END or action is Action.CUT:
             # Held-back silence was never uploaded: it may serve as the next utterance's pre-roll.
             self._ring.clear()
             self._ring.extend([*self._held, chunk])
             self._held.clear()
-            reason: EndReason = "silence"
-            if (self._last_voiced_end - self._onset) * 1000 < self.config.min_utterance_ms - 1e-6:
-                reason = "cancelled"
-            return [self._ended(reason, chunk.end)]
+            reason: EndReason = "silence" if action is Action.END else "max_length"
+            too_short = (self._last_voiced_end - self._onset) * 1000 < self.config.min_utterance_ms - 1e-6
+            return [self._ended("cancelled" if too_short else reason, chunk.end)]
         # Action.FORCE_END
         if chunk.voiced:
             self._last_voiced_end = chunk.end
