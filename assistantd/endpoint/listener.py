@@ -132,7 +132,6 @@ class Listener:
         self._pending: deque[Utterance] = deque()
         self._pending_changed = asyncio.Event()
         self._current: Utterance | None = None
-        self._source_done = False
 
     async def utterances(self) -> AsyncIterator[Utterance]:
         """Live utterances in order, each yielded at its onset. Ends when the source ends (after the last
@@ -161,8 +160,9 @@ class Listener:
 
     async def _pump(self) -> None:
         last_end = 0.0
+        frames = self.source.frames()
         try:
-            async for frame in self.source.frames():
+            async for frame in frames:
                 speech = self.vad.is_speech(frame.pcm)
                 events = self.endpointer.process(frame.pcm, speech, frame.t)
                 last_end = frame.t + self.source.frame_ms / 1000
@@ -170,15 +170,14 @@ class Listener:
                     self._dispatch(events)
                     # Let consumers see the new audio now, even if the source never has to wait (a file).
                     await asyncio.sleep(0)
-            self._dispatch(self.endpointer.finish(last_end))
         finally:
-            # Cancelled or failed: a consumer reading the utterance in flight must not wait forever.
-            if self._current is not None:
-                t = self._current.end if self._current.end is not None else last_end
-                self._current._finish(
-                    UtteranceEnded(self._current.id, self._current.start, t, "end_of_audio", 0, last_end)
-                )
-                self._current = None
+            # At the end of the audio, and also when cancelled or failed: a consumer reading the utterance
+            # in flight must not wait forever.
+            self._dispatch(self.endpointer.finish(last_end))
+            # Close the source (a device stream) now when listening stops, not whenever GC gets to it.
+            aclose = getattr(frames, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
     def _dispatch(self, events: list[Event]) -> None:
         for event in events:
