@@ -95,6 +95,11 @@ def _plot(pcm: bytes, segments: list[Segment], trace: Trace, out: Path) -> None:
     ax_vad.fill_between(
         ft, 0, np.asarray(trace.in_utterance, dtype=float) * 1.1, step="post", alpha=0.15, label="open"
     )
+    rejected = ft[np.asarray(trace.rejected, dtype=bool)]
+    if rejected.size:
+        ax_vad.plot(
+            rejected, np.full(rejected.size, 0.5), "x", color="tab:red", label="onset refused (Silero)"
+        )
     ax_vad.set_yticks([])
     ax_vad.set_xlabel("seconds")
     ax_vad.legend(loc="upper right", fontsize="small")

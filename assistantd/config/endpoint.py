@@ -34,6 +34,9 @@ class EndpointConfig:
     """A voiced frame must be this many dB above the adaptive noise floor; 0 turns the gate off."""
     floor_window_s: float = 3.0
     """The noise floor is the quietest frame of the last this-many seconds."""
+    silero_threshold: float = 0.5
+    """Silero speech probability (0-1) the candidate audio must reach before an utterance starts; 0 turns
+    the check off. Silero runs only when the start trigger fires, so it costs next to nothing."""
 
     @classmethod
     def from_node(cls, node: Node) -> EndpointConfig:
@@ -58,6 +61,7 @@ class EndpointConfig:
             noise_suppression=node.integer("noise_suppression", 2, min=0, max=4),
             gate_margin_db=node.number("gate_margin_db", 6.0, min=0, max=40),
             floor_window_s=node.number("floor_window_s", 3.0, min=0.5, max=30),
+            silero_threshold=node.number("silero_threshold", 0.5, min=0, max=0.99),
         )
         if cfg.start_voiced_frames > cfg.start_window_frames:
             raise node.error(

@@ -28,11 +28,12 @@ from assistantd.endpoint.machine import (
     Endpointer,
     EndReason,
     Event,
+    OnsetCheck,
     UtteranceAudio,
     UtteranceEnded,
     UtteranceStarted,
 )
-from assistantd.endpoint.vad import Vad, check_frame_ms
+from assistantd.endpoint.vad import FrontEndVad, Vad, check_frame_ms
 
 log = logging.getLogger(__name__)
 
@@ -114,14 +115,18 @@ class Listener:
         vad: Vad,
         config: EndpointConfig,
         *,
+        onset_check: OnsetCheck | None = None,
         queue_chunks: int | None = None,
         max_pending: int = 4,
     ) -> None:
+        """``onset_check`` defaults to the one a FrontEndVad carries (build_vad makes it from the config)."""
         check_frame_ms(source.frame_ms)
         self.source = source
         self.vad = vad
         self.config = config
-        self.endpointer = Endpointer(config, source.frame_ms)
+        if onset_check is None and isinstance(vad, FrontEndVad):
+            onset_check = vad.onset_check
+        self.endpointer = Endpointer(config, source.frame_ms, onset_check)
         if queue_chunks is None:
             # A whole max-length utterance plus pre-roll fits: only a consumer that stops reading loses audio.
             total_ms = config.max_utterance_s * 1000 + config.preroll_ms

@@ -22,6 +22,9 @@ held frames are released in order so the audio stays continuous; if ``hangover_m
 held frames are dropped and the utterance ends. The uploaded audio thus ends ``tail_ms`` after the last
 voiced frame, while the end *decision* comes ``hangover_ms`` after it.
 
+An optional ``onset_check`` (Silero, see silero.py) gets the candidate audio when the trigger fires and can
+refuse it: the machine then stays IDLE (REJECTED) and asks again on the next frame that satisfies the trigger.
+
 An utterance whose voiced span (first voiced frame of the trigger to the end of the last voiced frame) is
 shorter than ``min_utterance_ms`` ends as ``cancelled``: a door slam or a cough is not a command, and the
 recognizer session already opened for it is to be thrown away. An utterance that reaches
@@ -37,6 +40,7 @@ from __future__ import annotations
 
 import enum
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -65,7 +69,10 @@ class Symbol(enum.Enum):
     QUIET = "quiet"
     """IDLE: the start trigger did not fire."""
     TRIGGER = "trigger"
-    """IDLE: start_voiced_frames of the last start_window_frames frames were voiced."""
+    """IDLE: start_voiced_frames of the last start_window_frames frames were voiced (and the onset check,
+    if any, agreed)."""
+    REJECTED = "rejected"
+    """IDLE: the trigger condition held but the onset check said the candidate is not speech."""
     VOICED = "voiced"
     """In an utterance: this frame is voiced."""
     SILENT = "silent"
@@ -100,6 +107,7 @@ class Action(enum.Enum):
 _TRANSITIONS: dict[tuple[State, Symbol], tuple[Action, State]] = {
     (State.IDLE, Symbol.QUIET): (Action.BUFFER, State.IDLE),
     (State.IDLE, Symbol.TRIGGER): (Action.START, State.SPEAKING),
+    (State.IDLE, Symbol.REJECTED): (Action.BUFFER, State.IDLE),
     (State.SPEAKING, Symbol.VOICED): (Action.EMIT, State.SPEAKING),
     (State.SPEAKING, Symbol.SILENT): (Action.EMIT, State.TRAILING),
     (State.SPEAKING, Symbol.SILENT_PAST_TAIL): (Action.HOLD, State.HOLDING),  # tail_ms == 0
@@ -163,12 +171,20 @@ class _Chunk:
         return self.t + len(self.pcm) / BYTES_PER_SECOND
 
 
+OnsetCheck = Callable[[float, bytes], bool]
+"""(start time in seconds, candidate audio) -> is it speech? A second opinion asked only when the trigger
+fires (silero.py's SileroOnsetCheck); the machine stays pure because it is handed in."""
+
+
 class Endpointer:
     """The state machine described in the module docstring. Not thread-safe; one per audio stream."""
 
-    def __init__(self, config: EndpointConfig, frame_ms: int) -> None:
+    def __init__(self, config: EndpointConfig, frame_ms: int, onset_check: OnsetCheck | None = None) -> None:
         self.config = config
         self.frame_ms = frame_ms
+        self.onset_check = onset_check
+        self.rejected_onsets = 0
+        """Frames on which the trigger held but the onset check refused."""
         self.state = State.IDLE
         window = config.start_window_frames
         preroll_frames = -(-config.preroll_ms // frame_ms)
@@ -216,7 +232,14 @@ class Endpointer:
             voiced = chunk.voiced + sum(
                 c.voiced for c in list(self._ring)[max(0, len(self._ring) - earlier) :]
             )
-            return Symbol.TRIGGER if voiced >= cfg.start_voiced_frames else Symbol.QUIET
+            if voiced < cfg.start_voiced_frames:
+                return Symbol.QUIET
+            if self.onset_check is not None:
+                candidate = self._candidate(chunk)
+                if not self.onset_check(candidate[0].t, b"".join(c.pcm for c in candidate)):
+                    self.rejected_onsets += 1
+                    return Symbol.REJECTED
+            return Symbol.TRIGGER
         if chunk.end - self._start >= cfg.max_utterance_s - 1e-9:
             return Symbol.MAX_LENGTH
         if chunk.voiced:
@@ -257,15 +280,18 @@ class Endpointer:
         self._ring.clear()
         return [*events, self._ended("max_length", chunk.end)]
 
+    def _candidate(self, chunk: _Chunk) -> list[_Chunk]:
+        """The audio an utterance starting with ``chunk`` would begin with: pre-roll + trigger window."""
+        chunks = [*self._ring, chunk]
+        first_voiced = next(c for c in chunks[-self.config.start_window_frames :] if c.voiced)
+        earliest = max(first_voiced.t - self.config.preroll_ms / 1000, self._emitted_end)
+        # Whole frames only, none starting before `earliest`.
+        return [c for c in chunks if c.t >= earliest - 1e-9]
+
     def _start_utterance(self, chunk: _Chunk) -> list[Event]:
         cfg = self.config
-        chunks = [*self._ring, chunk]
-        window = chunks[-cfg.start_window_frames :]
-        first_voiced = next(c for c in window if c.voiced)
-        onset = first_voiced.t
-        earliest = max(onset - cfg.preroll_ms / 1000, self._emitted_end)
-        # Whole frames only, none starting before `earliest`.
-        kept = [c for c in chunks if c.t >= earliest - 1e-9]
+        kept = self._candidate(chunk)
+        onset = next(c for c in kept[-cfg.start_window_frames :] if c.voiced).t
         self._ring.clear()
         self._held.clear()
         self._utterance_id = self._next_id

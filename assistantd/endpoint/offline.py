@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from assistantd.audio.frames import BYTES_PER_SECOND, frame_bytes
 from assistantd.config.endpoint import EndpointConfig
-from assistantd.endpoint.machine import Endpointer, EndReason, State, UtteranceEnded
+from assistantd.endpoint.machine import Endpointer, EndReason, State, Symbol, UtteranceEnded
 from assistantd.endpoint.vad import FrontEndVad, build_vad, check_frame_ms
 
 
@@ -36,6 +36,8 @@ class Trace:
     """The VAD engine's verdict on the noise-suppressed frame."""
     speech: list[bool] = field(default_factory=list)
     """The final verdict the endpointer was fed (VAD and energy gate)."""
+    rejected: list[bool] = field(default_factory=list)
+    """True where the trigger held but the onset check (Silero) refused to start an utterance."""
     level_db: list[float] = field(default_factory=list)
     floor_db: list[float] = field(default_factory=list)
     in_utterance: list[bool] = field(default_factory=list)
@@ -54,7 +56,7 @@ def analyse_pcm(
     """
     check_frame_ms(frame_ms)
     vad = vad if vad is not None else build_vad(config, frame_ms)
-    machine = Endpointer(config, frame_ms)
+    machine = Endpointer(config, frame_ms, vad.onset_check)
     size = frame_bytes(frame_ms)
     trace = Trace(frame_ms)
     ended: list[UtteranceEnded] = []
@@ -69,6 +71,7 @@ def analyse_pcm(
         trace.t.append(now)
         trace.vad.append(verdict.vad)
         trace.speech.append(speech)
+        trace.rejected.append(machine.last_transition == (State.IDLE, Symbol.REJECTED))
         trace.level_db.append(verdict.level_db)
         trace.floor_db.append(verdict.floor_db)
         trace.in_utterance.append(machine.state is not State.IDLE)

@@ -79,7 +79,16 @@ def pink(n: int, rng: np.random.Generator) -> Float:
     return np.asarray(x / x.std(), dtype=np.float64)
 
 
-NOISES = {"white": white, "hum": hum, "pink": pink}
+def clicks(n: int, rng: np.random.Generator) -> Float:
+    """Two clicks a second on average (keyboard, a ticking radiator) over faint hiss. Unit RMS."""
+    x = 0.05 * rng.standard_normal(n)
+    decay = np.exp(-np.arange(400) / 60)
+    for pos in rng.integers(0, n - 400, size=max(1, 2 * n // RATE)):
+        x[pos : pos + 400] += rng.standard_normal(400) * decay * 8
+    return np.asarray(x / x.std(), dtype=np.float64)
+
+
+NOISES = {"white": white, "hum": hum, "pink": pink, "clicks": clicks}
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from assistantd.endpoint.machine import (
     _TRANSITIONS,
     Endpointer,
     Event,
+    OnsetCheck,
     State,
     Symbol,
     UtteranceAudio,
@@ -46,9 +47,12 @@ def frames(first: int, last: int) -> bytes:
 
 
 def drive(
-    pattern: str, config: EndpointConfig = BASE, seen: set[tuple[State, Symbol]] | None = None
+    pattern: str,
+    config: EndpointConfig = BASE,
+    seen: set[tuple[State, Symbol]] | None = None,
+    onset_check: OnsetCheck | None = None,
 ) -> list[tuple[int, Event]]:
-    machine = Endpointer(config, FRAME_MS)
+    machine = Endpointer(config, FRAME_MS, onset_check)
     out: list[tuple[int, Event]] = []
     for i, c in enumerate(pattern.replace(" ", "")):
         out += [(i, e) for e in machine.process(frame(i), c == "#", i * FRAME_S)]
@@ -170,6 +174,29 @@ def test_max_length_reached_in_held_silence_uploads_no_more_silence() -> None:
     assert audio_of(events) == frames(10, 41)
 
 
+def test_a_refused_onset_stays_idle_and_the_check_is_asked_again_with_the_grown_candidate() -> None:
+    asked: list[tuple[float, bytes]] = []
+
+    def third_time_lucky(start: float, pcm: bytes) -> bool:
+        asked.append((start, pcm))
+        return len(asked) == 3
+
+    events = drive("." * 20 + "#" * 20 + "." * 40, onset_check=third_time_lucky)
+    assert [(round(start / FRAME_S), pcm) for start, pcm in asked] == [
+        (10, frames(10, 25)),  # pre-roll + window at the trigger
+        (10, frames(10, 26)),
+        (10, frames(10, 27)),
+    ]
+    (i, started) = next((i, e) for i, e in events if isinstance(e, UtteranceStarted))
+    assert i == 27
+    assert started.onset == pytest.approx(20 * FRAME_S)  # the onset is not delayed by the refusals
+    assert audio_of(events).startswith(frames(10, 27))
+
+
+def test_an_onset_check_that_always_refuses_starts_nothing() -> None:
+    assert drive("." * 20 + "#" * 100 + "." * 40, onset_check=lambda start, pcm: False) == []
+
+
 def test_finish_ends_the_utterance_in_flight() -> None:
     events = drive("." * 20 + "#" * 20)
     (ended,) = of(UtteranceEnded, events)
@@ -182,6 +209,7 @@ def test_every_transition_in_the_table_is_reachable() -> None:
     seen: set[tuple[State, Symbol]] = set()
     talk = "." * 20 + "#" * 10 + "..." + "#" * 5 + "." * 15 + "#" * 5 + "." * 40
     drive(talk, BASE, seen)
+    drive(talk, BASE, seen, onset_check=lambda start, pcm: False)  # IDLE -> REJECTED
     drive(talk, replace(BASE, tail_ms=0), seen)  # SPEAKING -> HOLDING at once
     drive(talk, replace(BASE, hangover_ms=30, tail_ms=0), seen)  # hangover within one frame
     drive(talk, replace(BASE, hangover_ms=300, tail_ms=300), seen)  # TRAILING -> end
