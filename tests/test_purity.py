@@ -25,6 +25,7 @@ PURE = [
     "endpoint/gate.py",
     "endpoint/vad.py",
     "endpoint/offline.py",
+    "endpoint/silero.py",
 ]
 
 

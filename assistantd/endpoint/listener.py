@@ -137,10 +137,14 @@ class Listener:
         self._pending: deque[Utterance] = deque()
         self._pending_changed = asyncio.Event()
         self._current: Utterance | None = None
+        self._started = False
 
     async def utterances(self) -> AsyncIterator[Utterance]:
         """Live utterances in order, each yielded at its onset. Ends when the source ends (after the last
         utterance has ended); closing the iterator stops listening."""
+        if self._started:
+            raise RuntimeError("Listener.utterances() can be iterated only once")
+        self._started = True
         pump = asyncio.create_task(self._pump(), name="listener-pump")
         try:
             while True:
