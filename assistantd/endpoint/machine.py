@@ -102,8 +102,8 @@ class Action(enum.Enum):
     """Max length reached in held-back silence: drop the held frames, emit UtteranceEnded(max_length)."""
 
 
-# (state, symbol) -> (action, next state). Pairs not listed cannot happen: IDLE only sees QUIET/TRIGGER,
-# the utterance states never see them.
+# (state, symbol) -> (action, next state). Pairs not listed cannot happen: IDLE only sees QUIET, TRIGGER and
+# REJECTED, the utterance states never see those, and HOLDING never sees SILENT (silence only grows).
 _TRANSITIONS: dict[tuple[State, Symbol], tuple[Action, State]] = {
     (State.IDLE, Symbol.QUIET): (Action.BUFFER, State.IDLE),
     (State.IDLE, Symbol.TRIGGER): (Action.START, State.SPEAKING),
