@@ -19,6 +19,9 @@ class EndpointConfig:
     """The start trigger looks at the last this-many frames..."""
     start_voiced_frames: int = 6
     """...and fires when at least this many of them are voiced."""
+    resume_voiced_frames: int = 3
+    """After a pause, speech resumes (restarting the hangover) only when this many of the last 5 frames are
+    voiced; 1 = any voiced frame. Keeps clicks in the pause from holding an utterance open."""
     hangover_ms: int = 700
     """Silence after the last voiced frame that ends an utterance (presets: relaxed/default/aggressive)."""
     min_utterance_ms: int = 200
@@ -54,6 +57,7 @@ class EndpointConfig:
             preroll_ms=node.integer("preroll_ms", 300, min=0, max=2000),
             start_window_frames=node.integer("start_window_frames", 10, min=1, max=100),
             start_voiced_frames=node.integer("start_voiced_frames", 6, min=1, max=100),
+            resume_voiced_frames=node.integer("resume_voiced_frames", 3, min=1, max=5),
             hangover_ms=hangover_ms,
             min_utterance_ms=node.integer("min_utterance_ms", 200, min=0, max=10000),
             max_utterance_s=node.number("max_utterance_s", 15.0, min=1, max=300),

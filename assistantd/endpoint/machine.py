@@ -15,12 +15,15 @@ window* (never before the previous utterance's last uploaded sample, so no audio
 the first syllable is never cut: ``UtteranceStarted`` is followed at once by ``UtteranceAudio`` carrying that
 pre-roll and the trigger window.
 
-In speech every frame is passed on as ``UtteranceAudio``. Once the speaker pauses, the first ``tail_ms``
-of silence is still passed on (TRAILING): recognizers want a little silence after the last phoneme. After
+In speech every frame is passed on as ``UtteranceAudio``. Once the speaker pauses, the first ``tail_ms`` of
+silence is still passed on (TRAILING): recognizers want a little silence after the last phoneme. After
 that the silence is held back (HOLDING), not uploaded: if speech resumes before the hangover runs out, the
 held frames are released in order so the audio stays continuous; if ``hangover_ms`` of silence pass, the
 held frames are dropped and the utterance ends. The uploaded audio thus ends ``tail_ms`` after the last
-voiced frame, while the end *decision* comes ``hangover_ms`` after it.
+voiced frame, while the end *decision* comes ``hangover_ms`` after it. After a pause, speech counts as
+resumed only when ``resume_voiced_frames`` of the last 5 frames are voiced: a click or a knock in the
+pause (one or two voiced frames) must not restart the hangover, or a noisy room could hold an utterance
+open.
 
 An optional ``onset_check`` (Silero, see silero.py) gets the candidate audio when the trigger fires and can
 refuse it: the machine then stays IDLE (REJECTED) and asks again on the next frame that satisfies the trigger.
@@ -74,9 +77,11 @@ class Symbol(enum.Enum):
     REJECTED = "rejected"
     """IDLE: the trigger condition held but the onset check said the candidate is not speech."""
     VOICED = "voiced"
-    """In an utterance: this frame is voiced."""
+    """In an utterance: this frame is voiced, and after a pause resume_voiced_frames of the last
+    RESUME_WINDOW_FRAMES are (a lone click in the pause does not count)."""
     SILENT = "silent"
-    """In an utterance: this frame is unvoiced and the silence is still within the tail."""
+    """In an utterance: this frame is unvoiced (or an unconfirmed voiced frame in a pause) and the silence
+    is still within the tail."""
     SILENT_PAST_TAIL = "silent_past_tail"
     """In an utterance: the silence has outlasted tail_ms (but not hangover_ms)."""
     HANGOVER = "hangover"
@@ -171,6 +176,9 @@ class _Chunk:
         return self.t + len(self.pcm) / BYTES_PER_SECOND
 
 
+RESUME_WINDOW_FRAMES = 5
+"""After a pause, speech resumes when resume_voiced_frames of this many latest frames are voiced."""
+
 OnsetCheck = Callable[[float, bytes], bool]
 """(start time in seconds, candidate audio) -> is it speech? A second opinion asked only when the trigger
 fires (silero.py's SileroOnsetCheck); the machine stays pure because it is handed in."""
@@ -190,6 +198,8 @@ class Endpointer:
         preroll_frames = -(-config.preroll_ms // frame_ms)
         self._ring: deque[_Chunk] = deque(maxlen=window + preroll_frames)
         self._held: list[_Chunk] = []
+        self._recent: deque[bool] = deque(maxlen=RESUME_WINDOW_FRAMES)
+        """Verdicts of the latest frames in an utterance, for the resume rule."""
         self._next_id = 1
         self._utterance_id = 0
         self._start = 0.0
@@ -207,7 +217,7 @@ class Endpointer:
         symbol = self._symbol(chunk)
         action, next_state = _TRANSITIONS[(self.state, symbol)]
         self.last_transition = (self.state, symbol)
-        events = self._act(action, chunk)
+        events = self._act(action, chunk, symbol)
         self.state = next_state
         return events
 
@@ -242,7 +252,10 @@ class Endpointer:
             return Symbol.TRIGGER
         if chunk.end - self._start >= cfg.max_utterance_s - 1e-9:
             return Symbol.MAX_LENGTH
-        if chunk.voiced:
+        self._recent.append(chunk.voiced)
+        if chunk.voiced and (
+            self.state is State.SPEAKING or sum(self._recent) >= self.config.resume_voiced_frames
+        ):
             return Symbol.VOICED
         silence_ms = (chunk.end - self._last_voiced_end) * 1000
         if silence_ms >= cfg.hangover_ms - 1e-6:
@@ -252,14 +265,14 @@ class Endpointer:
         return Symbol.SILENT
 
     # -- the actions ------------------------------------------------------------------------------
-    def _act(self, action: Action, chunk: _Chunk) -> list[Event]:
+    def _act(self, action: Action, chunk: _Chunk, symbol: Symbol) -> list[Event]:
         if action is Action.BUFFER:
             self._ring.append(chunk)
             return []
         if action is Action.START:
             return self._start_utterance(chunk)
         if action is Action.EMIT:
-            if chunk.voiced:
+            if symbol is Symbol.VOICED:
                 self._last_voiced_end = chunk.end
             return [self._audio([*self._held, chunk])]
         if action is Action.HOLD:
@@ -294,6 +307,8 @@ class Endpointer:
         onset = next(c for c in kept[-cfg.start_window_frames :] if c.voiced).t
         self._ring.clear()
         self._held.clear()
+        self._recent.clear()
+        self._recent.extend(c.voiced for c in kept[-RESUME_WINDOW_FRAMES:])
         self._utterance_id = self._next_id
         self._next_id += 1
         self._start = kept[0].t

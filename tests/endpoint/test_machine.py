@@ -122,10 +122,20 @@ def test_a_pause_within_the_tail_keeps_streaming() -> None:
 def test_a_pause_past_the_tail_is_held_back_then_released_in_order() -> None:
     events = drive("." * 20 + "#" * 10 + "." * 15 + "#" * 10 + "." * 40)
     assert len(of(UtteranceEnded, events)) == 1
-    # Frames 36..44 were held (not emitted) until frame 45 was voiced; then they came out in order.
+    # Frames 36..46 were held (not emitted) until frame 47, the third voiced one of the last five, confirmed
+    # that speech had resumed; then they came out in order.
     emitted_at = {e.start: i for i, e in events if isinstance(e, UtteranceAudio)}
-    assert emitted_at[36 * FRAME_S] == 45
+    assert emitted_at[36 * FRAME_S] == 47
     assert audio_of(events) == frames(10, 60)
+
+
+@pytest.mark.parametrize(("resume", "end_frame"), [(3, 53), (1, 65)])
+def test_a_click_in_the_pause_does_not_restart_the_hangover(resume: int, end_frame: int) -> None:
+    config = replace(BASE, resume_voiced_frames=resume)
+    events = drive("." * 20 + "#" * 10 + "." * 10 + "##" + "." * 40, config)  # a click 300 ms after speech
+    ((i, ended),) = [(i, e) for i, e in events if isinstance(e, UtteranceEnded)]
+    assert i == end_frame  # 700 ms after frame 29 (or after the click, if any voiced frame resumes)
+    assert ended.voiced_s == pytest.approx((30 if resume == 3 else 42) * FRAME_S - 20 * FRAME_S)
 
 
 @pytest.mark.parametrize("preset", sorted(HANGOVER_PRESETS_MS))
