@@ -21,7 +21,9 @@ def _clips(speech: dict[str, Float]) -> list[Float]:
     return [speech["en_espeak"], speech["cmn_espeak"], speech["en_flite"], speech["stop_espeak"]]
 
 
-@pytest.mark.parametrize(("noise", "snr_db"), [("white", 20), ("white", 5), ("hum", 10), ("pink", 10), ("clicks", 10)])
+@pytest.mark.parametrize(
+    ("noise", "snr_db"), [("white", 20), ("white", 5), ("hum", 10), ("pink", 10), ("clicks", 10)]
+)
 def test_each_phrase_is_one_segment_with_its_onset_kept(
     speech: dict[str, Float], noise: str, snr_db: float
 ) -> None:
