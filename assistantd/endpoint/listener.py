@@ -22,7 +22,7 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterator
 
-from assistantd.audio.frames import AudioSource
+from assistantd.audio.frames import AudioSource, frame_bytes
 from assistantd.config.endpoint import EndpointConfig
 from assistantd.endpoint.machine import (
     Endpointer,
@@ -134,6 +134,8 @@ class Listener:
         self.queue_chunks = queue_chunks
         self.max_pending = max_pending
         self.dropped_utterances = 0
+        self.short_frames = 0
+        """Frames of the wrong length that were skipped (a source's partial last frame)."""
         self._pending: deque[Utterance] = deque()
         self._pending_changed = asyncio.Event()
         self._current: Utterance | None = None
@@ -169,9 +171,14 @@ class Listener:
 
     async def _pump(self) -> None:
         last_end = 0.0
+        size = frame_bytes(self.source.frame_ms)
         frames = self.source.frames()
         try:
             async for frame in frames:
+                if len(frame.pcm) != size:
+                    # A short last frame at the end of a file: the VADs only take whole frames.
+                    self.short_frames += 1
+                    continue
                 speech = self.vad.is_speech(frame.pcm)
                 events = self.endpointer.process(frame.pcm, speech, frame.t)
                 last_end = frame.t + self.source.frame_ms / 1000

@@ -21,13 +21,14 @@ CONFIG = EndpointConfig()
 class PcmSource:
     """An AudioSource over a PCM buffer that waits a loop turn per frame, as a device read would."""
 
-    def __init__(self, pcm: bytes, frame_ms: int = 30) -> None:
+    def __init__(self, pcm: bytes, frame_ms: int = 30, partial_last: bool = False) -> None:
         self.frame_ms = frame_ms
         self.pcm = pcm
         self.position = 0.0
         """Seconds of audio handed out so far."""
         self.exhausted = asyncio.Event()
         self.closed = False
+        self.partial_last = partial_last
 
     async def frames(self) -> AsyncIterator[Frame]:
         size = frame_bytes(self.frame_ms)
@@ -37,6 +38,8 @@ class PcmSource:
                 t = i * self.frame_ms / 1000
                 self.position = t + self.frame_ms / 1000
                 yield Frame(self.pcm[i * size : (i + 1) * size], t)
+            if self.partial_last:
+                yield Frame(self.pcm[-size // 3 :], len(self.pcm) // size * self.frame_ms / 1000)
             self.exhausted.set()
         finally:
             self.closed = True
@@ -81,10 +84,11 @@ async def test_audio_streams_while_the_person_is_still_talking(three_phrases: Mi
 
 
 async def test_a_consumer_that_never_reads_does_not_stall_listening(three_phrases: Mix) -> None:
-    source = PcmSource(three_phrases.pcm)
+    source = PcmSource(three_phrases.pcm, partial_last=True)
     listener = Listener(source, build_vad(CONFIG), CONFIG, queue_chunks=5)
     taken = [utt async for utt in listener.utterances()]  # takes each utterance, reads none
     assert source.exhausted.is_set()
+    assert listener.short_frames == 1  # skipped, not fed to the VAD
     assert len(taken) == 3
     for utt in taken:
         assert utt.ended and utt.end_reason == "silence"
