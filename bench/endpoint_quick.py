@@ -6,8 +6,9 @@ Speech: espeak-ng (English and Mandarin, cmn-latn-pinyin) and flite, cached unde
 For each noise (white, pink, brown, fan, hum, clicks) and SNR (30/20/10/5 dB against the active speech
 level) a track of 8 utterances with 2-8 s gaps is built, plus a noise-only stretch at speech level -10 dB.
 Prints, per noise and overall: utterance recall, onset kept, splits, false utterances per hour of
-noise-only audio, uploaded seconds / true speech seconds, end latency, and CPU seconds per hour of audio
-for ``segment_pcm`` next to the bare webrtcvad baseline measured in the same run.
+noise-only audio, uploaded seconds / true speech seconds, where the upload ends and when the end is decided
+(relative to the true end of speech), and CPU seconds per hour of audio for ``segment_pcm`` (including
+building the VAD and loading Silero per track) next to the bare webrtcvad baseline measured in the same run.
 """
 
 from __future__ import annotations
@@ -159,6 +160,7 @@ class Score:
     speech_s: float = 0.0
     uploaded_s: float = 0.0
     end_late: list[float] = dataclasses.field(default_factory=list)
+    decided: list[float] = dataclasses.field(default_factory=list)
     cpu: float = 0.0
     audio_s: float = 0.0
 
@@ -181,18 +183,21 @@ def score(track: Track, segments: list[Segment], noise_track: bool) -> Score:
             s.onset_kept += hits[0].start <= a + 0.01
             s.splits += len(hits) - 1
             s.end_late.append(hits[-1].end - b)
+            s.decided.append(hits[-1].decided_at - b)
     s.false = sum(1 for g in segments if not any(g.start < b and g.end > a for a, b in track.truth))
     return s
 
 
 def _report(name: str, s: Score) -> str:
     late = np.array(s.end_late) if s.end_late else np.zeros(1)
+    decided = np.array(s.decided) if s.decided else np.zeros(1)
     per_hour = s.noise_false / s.noise_s * 3600 if s.noise_s else 0.0
     return (
         f"{name:8s} recall {s.found / max(1, s.utterances):6.1%}  onset {s.onset_kept / max(1, s.found):6.1%}"
         f"  splits {s.splits:2d}  false(speech) {s.false:2d}  false/h(noise) {per_hour:5.1f}"
         f"  upload/speech {s.uploaded_s / max(s.speech_s, 1e-9):4.2f}"
         f"  end-late med {np.median(late):+.2f} min {late.min():+.2f} s"
+        f"  decided med {np.median(decided):.2f} max {decided.max():.2f} s"
         f"  cpu {s.cpu / s.audio_s * 3600:5.1f} s/h"
     )
 
