@@ -35,6 +35,11 @@ PURE = [
     "recognizer/grammar.py",
     "recognizer/jsgf.py",
     "recognizer/spoken.py",
+    "endpoint/machine.py",
+    "endpoint/gate.py",
+    "endpoint/vad.py",
+    "endpoint/offline.py",
+    "endpoint/silero.py",
 ]
 
 

@@ -19,12 +19,27 @@ class EndpointConfig:
     """The start trigger looks at the last this-many frames..."""
     start_voiced_frames: int = 6
     """...and fires when at least this many of them are voiced."""
+    resume_voiced_frames: int = 3
+    """After a pause, speech resumes (restarting the hangover) only when this many of the last 5 frames are
+    voiced; 1 = any voiced frame. Keeps clicks in the pause from holding an utterance open."""
     hangover_ms: int = 700
     """Silence after the last voiced frame that ends an utterance (presets: relaxed/default/aggressive)."""
-    min_utterance_ms: int = 250
+    min_utterance_ms: int = 200
     """Shorter utterances are dropped as noise."""
     max_utterance_s: float = 15.0
     """An utterance is ended here even if speech continues."""
+    tail_ms: int = 200
+    """Silence after the last voiced frame that is still uploaded; the rest of the hangover is not.
+    At most hangover_ms (when not set: 200 or the hangover, whichever is less)."""
+    noise_suppression: int = 2
+    """WebRTC noise suppression level in front of the VAD, 0 (off) to 4 (strongest)."""
+    gate_margin_db: float = 6.0
+    """A voiced frame must be this many dB above the adaptive noise floor; 0 turns the gate off."""
+    floor_window_s: float = 3.0
+    """The noise floor is the quietest frame of the last this-many seconds."""
+    silero_threshold: float = 0.5
+    """Silero speech probability (0-1) the candidate audio must reach before an utterance starts; 0 turns
+    the check off. Silero runs only when the start trigger fires, so it costs next to nothing."""
 
     @classmethod
     def from_node(cls, node: Node) -> EndpointConfig:
@@ -42,9 +57,15 @@ class EndpointConfig:
             preroll_ms=node.integer("preroll_ms", 300, min=0, max=2000),
             start_window_frames=node.integer("start_window_frames", 10, min=1, max=100),
             start_voiced_frames=node.integer("start_voiced_frames", 6, min=1, max=100),
+            resume_voiced_frames=node.integer("resume_voiced_frames", 3, min=1, max=5),
             hangover_ms=hangover_ms,
-            min_utterance_ms=node.integer("min_utterance_ms", 250, min=0, max=10000),
+            min_utterance_ms=node.integer("min_utterance_ms", 200, min=0, max=10000),
             max_utterance_s=node.number("max_utterance_s", 15.0, min=1, max=300),
+            tail_ms=node.integer("tail_ms", min(200, hangover_ms), min=0, max=10000),
+            noise_suppression=node.integer("noise_suppression", 2, min=0, max=4),
+            gate_margin_db=node.number("gate_margin_db", 6.0, min=0, max=40),
+            floor_window_s=node.number("floor_window_s", 3.0, min=0.5, max=30),
+            silero_threshold=node.number("silero_threshold", 0.5, min=0, max=0.99),
         )
         if cfg.start_voiced_frames > cfg.start_window_frames:
             raise node.error(
@@ -52,5 +73,7 @@ class EndpointConfig:
                 f"expected at most start_window_frames ({cfg.start_window_frames})",
                 cfg.start_voiced_frames,
             )
+        if cfg.tail_ms > cfg.hangover_ms:
+            raise node.error("tail_ms", f"expected at most the hangover ({cfg.hangover_ms} ms)", cfg.tail_ms)
         node.finish()
         return cfg

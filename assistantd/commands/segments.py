@@ -1,0 +1,116 @@
+"""``assistantd segments PATH.wav``: print the utterances the endpointer finds, one JSON object per line.
+
+Runs as fast as the CPU allows (no real-time pacing). ``--plot OUT.png`` draws the waveform, the VAD's
+verdicts, the noise floor and the segments.
+"""
+
+from __future__ import annotations
+
+import json
+import wave
+from pathlib import Path
+
+import numpy as np
+import soxr
+
+from assistantd.audio.frames import SAMPLE_RATE
+from assistantd.config import EndpointConfig, default_config_path, load_config
+from assistantd.endpoint.offline import Segment, Trace, analyse_pcm
+from assistantd.errors import AudioError
+
+
+def run(path: Path, config_path: Path | None, plot: Path | None) -> int:
+    config = load_config(config_path).endpoint if config_path is not None else _default_endpoint_config()
+    pcm = read_wav_16k_mono(path)
+    segments, trace = analyse_pcm(pcm, config)
+    for seg in segments:
+        print(json.dumps({"start": round(seg.start, 3), "end": round(seg.end, 3), "reason": seg.reason}))
+    if plot is not None:
+        _plot(pcm, segments, trace, plot)
+    return 0
+
+
+def _default_endpoint_config() -> EndpointConfig:
+    """The installed config's endpoint section when there is one (errors reported), else the defaults."""
+    path = default_config_path()
+    return load_config(path).endpoint if path.is_file() else EndpointConfig()
+
+
+def read_wav_16k_mono(path: Path) -> bytes:
+    """A PCM WAV file as 16 kHz mono s16le (channels averaged, resampled with soxr). Raises AudioError.
+
+    Stand-in until the audio package's file source takes over this job.
+    """
+    try:
+        with wave.open(str(path), "rb") as w:
+            channels, width, rate, n = w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes()
+            raw = w.readframes(n)
+    except FileNotFoundError:
+        raise AudioError(f"{path}: no such file") from None
+    except (wave.Error, EOFError) as err:
+        raise AudioError(f"{path}: not a PCM WAV file ({str(err) or 'truncated header'})") from None
+    except OSError as err:
+        raise AudioError(f"{path}: cannot read ({err.strerror or err})") from None
+    if width not in (1, 2, 4):
+        raise AudioError(f"{path}: unsupported sample width {width * 8} bits (expected 8, 16 or 32)")
+    if len(raw) < n * width * channels:
+        raise AudioError(f"{path}: truncated (the header declares {n} frames, the file holds fewer)")
+    usable = len(raw) // (width * channels) * width * channels
+    if usable == 0:
+        raise AudioError(f"{path}: no audio in the file")
+    # WAV: 8-bit samples are unsigned, wider ones signed little-endian.
+    dtype = {1: "u1", 2: "<i2", 4: "<i4"}[width]
+    x = np.frombuffer(raw[:usable], dtype=dtype).astype(np.float64)
+    if width == 1:
+        x -= 128
+    mono = x.reshape(-1, channels).mean(axis=1) / float(2 ** (8 * width - 1))
+    if rate != SAMPLE_RATE:
+        mono = np.asarray(soxr.resample(mono, rate, SAMPLE_RATE), dtype=np.float64)
+    return bytes(np.clip(np.round(mono * 32768), -32768, 32767).astype("<i2").tobytes())
+
+
+def _plot(pcm: bytes, segments: list[Segment], trace: Trace, out: Path) -> None:
+    # Lazily: matplotlib is an optional extra and takes a second to import.
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    x = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768
+    step = max(1, len(x) // 20000)
+    t = np.arange(0, len(x), step) / SAMPLE_RATE
+    fig, (ax_wave, ax_vad) = plt.subplots(2, 1, sharex=True, figsize=(14, 5), height_ratios=[2, 1])
+    ax_wave.plot(t, x[::step], linewidth=0.4, color="0.3")
+    for seg in segments:
+        ax_wave.axvspan(seg.start, seg.end, color="tab:green", alpha=0.25)
+    for seg in trace.cancelled:
+        ax_wave.axvspan(seg.start, seg.end, color="tab:red", alpha=0.2)
+    ax_wave.set_ylabel("waveform")
+    ax_wave.set_title("segments: green = uploaded, red = cancelled (too short)")
+    ft = np.asarray(trace.t)
+    ax_vad.step(ft, np.asarray(trace.vad, dtype=float) * 0.9, where="post", label="webrtcvad", linewidth=0.7)
+    ax_vad.step(
+        ft, np.asarray(trace.speech, dtype=float), where="post", label="speech (gated)", linewidth=0.7
+    )
+    ax_vad.fill_between(
+        ft, 0, np.asarray(trace.in_utterance, dtype=float) * 1.1, step="post", alpha=0.15, label="open"
+    )
+    rejected = ft[np.asarray(trace.rejected, dtype=bool)]
+    if rejected.size:
+        ax_vad.plot(
+            rejected, np.full(rejected.size, 0.5), "x", color="tab:red", label="onset refused (Silero)"
+        )
+    ax_vad.set_yticks([])
+    ax_vad.set_xlabel("seconds")
+    ax_vad.legend(loc="upper right", fontsize="small")
+    ax_db = ax_vad.twinx()
+    ax_db.plot(ft, trace.level_db, linewidth=0.4, color="tab:purple", alpha=0.6)
+    ax_db.plot(ft, trace.floor_db, linewidth=0.8, color="black")
+    ax_db.set_ylabel("dBFS (level, floor)")
+    fig.tight_layout()
+    try:
+        fig.savefig(out, dpi=100)
+    except OSError as err:
+        raise AudioError(f"{out}: cannot write the plot ({err.strerror or err})") from None
+    finally:
+        plt.close(fig)

@@ -1,0 +1,225 @@
+"""The live side of endpointing: frames from an AudioSource in, a stream of live Utterances out.
+
+``Listener.utterances()`` runs one background task that reads the source, asks the VAD about each frame and
+feeds the pure Endpointer; the events it returns are turned into ``Utterance`` objects, each with its own
+bounded chunk buffer. The audio of an utterance is readable while the person is still talking, so a
+recognizer can stream it. Listening never waits for a consumer:
+
+* Per utterance, the buffer holds ``queue_chunks`` chunks (by default enough for a whole max-length
+  utterance). When it is full, new chunks are dropped (drop-newest: what the recognizer has is a
+  contiguous prefix of the utterance, never audio with a hole in the middle) and counted in
+  ``dropped_chunks``. The end of the stream is always delivered.
+* Utterances not yet taken from ``utterances()`` wait in a queue of ``max_pending``; when it overflows, the
+  oldest waiting utterance is discarded (a stale command is worth less than the newest) and counted in
+  ``Listener.dropped_utterances``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import AsyncIterator
+
+from assistantd.audio.frames import AudioSource, frame_bytes
+from assistantd.config.endpoint import EndpointConfig
+from assistantd.endpoint.machine import (
+    Endpointer,
+    EndReason,
+    Event,
+    OnsetCheck,
+    UtteranceAudio,
+    UtteranceEnded,
+    UtteranceStarted,
+)
+from assistantd.endpoint.vad import FrontEndVad, Vad, check_frame_ms
+
+log = logging.getLogger(__name__)
+
+
+class Utterance:
+    """One utterance, live: ``async for pcm in utt.audio()`` yields its audio from the onset (pre-roll
+    included) until the endpoint. Fields are filled in as it goes; ``end`` and ``end_reason`` are None until
+    it has ended."""
+
+    def __init__(self, utterance_id: int, start: float, onset: float, queue_chunks: int) -> None:
+        self.id = utterance_id
+        self.start = start
+        """Audio-clock time of the first uploaded sample, seconds."""
+        self.onset = onset
+        """Audio-clock time of the first voiced frame, seconds."""
+        self.end: float | None = None
+        """Audio-clock time just after the last uploaded sample, seconds (set at the end)."""
+        self.end_reason: EndReason | None = None
+        self.voiced_s = 0.0
+        self.chunks = 0
+        """Chunks accepted into the buffer."""
+        self.bytes = 0
+        self.dropped_chunks = 0
+        self._buffer: deque[bytes] = deque()
+        self._capacity = queue_chunks
+        self._changed = asyncio.Event()
+        self._ended = asyncio.Event()
+
+    def __repr__(self) -> str:
+        return (
+            f"Utterance(id={self.id}, start={self.start:.3f}, end={self.end}, "
+            f"end_reason={self.end_reason}, chunks={self.chunks}, dropped={self.dropped_chunks})"
+        )
+
+    @property
+    def ended(self) -> bool:
+        return self._ended.is_set()
+
+    async def audio(self) -> AsyncIterator[bytes]:
+        """The audio chunks, as they arrive; ends when the utterance ends. Read it once."""
+        while True:
+            while self._buffer:
+                yield self._buffer.popleft()
+            if self._ended.is_set():
+                return
+            self._changed.clear()
+            await self._changed.wait()
+
+    async def wait_ended(self) -> EndReason:
+        """Wait for the endpoint (without reading the audio) and return why it ended."""
+        await self._ended.wait()
+        assert self.end_reason is not None
+        return self.end_reason
+
+    # -- fed by the Listener --------------------------------------------------------------------------
+    def _push(self, pcm: bytes) -> None:
+        if len(self._buffer) >= self._capacity:
+            self.dropped_chunks += 1
+            return
+        self._buffer.append(pcm)
+        self.chunks += 1
+        self.bytes += len(pcm)
+        self._changed.set()
+
+    def _finish(self, event: UtteranceEnded) -> None:
+        self.end = event.end
+        self.end_reason = event.reason
+        self.voiced_s = event.voiced_s
+        self._ended.set()
+        self._changed.set()
+
+
+class Listener:
+    """Endpoints the audio of one source. ``utterances()`` may be iterated once."""
+
+    def __init__(
+        self,
+        source: AudioSource,
+        vad: Vad,
+        config: EndpointConfig,
+        *,
+        onset_check: OnsetCheck | None = None,
+        queue_chunks: int | None = None,
+        max_pending: int = 4,
+    ) -> None:
+        """``onset_check`` defaults to the one a FrontEndVad carries (build_vad makes it from the config)."""
+        check_frame_ms(source.frame_ms)
+        self.source = source
+        self.vad = vad
+        self.config = config
+        if onset_check is None and isinstance(vad, FrontEndVad):
+            onset_check = vad.onset_check
+        self.endpointer = Endpointer(config, source.frame_ms, onset_check)
+        if queue_chunks is None:
+            # A whole max-length utterance plus pre-roll fits: only a consumer that stops reading loses audio.
+            total_ms = config.max_utterance_s * 1000 + config.preroll_ms
+            queue_chunks = int(total_ms // source.frame_ms) + config.start_window_frames + 2
+        self.queue_chunks = queue_chunks
+        self.max_pending = max_pending
+        self.dropped_utterances = 0
+        self.short_frames = 0
+        """Frames of the wrong length that were skipped (a source's partial last frame)."""
+        self._pending: deque[Utterance] = deque()
+        self._pending_changed = asyncio.Event()
+        self._current: Utterance | None = None
+        self._started = False
+
+    async def utterances(self) -> AsyncIterator[Utterance]:
+        """Live utterances in order, each yielded at its onset. Ends when the source ends (after the last
+        utterance has ended); closing the iterator stops listening."""
+        if self._started:
+            raise RuntimeError("Listener.utterances() can be iterated only once")
+        self._started = True
+        pump = asyncio.create_task(self._pump(), name="listener-pump")
+        try:
+            while True:
+                while self._pending:
+                    yield self._pending.popleft()
+                if pump.done():
+                    pump.result()  # re-raise a failure of the source
+                    if not self._pending:
+                        return
+                    continue
+                self._pending_changed.clear()
+                waiter = asyncio.ensure_future(self._pending_changed.wait())
+                try:
+                    await asyncio.wait({pump, waiter}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    waiter.cancel()
+        finally:
+            if not pump.done():
+                pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+
+    async def _pump(self) -> None:
+        last_end = 0.0
+        size = frame_bytes(self.source.frame_ms)
+        frames = self.source.frames()
+        try:
+            async for frame in frames:
+                if len(frame.pcm) != size:
+                    # A short last frame at the end of a file: the VADs only take whole frames.
+                    self.short_frames += 1
+                    continue
+                speech = self.vad.is_speech(frame.pcm)
+                events = self.endpointer.process(frame.pcm, speech, frame.t)
+                last_end = frame.t + self.source.frame_ms / 1000
+                if events:
+                    self._dispatch(events)
+                    # Let consumers see the new audio now, even if the source never has to wait (a file).
+                    await asyncio.sleep(0)
+        finally:
+            # At the end of the audio, and also when cancelled or failed: a consumer reading the utterance
+            # in flight must not wait forever.
+            self._dispatch(self.endpointer.finish(last_end))
+            # Close the source (a device stream) now when listening stops, not whenever GC gets to it.
+            aclose = getattr(frames, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    def _dispatch(self, events: list[Event]) -> None:
+        for event in events:
+            if isinstance(event, UtteranceStarted):
+                utt = Utterance(event.utterance_id, event.start, event.onset, self.queue_chunks)
+                self._current = utt
+                if len(self._pending) >= self.max_pending:
+                    stale = self._pending.popleft()
+                    self.dropped_utterances += 1
+                    log.warning("utterance %d dropped: nobody took it from the listener", stale.id)
+                self._pending.append(utt)
+                self._pending_changed.set()
+            elif isinstance(event, UtteranceAudio):
+                if self._current is not None:
+                    self._current._push(event.pcm)
+            elif self._current is not None:
+                utt = self._current
+                utt._finish(event)
+                self._current = None
+                log.info(
+                    "utterance %d: %.2f-%.2f s (%.2f s voiced), %s, %d chunks, %d dropped",
+                    utt.id,
+                    event.start,
+                    event.end,
+                    event.voiced_s,
+                    event.reason,
+                    utt.chunks,
+                    utt.dropped_chunks,
+                )

@@ -1,0 +1,127 @@
+"""Voice activity detection: one verdict per 10/20/30 ms frame of 16 kHz mono s16le audio.
+
+``Vad`` is the interface the endpointer side needs. ``WebrtcVad`` is the default engine (0.3 CPU-s per hour
+of audio, FACTS.md). ``FrontEndVad`` puts the household-noise defences around it, each switched by
+``EndpointConfig``: WebRTC noise suppression (stationary fans, hiss and hum are estimated and removed before
+the VAD sees them), an adaptive energy gate (a frame the VAD calls speech must also stand out from the
+running noise floor), plus the Silero onset check it hands to the endpointer (silero.py: vetoes utterance
+starts on clicks and knocks). The audio that is uploaded is always the original; only the VAD sees the
+cleaned copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import webrtcvad
+from webrtc_noise_gain import AudioProcessor
+
+from assistantd.audio.frames import SAMPLE_RATE, frame_bytes
+from assistantd.config.endpoint import EndpointConfig
+from assistantd.endpoint.gate import SILENCE_DB, NoiseFloorGate
+from assistantd.endpoint.machine import OnsetCheck
+from assistantd.endpoint.silero import SileroOnsetCheck, load_silero
+
+VALID_FRAME_MS = (10, 20, 30)
+_TEN_MS = frame_bytes(10)
+
+
+class Vad(Protocol):
+    def is_speech(self, frame: bytes) -> bool:
+        """True when the frame (10, 20 or 30 ms of 16 kHz mono s16le) contains speech."""
+        ...
+
+
+def check_frame_ms(frame_ms: int) -> None:
+    if frame_ms not in VALID_FRAME_MS:
+        raise ValueError(f"frame_ms must be one of {VALID_FRAME_MS}, got {frame_ms}")
+
+
+class WebrtcVad:
+    """webrtcvad's GMM detector at a fixed aggressiveness (0 least, 3 most eager to say non-speech)."""
+
+    def __init__(self, aggressiveness: int) -> None:
+        self._vad = webrtcvad.Vad(aggressiveness)
+
+    def is_speech(self, frame: bytes) -> bool:
+        return bool(self._vad.is_speech(frame, SAMPLE_RATE))
+
+
+class NoiseSuppressor:
+    """WebRTC noise suppression (webrtc-noise-gain, 10 ms at a time; about 6 CPU-s per hour of audio).
+
+    Stateful: it learns the noise spectrum over the first second or so and keeps adapting. No gain control,
+    so the energy gate after it sees true levels.
+    """
+
+    def __init__(self, level: int) -> None:
+        self._processor = AudioProcessor(0, level)
+
+    def process(self, frame: bytes) -> bytes:
+        if len(frame) % _TEN_MS:
+            raise ValueError("frames must be a whole number of 10 ms")
+        out = [
+            self._processor.Process10ms(frame[i : i + _TEN_MS]).audio for i in range(0, len(frame), _TEN_MS)
+        ]
+        return b"".join(out)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What FrontEndVad saw in one frame (for --plot and tuning)."""
+
+    vad: bool
+    """The VAD engine's verdict on the (noise-suppressed) frame."""
+    level_db: float
+    """Level of the frame the gate looked at, dBFS."""
+    floor_db: float
+    """The gate's noise floor after this frame, dBFS."""
+    speech: bool
+    """The final verdict: the VAD's and above the energy gate."""
+
+
+class FrontEndVad:
+    """Noise suppression -> VAD engine -> energy gate (each but the engine optional).
+
+    ``last`` holds the details of the latest frame. ``onset_check`` is the second opinion the endpointer
+    should ask before starting an utterance (None: trust the VAD).
+    """
+
+    def __init__(
+        self,
+        engine: Vad,
+        suppressor: NoiseSuppressor | None = None,
+        gate: NoiseFloorGate | None = None,
+        onset_check: OnsetCheck | None = None,
+    ) -> None:
+        self.engine = engine
+        self.suppressor = suppressor
+        self.gate = gate
+        self.onset_check = onset_check
+        self.last = Verdict(False, SILENCE_DB, SILENCE_DB, False)
+
+    def is_speech(self, frame: bytes) -> bool:
+        clean = self.suppressor.process(frame) if self.suppressor is not None else frame
+        vad = self.engine.is_speech(clean)
+        if self.gate is None:
+            self.last = Verdict(vad, SILENCE_DB, SILENCE_DB, vad)
+            return vad
+        level = self.gate.level_db(np.frombuffer(clean, dtype="<i2"))
+        speech = self.gate.update(level) and vad
+        self.last = Verdict(vad, level, self.gate.floor_db, speech)
+        return speech
+
+
+def build_vad(config: EndpointConfig, frame_ms: int = 30) -> FrontEndVad:
+    """The VAD the config asks for: webrtcvad, optionally behind noise suppression and an energy gate, with
+    a Silero onset check when ``silero_threshold`` is set."""
+    suppressor = NoiseSuppressor(config.noise_suppression) if config.noise_suppression else None
+    gate = None
+    if config.gate_margin_db > 0:
+        gate = NoiseFloorGate(config.gate_margin_db, config.floor_window_s, frame_s=frame_ms / 1000)
+    onset_check = None
+    if config.silero_threshold > 0:
+        onset_check = SileroOnsetCheck(load_silero(), config.silero_threshold)
+    return FrontEndVad(WebrtcVad(config.vad_aggressiveness), suppressor, gate, onset_check)

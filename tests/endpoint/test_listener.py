@@ -1,0 +1,126 @@
+"""The live Listener on real speech in noise: streaming before the endpoint, and no stalls."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import pytest
+
+from assistantd.audio.frames import Frame, frame_bytes
+from assistantd.config.endpoint import EndpointConfig
+from assistantd.endpoint.listener import Listener, Utterance
+from assistantd.endpoint.offline import segment_pcm
+from assistantd.endpoint.vad import build_vad
+from tests.endpoint.conftest import Float, Mix, mix
+
+CONFIG = EndpointConfig()
+
+
+class PcmSource:
+    """An AudioSource over a PCM buffer that waits a loop turn per frame, as a device read would."""
+
+    def __init__(self, pcm: bytes, frame_ms: int = 30, partial_last: bool = False) -> None:
+        self.frame_ms = frame_ms
+        self.pcm = pcm
+        self.position = 0.0
+        """Seconds of audio handed out so far."""
+        self.exhausted = asyncio.Event()
+        self.closed = False
+        self.partial_last = partial_last
+
+    async def frames(self) -> AsyncIterator[Frame]:
+        size = frame_bytes(self.frame_ms)
+        try:
+            for i in range(len(self.pcm) // size):
+                await asyncio.sleep(0)
+                t = i * self.frame_ms / 1000
+                self.position = t + self.frame_ms / 1000
+                yield Frame(self.pcm[i * size : (i + 1) * size], t)
+            if self.partial_last:
+                yield Frame(self.pcm[-size // 3 :], len(self.pcm) // size * self.frame_ms / 1000)
+            self.exhausted.set()
+        finally:
+            self.closed = True
+
+
+@pytest.fixture
+def three_phrases(speech: dict[str, Float]) -> Mix:
+    clips = [speech["en_espeak"], speech["cmn_espeak"], speech["en_flite"]]
+    return mix(clips, gaps_s=[2.5, 2.5], noise="white", snr_db=20)
+
+
+def _slice(pcm: bytes, start: float, end: float) -> bytes:
+    return pcm[round(start * 32000) : round(end * 32000)]
+
+
+async def test_audio_streams_while_the_person_is_still_talking(three_phrases: Mix) -> None:
+    source = PcmSource(three_phrases.pcm)
+    listener = Listener(source, build_vad(CONFIG), CONFIG)
+    seen: list[tuple[Utterance, float, bool, bytes]] = []
+    async for utt in listener.utterances():
+        chunks = []
+        first_chunk_at, ended_then = -1.0, True
+        async for pcm in utt.audio():
+            if not chunks:
+                first_chunk_at, ended_then = source.position, utt.ended
+            chunks.append(pcm)
+        seen.append((utt, first_chunk_at, ended_then, b"".join(chunks)))
+
+    offline = segment_pcm(three_phrases.pcm, CONFIG)
+    assert len(seen) == len(three_phrases.truth) == len(offline)
+    for (utt, first_chunk_at, ended_then, audio), (start, end), seg in zip(
+        seen, three_phrases.truth, offline, strict=True
+    ):
+        assert first_chunk_at < end  # the first audio came while the phrase was being spoken
+        assert ended_then is False
+        assert utt.end_reason == "silence"
+        assert (utt.start, utt.end) == pytest.approx((seg.start, seg.end))  # live == offline
+        assert utt.end is not None
+        assert audio == _slice(three_phrases.pcm, utt.start, utt.end)  # pre-roll included, nothing lost
+        assert utt.start <= start
+        assert utt.chunks > 1 and utt.dropped_chunks == 0
+
+
+async def test_a_consumer_that_never_reads_does_not_stall_listening(three_phrases: Mix) -> None:
+    source = PcmSource(three_phrases.pcm, partial_last=True)
+    listener = Listener(source, build_vad(CONFIG), CONFIG, queue_chunks=5)
+    taken = [utt async for utt in listener.utterances()]  # takes each utterance, reads none
+    assert source.exhausted.is_set()
+    assert listener.short_frames == 1  # skipped, not fed to the VAD
+    assert len(taken) == 3
+    for utt in taken:
+        assert utt.ended and utt.end_reason == "silence"
+        assert utt.chunks == 5 and utt.dropped_chunks > 0  # drop-newest beyond the bound
+        assert utt.end is not None
+        # What is kept is the utterance's contiguous beginning, with the pre-roll.
+        audio = b"".join([pcm async for pcm in utt.audio()])
+        assert _slice(three_phrases.pcm, utt.start, utt.end).startswith(audio)
+
+
+async def test_utterances_nobody_takes_are_dropped_oldest_first(three_phrases: Mix) -> None:
+    source = PcmSource(three_phrases.pcm)
+    listener = Listener(source, build_vad(CONFIG), CONFIG, max_pending=1)
+    ids = []
+    async for utt in listener.utterances():
+        ids.append(utt.id)
+        if len(ids) == 1:
+            await source.exhausted.wait()  # a busy consumer: utterances 2 and 3 come meanwhile
+    assert ids == [1, 3]
+    assert listener.dropped_utterances == 1
+
+
+async def test_closing_the_iterator_stops_listening_and_ends_the_utterance_in_flight(
+    three_phrases: Mix,
+) -> None:
+    source = PcmSource(three_phrases.pcm)
+    listener = Listener(source, build_vad(CONFIG), CONFIG)
+    async with contextlib.aclosing(listener.utterances()) as utterances:
+        async for utt in utterances:
+            first = utt
+            break
+    assert source.closed and not source.exhausted.is_set()
+    assert first.ended and first.end_reason == "end_of_audio"
+    async with asyncio.timeout(5):
+        assert await first.wait_ended() == "end_of_audio"
