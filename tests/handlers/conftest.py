@@ -117,7 +117,17 @@ def http_server() -> Iterator[HttpServer]:
             self.end_headers()
             self.wfile.write(reply)
 
-        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _handle
+        def do_GET(self) -> None:
+            self._handle()
+
+        def do_POST(self) -> None:
+            self._handle()
+
+        def do_PUT(self) -> None:
+            self._handle()
+
+        def do_DELETE(self) -> None:
+            self._handle()
 
         def log_message(self, format: str, *args: object) -> None:
             pass  # keep test output clean

@@ -162,7 +162,8 @@ HANGER = """
 import os, signal, subprocess, sys, time
 if sys.argv[2] == "stubborn":
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-child = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(300)"])
+code = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(300)"
+child = subprocess.Popen([sys.executable, "-c", code])
 with open(sys.argv[1], "w") as f:
     f.write(f"{os.getpid()} {child.pid}")
 time.sleep(300)
@@ -185,10 +186,14 @@ async def _wait_dead(pid: int) -> bool:
     return False
 
 
+def _contents(path: Path) -> str:
+    return path.read_text() if path.exists() else ""
+
+
 async def _wait_for_file(path: Path) -> str:
     for _ in range(1000):
-        if path.exists() and path.read_text():
-            return path.read_text()
+        if text := _contents(path):
+            return text
         await asyncio.sleep(0.01)
     raise AssertionError(f"{path} never written")
 
