@@ -10,6 +10,7 @@ after the broker comes back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -53,6 +54,7 @@ class MqttPublisher:
         self._client_factory = client_factory
         self._rand = rand
         self._queue: asyncio.Queue[_Message] = asyncio.Queue(maxsize=connection.queue_size)
+        self._in_hand: _Message | None = None
         self.connected = asyncio.Event()
         """Set while a broker connection is up (tests and status reports read it)."""
 
@@ -66,40 +68,56 @@ class MqttPublisher:
             identifier=c.client_id,
             keepalive=c.keepalive_s,
             logger=logging.getLogger(f"{__name__}.client"),
+            timeout=10.0,
         )
 
     async def run(self) -> None:
         """Connect, publish, reconnect; runs until cancelled."""
         c = self.connection
         delays = None
-        message: _Message | None = None
         while True:
             try:
-                async with self._client() as client:
-                    log.info("MQTT connected to %s:%d as %s", c.host, c.port, c.client_id)
-                    delays = None
-                    self.connected.set()
-                    while True:
-                        if message is None:
-                            message = await self._queue.get()
-                        if message.done.done():
-                            message = None  # withdrawn by a timed-out handler
-                            continue
-                        await client.publish(
-                            message.topic, message.payload, qos=message.qos, retain=message.retain
-                        )
-                        if not message.done.done():
-                            message.done.set_result(None)
-                        message = None
+                client = await self._connect()
+                log.info("MQTT connected to %s:%d as %s", c.host, c.port, c.client_id)
+                delays = None
+                self.connected.set()
+                try:
+                    await self._publish_queued(client)
+                finally:
+                    self.connected.clear()
+                    with contextlib.suppress(aiomqtt.MqttError):
+                        await client.__aexit__(None, None, None)
             except aiomqtt.MqttError as err:
-                # The message in hand (if any) is kept and published first after reconnecting.
-                self.connected.clear()
                 delays = delays or backoff(c.retry_initial_s, c.retry_max_s, rand=self._rand)
                 delay = next(delays)
                 log.warning("MQTT broker %s:%d: %s; reconnecting in %.1f s", c.host, c.port, err, delay)
                 await asyncio.sleep(delay)
-            finally:
-                self.connected.clear()
+
+    async def _connect(self) -> Any:
+        client = self._client()
+        entering = asyncio.ensure_future(client.__aenter__())
+        try:
+            await asyncio.shield(entering)
+        except asyncio.CancelledError:
+            # Cancelled mid-connect, aiomqtt would leave a half-open socket and a pending task behind:
+            # let the attempt end (its own timeout bounds it), then close what it opened.
+            with contextlib.suppress(Exception):
+                await entering
+                await client.__aexit__(None, None, None)
+            raise
+        return client
+
+    async def _publish_queued(self, client: Any) -> None:
+        while True:
+            if self._in_hand is None:
+                self._in_hand = await self._queue.get()
+            message = self._in_hand
+            if not message.done.done():  # else withdrawn by a timed-out handler
+                # On a broker error this raises and the message stays in hand for the next connection.
+                await client.publish(message.topic, message.payload, qos=message.qos, retain=message.retain)
+                if not message.done.done():
+                    message.done.set_result(None)
+            self._in_hand = None
 
     async def publish(self, topic: str, payload: bytes, *, qos: int, retain: bool, timeout_s: float) -> None:
         """Wait until the broker has the message (QoS 1/2 acknowledged). Raises HandlerError."""
