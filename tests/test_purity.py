@@ -21,6 +21,8 @@ PURE = [
     "recognizer/codec.py",
     "recognizer/base.py",
     "backoff.py",
+    "handlers/base.py",
+    "handlers/speaking.py",
 ]
 
 
