@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from assistantd.handlers import Invocation, SpeakingGate, build_runner
+from assistantd.handlers import Invocation, Runner, SpeakingGate, build_runner
 
 from .conftest import handlers_config
 
@@ -52,7 +52,7 @@ def recorder(tmp_path: Path) -> Path:
     return script
 
 
-def _runner(tmp_path: Path, argv: list[str], **exec_extra: object):  # type: ignore[no-untyped-def]
+def _runner(tmp_path: Path, argv: list[str], **exec_extra: object) -> Runner:
     cfg = handlers_config({"bindings": [{"intent": "Do", "exec": {"argv": argv, **exec_extra}}]})
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)

@@ -6,14 +6,14 @@ import logging
 
 import pytest
 
-from assistantd.handlers import Invocation, SpeakingGate, build_runner
+from assistantd.handlers import Invocation, Outcome, Runner, SpeakingGate, build_runner
 
 from .conftest import HttpServer, free_port, handlers_config
 
 SENTINEL = "sk-SENTINEL-9d2e41"
 
 
-def _runner(server: HttpServer):  # type: ignore[no-untyped-def]
+def _runner(server: HttpServer) -> Runner:
     cfg = handlers_config(
         {
             "homeassistant": {"url": server.url + "/", "token": "${HA_TOKEN}"},
@@ -51,7 +51,7 @@ def _runner(server: HttpServer):  # type: ignore[no-untyped-def]
     return build_runner(cfg, SpeakingGate(), environ={})
 
 
-async def _one(runner, invocation: Invocation):  # type: ignore[no-untyped-def]
+async def _one(runner: Runner, invocation: Invocation) -> Outcome:
     task = runner.dispatch(invocation)
     assert task is not None
     (outcome,) = await task

@@ -8,6 +8,7 @@ import json
 import aiomqtt
 import pytest
 
+from assistantd.config.handlers import HandlersConfig
 from assistantd.errors import HandlerError
 from assistantd.handlers import Invocation, SpeakingGate, build_runner
 from assistantd.handlers.mqtt import MqttPublisher
@@ -22,7 +23,7 @@ async def _next_message(client: aiomqtt.Client, timeout_s: float = 5.0) -> aiomq
     raise AssertionError("no message")
 
 
-def _config(broker: Broker, **mqtt_extra: object):  # type: ignore[no-untyped-def]
+def _config(broker: Broker, **mqtt_extra: object) -> HandlersConfig:
     return handlers_config(
         {
             "mqtt": {"host": "127.0.0.1", "port": broker.port, "retry_initial_s": 0.05, **mqtt_extra},
@@ -65,7 +66,7 @@ async def test_publish_reaches_a_subscriber_with_topic_payload_qos_and_retain(br
         await late.subscribe("home/kitchen/light", qos=1)
         retained = await _next_message(late)
         assert retained.retain
-        assert json.loads(retained.payload)["brightness"] == 40  # type: ignore[arg-type]
+        assert json.loads(retained.payload)["brightness"] == 40
     await runner.aclose(1.0)
 
 
