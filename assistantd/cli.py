@@ -48,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--plot", type=Path, default=None, metavar="OUT.png", help="draw waveform, VAD and segments"
     )
+
+    p = sub.add_parser("handle", help="run the handlers bound to INTENT once (no INTENT: the fallback)")
+    p.add_argument("intent", nargs="?", default=None, metavar="INTENT")
+    p.add_argument("--slot", action="append", default=[], metavar="NAME=VALUE", help="a slot (repeatable)")
+    p.add_argument("--text", default="", help="the transcript handlers see as {text}")
+    _config_arg(p)
     return parser
 
 
@@ -55,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
 _COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]] = {
     "check-config": ("check_config", lambda a: {"config_path": a.config}),
     "devices": ("devices", lambda a: {}),
+    "handle": (
+        "handle",
+        lambda a: {"config_path": a.config, "intent": a.intent, "slots": a.slot, "text": a.text},
+    ),
     "segments": ("segments", lambda a: {"path": a.path, "config_path": a.config, "plot": a.plot}),
 }
 

@@ -67,5 +67,6 @@ class ExecHandler:
                 f"timed out after {self.spec.timeout_s:g} s; process group stopped (exit {result.returncode})"
             )
         if result.returncode != 0:
-            raise HandlerError(f"exit status {result.returncode}: {result.summary()}")
-        return f"exit 0 in {result.duration_s:.3f} s"
+            summary = result.summary()
+            raise HandlerError(f"exit status {result.returncode}" + (f": {summary}" if summary else ""))
+        return f"exit 0, {len(result.output) + result.discarded} bytes of output"

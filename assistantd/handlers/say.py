@@ -60,7 +60,10 @@ class Voice:
         if result.timed_out:
             raise HandlerError(f"TTS timed out after {self.tts.timeout_s:g} s")
         if result.returncode != 0:
-            raise HandlerError(f"TTS {argv[0]} exit status {result.returncode}: {result.summary()}")
+            summary = result.summary()
+            raise HandlerError(
+                f"TTS {argv[0]} exit status {result.returncode}" + (f": {summary}" if summary else "")
+            )
         return result.duration_s
 
 
