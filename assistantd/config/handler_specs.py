@@ -20,6 +20,13 @@ from assistantd.errors import ConfigError
 
 FAMILIES = ("exec", "http", "mqtt", "homeassistant", "say")
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+FAMILY_KEYS = {
+    "exec": ("argv", "timeout_s", "env"),
+    "http": ("url", "method", "headers", "body", "timeout_s"),
+    "mqtt": ("topic", "payload", "qos", "retain", "timeout_s"),
+    "homeassistant": ("domain", "service", "data"),
+    "say": ("text",),
+}
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
@@ -127,6 +134,17 @@ def parse_spec(node: Node, *, extra_keys: tuple[str, ...] = ()) -> HandlerSpec:
         )
     family = present[0]
     sub = node.node(family)
+    for key in sub.keys():  # noqa: SIM118 - Node is not a Mapping
+        # Checked before the required keys are read, so a typo gets a hint rather than "text: not set".
+        if key not in FAMILY_KEYS[family]:
+            hint = difflib.get_close_matches(key, FAMILY_KEYS[family], n=1)
+            expected = f"expected a known key (did you mean {hint[0]!r}?)" if hint else ""
+            raise ConfigError(
+                sub.ctx.source,
+                sub.key_path(key),
+                expected or f"expected one of {', '.join(FAMILY_KEYS[family])}",
+                "an unknown key",
+            )
     parsers: dict[str, Callable[[Node], HandlerSpec]] = {
         "exec": _exec,
         "http": _http,

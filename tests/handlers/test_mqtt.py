@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
 import aiomqtt
 import pytest
@@ -120,3 +121,29 @@ async def test_full_queue_refuses_the_newest_publish(broker: Broker) -> None:
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiting
+
+
+async def test_mqtt_password_never_reaches_the_logs(broker: Broker, caplog: pytest.LogCaptureFixture) -> None:
+    sentinel = "sk-SENTINEL-mqtt-5b7c"
+    caplog.set_level(logging.DEBUG)
+    cfg = handlers_config(
+        {
+            "mqtt": {
+                "host": "127.0.0.1",
+                "port": broker.port,
+                "username": "assistant",
+                "password": "${MQTT_PW}",
+            },
+            "bindings": [{"intent": "Ping", "mqtt": {"topic": "home/ping", "payload": "x"}}],
+        },
+        env={"MQTT_PW": sentinel},
+    )
+    runner = build_runner(cfg, SpeakingGate())
+    await runner.start()
+    task = runner.dispatch(Invocation("u6", "x", "Ping"))
+    assert task is not None
+    (outcome,) = await task
+    assert outcome.ok, outcome.detail  # connected with the password (the test broker allows anyone)
+    await runner.aclose(1.0)
+    assert "Sending CONNECT" in caplog.text  # the client's debug log was captured
+    assert sentinel not in caplog.text + repr(cfg) + repr(outcome)
