@@ -179,7 +179,7 @@ def _alive(pid: int) -> bool:
 
 
 async def _wait_dead(pid: int) -> bool:
-    for _ in range(200):
+    for _ in range(500):
         if not _alive(pid):
             return True
         await asyncio.sleep(0.01)
