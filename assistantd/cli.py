@@ -79,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _config_arg(p)
     p.add_argument("--jsgf", action="store_true", help="print the JSGF grammar itself")
+    p = sub.add_parser("handle", help="run the handlers bound to INTENT once (no INTENT: the fallback)")
+    p.add_argument("intent", nargs="?", default=None, metavar="INTENT")
+    p.add_argument("--slot", action="append", default=[], metavar="NAME=VALUE", help="a slot (repeatable)")
+    p.add_argument("--text", default="", help="the transcript handlers see as {text}")
+    _config_arg(p)
     return parser
 
 
@@ -97,6 +102,10 @@ _COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]]
         },
     ),
     "grammar": ("grammar", lambda a: {"config_path": a.config, "jsgf": a.jsgf}),
+    "handle": (
+        "handle",
+        lambda a: {"config_path": a.config, "intent": a.intent, "slots": a.slot, "text": a.text},
+    ),
     "segments": ("segments", lambda a: {"path": a.path, "config_path": a.config, "plot": a.plot}),
     "intents": (
         "intents",

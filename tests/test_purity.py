@@ -40,6 +40,8 @@ PURE = [
     "endpoint/vad.py",
     "endpoint/offline.py",
     "endpoint/silero.py",
+    "handlers/base.py",
+    "handlers/speaking.py",
 ]
 
 

@@ -66,10 +66,14 @@ def test_zyun_defaults_to_the_published_url() -> None:
 
 
 def test_the_commented_example_is_valid() -> None:
-    """Uncommenting the example's volcengine/zyun blocks gives a valid config."""
+    """Uncommenting the example's recognizer blocks gives a valid config."""
     lines = (REPO / "config" / "assistant.yaml").read_text().splitlines()
-    text = "\n".join(line.replace("  # ", "  ", 1) if line.startswith("  # ") else line for line in lines)
-    data = yaml.safe_load(text)
+    start = lines.index("recognizer:")
+    end = next(i for i in range(start + 1, len(lines)) if lines[i] and not lines[i].startswith((" ", "#")))
+    section = [
+        line.replace("  # ", "  ", 1) if line.startswith("  # ") else line for line in lines[start:end]
+    ]
+    data = {"recognizer": yaml.safe_load("\n".join(section))["recognizer"]}
     env = {"VOLC_APP_KEY": "a", "VOLC_ACCESS_KEY": "b", "ZYUN_API_KEY": "c", "HUAWEI_SIS_TOKEN": "d"}
     cfg = Config.from_dict(data, env=env).recognizer
     assert cfg.volcengine is not None and cfg.zyun is not None

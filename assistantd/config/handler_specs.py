@@ -1,0 +1,259 @@
+"""One handler spec per family (``exec``, ``http``, ``mqtt``, ``homeassistant``, ``say``), checked at load.
+
+Each binding or fallback is a mapping with exactly one family key; ``parse_spec`` finds it and builds the
+frozen spec. Templates are parsed here, so a bad placeholder is a ConfigError with its key path, never a
+surprise at the moment someone speaks.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from assistantd.config.reader import Node
+from assistantd.config.secret import Secret
+from assistantd.config.template import JsonTemplate, Template, TemplateSyntaxError
+from assistantd.errors import ConfigError
+
+FAMILIES = ("exec", "http", "mqtt", "homeassistant", "say")
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+FAMILY_KEYS = {
+    "exec": ("argv", "timeout_s", "env"),
+    "http": ("url", "method", "headers", "body", "timeout_s"),
+    "mqtt": ("topic", "payload", "qos", "retain", "timeout_s"),
+    "homeassistant": ("domain", "service", "data"),
+    "say": ("text",),
+}
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_HA_NAME = re.compile(r"^[a-z0-9_]+$")
+_SECRET_PREFIXES = ("${", "file:", "credential:")
+
+
+@dataclass(frozen=True)
+class ExecSpec:
+    argv: tuple[Template, ...]
+    """Program and arguments. An element is literal or exactly one placeholder (``"{room}"``)."""
+    timeout_s: float = 10.0
+    """After this the process group gets SIGTERM, then SIGKILL after handlers.kill_grace_s."""
+    env: tuple[tuple[str, str], ...] = ()
+    """Extra environment variables (plain values; the daemon's own environment is not passed on)."""
+
+
+@dataclass(frozen=True)
+class SecretHeader:
+    """A header whose value is a secret, optionally after a literal prefix (``Bearer ``)."""
+
+    secret: Secret
+    prefix: str = ""
+
+    def reveal(self) -> str:
+        return self.prefix + self.secret.reveal()
+
+
+@dataclass(frozen=True)
+class HttpSpec:
+    url: Template
+    """http(s) URL; placeholders may appear only after the host and are percent-encoded."""
+    method: str = "POST"
+    headers: tuple[tuple[str, str | SecretHeader], ...] = ()
+    body: JsonTemplate | None = None
+    """JSON body template, sent with Content-Type: application/json."""
+    timeout_s: float = 5.0
+    """Deadline for the whole request; a non-2xx status (redirects included) is a failure."""
+
+
+@dataclass(frozen=True)
+class MqttSpec:
+    topic: Template
+    payload: JsonTemplate
+    """A string template is sent as it renders; a mapping or list is sent as JSON."""
+    qos: int = 0
+    retain: bool = False
+    timeout_s: float = 5.0
+    """How long a publish may wait for the broker; after it the message is withdrawn, never sent late."""
+
+
+@dataclass(frozen=True)
+class HomeAssistantSpec:
+    domain: str
+    service: str
+    data: JsonTemplate
+    """Service data (JSON object template) for POST /api/services/<domain>/<service>."""
+
+
+@dataclass(frozen=True)
+class SaySpec:
+    text: Template
+    """What to say, through the handlers.tts command."""
+
+
+HandlerSpec = ExecSpec | HttpSpec | MqttSpec | HomeAssistantSpec | SaySpec
+
+
+def template(node: Node, key: str, value: object) -> Template:
+    if not isinstance(value, str):
+        raise node.error(key, "expected a string template", value)
+    try:
+        return Template.parse(value)
+    except TemplateSyntaxError as err:
+        raise node.error(key, f"expected {err}", value) from None
+
+
+def json_template(node: Node, key: str, value: object) -> JsonTemplate:
+    try:
+        return JsonTemplate.parse(value)
+    except TemplateSyntaxError as err:
+        raise node.error(key, f"expected {err}") from None
+
+
+def parse_spec(node: Node, *, extra_keys: tuple[str, ...] = ()) -> HandlerSpec:
+    """The one family in ``node`` (other keys must be in ``extra_keys`` and read by the caller)."""
+    known = FAMILIES + extra_keys
+    for key in node.keys():  # noqa: SIM118 - Node is not a Mapping
+        if key not in known:
+            hint = difflib.get_close_matches(key, known, n=1)
+            expected = f"expected a known key (did you mean {hint[0]!r}?)" if hint else ""
+            raise ConfigError(
+                node.ctx.source,
+                node.key_path(key),
+                expected or f"expected one of {', '.join(known)}",
+                "an unknown key",
+            )
+    present = [k for k in node.keys() if k in FAMILIES]  # noqa: SIM118
+    if len(present) != 1:
+        raise ConfigError(
+            node.ctx.source,
+            node.path,
+            f"expected exactly one handler ({', '.join(FAMILIES)})",
+            ", ".join(present) if present else "none",
+        )
+    family = present[0]
+    sub = node.node(family)
+    for key in sub.keys():  # noqa: SIM118 - Node is not a Mapping
+        # Checked before the required keys are read, so a typo gets a hint rather than "text: not set".
+        if key not in FAMILY_KEYS[family]:
+            hint = difflib.get_close_matches(key, FAMILY_KEYS[family], n=1)
+            expected = f"expected a known key (did you mean {hint[0]!r}?)" if hint else ""
+            raise ConfigError(
+                sub.ctx.source,
+                sub.key_path(key),
+                expected or f"expected one of {', '.join(FAMILY_KEYS[family])}",
+                "an unknown key",
+            )
+    parsers: dict[str, Callable[[Node], HandlerSpec]] = {
+        "exec": _exec,
+        "http": _http,
+        "mqtt": _mqtt,
+        "homeassistant": _homeassistant,
+        "say": _say,
+    }
+    spec = parsers[family](sub)
+    sub.finish()
+    return spec
+
+
+def _exec(node: Node) -> ExecSpec:
+    raw = node.raw("argv")
+    if not isinstance(raw, list) or not raw or not all(isinstance(a, str) for a in raw):
+        raise node.error("argv", "expected a non-empty list of strings (a program and its arguments)", raw)
+    argv: list[Template] = []
+    for i, element in enumerate(raw):
+        key = f"argv[{i}]"
+        tpl = template(node, key, element)
+        if tpl.fields and tpl.whole_field is None:
+            # A value spliced into part of an argument ("--room={room}") invites injection into
+            # option parsing; a whole element stays one argument whatever it holds.
+            raise node.error(
+                key, 'expected a placeholder to fill a whole element ("{room}"), not part', element
+            )
+        if i == 0 and tpl.fields:
+            raise node.error(key, "expected a literal program, not a placeholder", element)
+        argv.append(tpl)
+    env = node.str_map("env", ())
+    for name, _ in env:
+        if not _ENV_NAME.match(name) or name.upper().startswith("ASSISTANTD_"):
+            raise node.error(f"env.{name}", "expected a variable name not starting with ASSISTANTD_")
+    return ExecSpec(argv=tuple(argv), timeout_s=node.number("timeout_s", 10.0, min=0.05, max=3600), env=env)
+
+
+def _http(node: Node) -> HttpSpec:
+    url = template(node, "url", node.raw("url"))
+    prefix = url.parts[0][0] if url.parts and url.parts[0][1] is None else ""
+    split = urlsplit(prefix)
+    if split.scheme not in ("http", "https") or not split.netloc or (url.fields and not split.path):
+        raise node.error(
+            "url",
+            "expected an http:// or https:// URL with a literal host (placeholders after it)",
+            url.source,
+        )
+    body = node.raw("body", None)
+    return HttpSpec(
+        url=url,
+        method=node.text("method", "POST", choices=HTTP_METHODS),
+        headers=parse_headers(node.node("headers")),
+        body=None if body is None else json_template(node, "body", body),
+        timeout_s=node.number("timeout_s", 5.0, min=0.05, max=600),
+    )
+
+
+def parse_headers(node: Node) -> tuple[tuple[str, str | SecretHeader], ...]:
+    out: list[tuple[str, str | SecretHeader]] = []
+    for name in node.keys():  # noqa: SIM118 - Node is not a Mapping
+        if not _HEADER_NAME.match(name):
+            raise node.error(name, "expected an HTTP header name (letters, digits, '-')")
+        value = node.raw(name)
+        if isinstance(value, str) and value.strip().startswith(_SECRET_PREFIXES):
+            out.append((name, SecretHeader(node.secret(name))))
+        elif isinstance(value, str):
+            if "\r" in value or "\n" in value:
+                raise node.error(name, "expected a header value on one line")
+            out.append((name, value))
+        elif isinstance(value, dict):
+            sub = node.node(name)
+            prefix = sub.raw("prefix", "")
+            if not isinstance(prefix, str) or "\r" in prefix or "\n" in prefix:
+                raise sub.error("prefix", "expected a one-line string such as 'Bearer '", prefix)
+            out.append((name, SecretHeader(sub.secret("secret"), prefix)))
+            sub.finish()
+        else:
+            # Never echo: a header value is often a credential.
+            raise node.error(name, "expected a string, a secret reference, or {secret: REF, prefix: TEXT}")
+    return tuple(out)
+
+
+def _mqtt(node: Node) -> MqttSpec:
+    topic = template(node, "topic", node.raw("topic"))
+    literal = "".join(text for text, name in topic.parts if name is None)
+    if not topic.source or "+" in literal or "#" in literal or "\0" in literal:
+        raise node.error("topic", "expected a non-empty topic without the wildcards + and #", topic.source)
+    return MqttSpec(
+        topic=topic,
+        payload=json_template(node, "payload", node.raw("payload", "")),
+        qos=node.integer("qos", 0, min=0, max=2),
+        retain=node.flag("retain", False),
+        timeout_s=node.number("timeout_s", 5.0, min=0.05, max=600),
+    )
+
+
+def _homeassistant(node: Node) -> HomeAssistantSpec:
+    names = {}
+    for key in ("domain", "service"):
+        value = node.text(key)
+        if not _HA_NAME.match(value):
+            raise node.error(key, "expected a Home Assistant name (lower-case letters, digits, _)", value)
+        names[key] = value
+    data = node.raw("data", {})
+    if not isinstance(data, dict):
+        raise node.error("data", "expected a mapping (the service data)", data)
+    return HomeAssistantSpec(
+        domain=names["domain"], service=names["service"], data=json_template(node, "data", data)
+    )
+
+
+def _say(node: Node) -> SaySpec:
+    return SaySpec(text=template(node, "text", node.raw("text")))

@@ -1,0 +1,81 @@
+"""Build a Runner from the checked ``handlers:`` config: one handler object per binding."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from assistantd.config.handler_specs import (
+    ExecSpec,
+    HandlerSpec,
+    HomeAssistantSpec,
+    HttpSpec,
+    MqttSpec,
+    SaySpec,
+)
+from assistantd.config.handlers import HandlersConfig
+from assistantd.handlers.base import Handler
+from assistantd.handlers.exec import ExecHandler
+from assistantd.handlers.homeassistant import HomeAssistantHandler
+from assistantd.handlers.http import HttpHandler
+from assistantd.handlers.mqtt import ClientFactory, MqttHandler, MqttPublisher
+from assistantd.handlers.process import inherited_env
+from assistantd.handlers.runner import Runner, Service
+from assistantd.handlers.say import SayHandler, Voice
+from assistantd.handlers.speaking import SpeakingGate
+
+
+def build_runner(
+    config: HandlersConfig,
+    gate: SpeakingGate,
+    *,
+    environ: Mapping[str, str] | None = None,
+    mqtt_client_factory: ClientFactory | None = None,
+) -> Runner:
+    """The runner for ``config``. ``gate`` is shared with the listener; call ``await runner.start()``."""
+    base_env = inherited_env(os.environ if environ is None else environ)
+    voice = Voice(config.tts, gate, base_env=base_env, kill_grace_s=config.kill_grace_s)
+    publisher = None
+    services: list[Service] = []
+    if config.mqtt is not None:
+        publisher = (
+            MqttPublisher(config.mqtt, client_factory=mqtt_client_factory)
+            if mqtt_client_factory is not None
+            else MqttPublisher(config.mqtt)
+        )
+        services.append(publisher)
+
+    def make(spec: HandlerSpec, name: str) -> Handler:
+        if isinstance(spec, ExecSpec):
+            return ExecHandler(
+                spec,
+                name=f"{name} exec {spec.argv[0].source}",
+                base_env=base_env,
+                kill_grace_s=config.kill_grace_s,
+                output_limit=config.output_limit_bytes,
+            )
+        if isinstance(spec, HttpSpec):
+            return HttpHandler(spec, name=f"{name} http {spec.method}")
+        if isinstance(spec, MqttSpec):
+            assert publisher is not None  # HandlersConfig refuses mqtt bindings without a connection
+            return MqttHandler(spec, publisher, name=f"{name} mqtt {spec.topic.source}")
+        if isinstance(spec, HomeAssistantSpec):
+            assert config.homeassistant is not None
+            return HomeAssistantHandler(
+                spec, config.homeassistant, name=f"{name} homeassistant {spec.domain}.{spec.service}"
+            )
+        assert isinstance(spec, SaySpec)
+        return SayHandler(spec, voice, name=f"{name} say")
+
+    bindings: dict[str, list[Handler]] = {}
+    for binding in config.bindings:
+        handlers = bindings.setdefault(binding.intent, [])
+        handlers.append(make(binding.spec, f"{binding.intent}[{len(handlers)}]"))
+    fallback = [make(config.fallback, "fallback")] if config.fallback is not None else []
+    return Runner(
+        bindings,
+        fallback,
+        max_concurrent=config.max_concurrent,
+        max_pending=config.max_pending,
+        services=services,
+    )

@@ -1,0 +1,43 @@
+"""homeassistant handlers: call a Home Assistant service over its REST API.
+
+``POST <url>/api/services/<domain>/<service>`` with ``Authorization: Bearer <token>`` and the templated
+service data as JSON (Home Assistant REST API, "POST /api/services/<domain>/<service>").
+"""
+
+from __future__ import annotations
+
+import json
+
+from assistantd.config.handler_specs import HomeAssistantSpec, SecretHeader
+from assistantd.config.handlers import HomeAssistantConnection
+from assistantd.config.template import MissingValueError
+from assistantd.errors import HandlerError
+from assistantd.handlers.base import Invocation
+from assistantd.handlers.http import request
+
+
+class HomeAssistantHandler:
+    def __init__(self, spec: HomeAssistantSpec, connection: HomeAssistantConnection, *, name: str) -> None:
+        self.spec = spec
+        self._connection = connection
+        self._name = name
+        self._headers = (("Authorization", SecretHeader(connection.token, "Bearer ")),)
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    async def run(self, invocation: Invocation) -> str:
+        try:
+            data = self.spec.data.render(invocation.values())
+        except MissingValueError as err:
+            raise HandlerError(str(err)) from None
+        url = f"{self._connection.url}/api/services/{self.spec.domain}/{self.spec.service}"
+        response = await request(
+            "POST",
+            url,
+            headers=self._headers,
+            body=json.dumps(data, ensure_ascii=False).encode("utf-8"),
+            timeout_s=self._connection.timeout_s,
+        )
+        return f"{self.spec.domain}.{self.spec.service}: HTTP {response.status}"

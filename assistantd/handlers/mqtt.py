@@ -1,0 +1,172 @@
+"""mqtt handlers: publish through one long-lived, reconnecting broker connection.
+
+``MqttPublisher.run`` owns the connection: it connects, publishes queued messages in order, and on any
+broker error reconnects after a delay from assistantd.backoff. Handlers enqueue and wait for the broker
+to take the message. The queue is bounded: when full, the new publish fails at once (newest dropped).
+A publish that waits past its timeout is withdrawn, so "turn on the light" never fires minutes late
+after the broker comes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiomqtt
+
+from assistantd.backoff import backoff
+from assistantd.config.handler_specs import MqttSpec
+from assistantd.config.handlers import MqttConnection
+from assistantd.config.template import MissingValueError
+from assistantd.errors import HandlerError
+from assistantd.handlers.base import Invocation
+
+log = logging.getLogger(__name__)
+
+ClientFactory = Callable[..., Any]
+"""Builds an aiomqtt.Client-compatible async context manager (injected by tests that need to)."""
+
+
+@dataclass
+class _Message:
+    topic: str
+    payload: bytes
+    qos: int
+    retain: bool
+    done: asyncio.Future[None] = field(repr=False)
+
+
+class MqttPublisher:
+    def __init__(
+        self,
+        connection: MqttConnection,
+        *,
+        client_factory: ClientFactory = aiomqtt.Client,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.connection = connection
+        self._client_factory = client_factory
+        self._rand = rand
+        self._queue: asyncio.Queue[_Message] = asyncio.Queue(maxsize=connection.queue_size)
+        self._in_hand: _Message | None = None
+        self.connected = asyncio.Event()
+        """Set while a broker connection is up (tests and status reports read it)."""
+
+    def _client(self) -> Any:
+        c = self.connection
+        return self._client_factory(
+            c.host,
+            c.port,
+            username=c.username,
+            password=c.password.reveal() if c.password is not None else None,
+            identifier=c.client_id,
+            keepalive=c.keepalive_s,
+            logger=logging.getLogger(f"{__name__}.client"),
+            timeout=10.0,
+        )
+
+    async def run(self) -> None:
+        """Connect, publish, reconnect; runs until cancelled."""
+        c = self.connection
+        delays = None
+        while True:
+            try:
+                client = await self._connect()
+                log.info("MQTT connected to %s:%d as %s", c.host, c.port, c.client_id)
+                delays = None
+                self.connected.set()
+                try:
+                    await self._publish_queued(client)
+                finally:
+                    self.connected.clear()
+                    with contextlib.suppress(aiomqtt.MqttError):
+                        await client.__aexit__(None, None, None)
+            except aiomqtt.MqttError as err:
+                delays = delays or backoff(c.retry_initial_s, c.retry_max_s, rand=self._rand)
+                delay = next(delays)
+                log.warning("MQTT broker %s:%d: %s; reconnecting in %.1f s", c.host, c.port, err, delay)
+                await asyncio.sleep(delay)
+
+    async def _connect(self) -> Any:
+        client = self._client()
+        entering = asyncio.ensure_future(client.__aenter__())
+        try:
+            await asyncio.shield(entering)
+        except asyncio.CancelledError:
+            # Cancelled mid-connect, aiomqtt would leave a half-open socket and a pending task behind:
+            # let the attempt end (its own timeout bounds it), then close what it opened.
+            with contextlib.suppress(Exception):
+                await entering
+                await client.__aexit__(None, None, None)
+            raise
+        return client
+
+    async def _publish_queued(self, client: Any) -> None:
+        while True:
+            if self._in_hand is None:
+                self._in_hand = await self._queue.get()
+            message = self._in_hand
+            if not message.done.done():  # else withdrawn by a timed-out handler
+                # On a broker error this raises and the message stays in hand for the next connection.
+                await client.publish(message.topic, message.payload, qos=message.qos, retain=message.retain)
+                if not message.done.done():
+                    message.done.set_result(None)
+            self._in_hand = None
+
+    async def publish(self, topic: str, payload: bytes, *, qos: int, retain: bool, timeout_s: float) -> None:
+        """Wait until the broker has the message (QoS 1/2 acknowledged). Raises HandlerError."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        try:
+            self._queue.put_nowait(_Message(topic, payload, qos, retain, done))
+        except asyncio.QueueFull:
+            raise HandlerError(
+                f"MQTT queue full ({self._queue.maxsize} waiting); publish to {topic} dropped"
+            ) from None
+        try:
+            async with asyncio.timeout(timeout_s):
+                await done
+        except TimeoutError:
+            raise HandlerError(
+                f"MQTT broker did not take the publish to {topic} within {timeout_s:g} s "
+                f"({'connected' if self.connected.is_set() else 'not connected'}); withdrawn"
+            ) from None
+
+
+class MqttHandler:
+    def __init__(self, spec: MqttSpec, publisher: MqttPublisher, *, name: str) -> None:
+        self.spec = spec
+        self._publisher = publisher
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    async def run(self, invocation: Invocation) -> str:
+        values = invocation.values()
+        try:
+            topic = self.spec.topic.render(values, escape=_topic_level)
+            rendered = self.spec.payload.render(values)
+        except MissingValueError as err:
+            raise HandlerError(str(err)) from None
+        if not topic or len(topic.encode()) > 65535:
+            raise HandlerError(f"refusing topic {topic[:80]!r}: empty or too long")
+        payload = rendered if isinstance(rendered, str) else json.dumps(rendered, ensure_ascii=False)
+        data = payload.encode("utf-8")
+        await self._publisher.publish(
+            topic, data, qos=self.spec.qos, retain=self.spec.retain, timeout_s=self.spec.timeout_s
+        )
+        return f"published {len(data)} bytes to {topic} (qos {self.spec.qos}, retain {self.spec.retain})"
+
+
+def _topic_level(value: str) -> str:
+    # A slot value fills one topic level: it must not become a wildcard or reach another level.
+    if any(ch in value for ch in "/+#\0"):
+        raise HandlerError(f"refusing slot value {value[:80]!r} in an MQTT topic (contains / + # or NUL)")
+    return value
