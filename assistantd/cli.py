@@ -37,6 +37,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    p = sub.add_parser("run", help="run the assistant (the systemd service's command)")
+    _config_arg(p)
+    p.add_argument(
+        "--input",
+        default=None,
+        metavar="FILE.wav",
+        help="listen to a recording ('-' for raw 16 kHz s16le on stdin) instead of the microphone; "
+        "prints one JSON line per utterance and exits at its end",
+    )
+    p.add_argument("--pace", action="store_true", help="with --input: play the recording in real time")
+
     p = sub.add_parser("check-config", help="validate a config file; exit 0 or print the error and exit 2")
     _config_arg(p)
 
@@ -89,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # command name -> (module under assistantd.commands, function mapping parsed args to keyword arguments)
 _COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]] = {
+    "run": ("run", lambda a: {"config_path": a.config, "input_path": a.input, "pace": a.pace}),
     "check-config": ("check_config", lambda a: {"config_path": a.config}),
     "devices": ("devices", lambda a: {}),
     "capture": (

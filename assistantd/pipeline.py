@@ -21,17 +21,26 @@ Slots = Mapping[str, str | int | float]
 
 
 class UtteranceLike(Protocol):
-    id: str
-    start: float
+    @property
+    def id(self) -> int | str: ...
+
+    @property
+    def start(self) -> float:
+        """Audio-clock time of the first sample, seconds."""
+        ...
 
     def audio(self) -> AsyncIterator[bytes]: ...
 
 
 class MatchLike(Protocol):
-    intent: str
-    slots: Slots
-    method: str
-    score: float
+    @property
+    def intent(self) -> str: ...
+    @property
+    def slots(self) -> Slots: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def score(self) -> float: ...
 
 
 class MatcherLike(Protocol):
@@ -39,8 +48,8 @@ class MatcherLike(Protocol):
 
 
 class DispatcherLike(Protocol):
-    def dispatch(self, utterance_id: str, text: str, intent: str | None, slots: Slots) -> None:
-        """Start the bound handlers (or the fallback handler when intent is None); never blocks."""
+    def dispatch(self, report: UtteranceReport) -> None:
+        """Start the bound handlers (or the fallback handler when no intent matched); never blocks."""
 
 
 @dataclass
@@ -95,7 +104,7 @@ class Pipeline:
         """Called with (utterance id, all its audio) when saving utterances for debugging is on."""
 
     async def handle(self, utterance: UtteranceLike) -> UtteranceReport:
-        report = UtteranceReport(id=utterance.id, start_s=utterance.start)
+        report = UtteranceReport(id=str(utterance.id), start_s=utterance.start)
         self.metrics.inc("utterances")
         ended_at: float | None = None
         audio_bytes = 0
@@ -130,7 +139,7 @@ class Pipeline:
         report.duration_s = audio_bytes / 32000
         self.metrics.observe("utterance", report.duration_s)
         if self.keep_audio is not None:
-            self.keep_audio(utterance.id, b"".join(kept))
+            self.keep_audio(report.id, b"".join(kept))
 
         if report.text:
             match = self.matcher.match(report.text)
@@ -140,8 +149,9 @@ class Pipeline:
                 self.metrics.inc("matched")
             else:
                 self.metrics.inc("unmatched")
-            self.dispatcher.dispatch(utterance.id, report.text, report.intent, report.slots)
         self._log(report)
+        # Every utterance is reported; the dispatcher decides what runs (nothing for empty text or errors).
+        self.dispatcher.dispatch(report)
         return report
 
     def _log(self, r: UtteranceReport) -> None:
@@ -154,6 +164,8 @@ class Pipeline:
             )
             return
         what = f"intent {r.intent} {r.slots} ({r.method} {r.score:.0f})" if r.intent else "no intent matched"
+        if not r.text:
+            what = "no words recognized (noise?)"
         via = f" via {r.recognizer}" + (f" ({r.note})" if r.note else "")
         log.info(
             "utterance %s at %.2f s: %r%s -> %s; %s",

@@ -169,7 +169,7 @@ class Service:
             # A bug in one utterance's path must not end the daemon: log it, count it, keep listening.
             log.exception("utterance %s failed", utterance.id)
             self.metrics.inc("lost")
-            return UtteranceReport(id=utterance.id, start_s=utterance.start, error="internal error")
+            return UtteranceReport(id=str(utterance.id), start_s=utterance.start, error="internal error")
         finally:
             self._slots.release()
 
