@@ -12,10 +12,10 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-import yaml
 from hassil.numbers import get_rbnf_engine
 
 from assistantd.config import Config
+from assistantd.config.yamlfile import read_yaml
 from assistantd.errors import ConfigError
 from assistantd.intents.fuzzy import DEFAULT_MAX_PER_INTENT, sample_intents
 from assistantd.intents.matcher import LanguageModel, Matcher
@@ -42,19 +42,7 @@ def resolve_intent_paths(patterns: Sequence[str], base_dir: Path, source: str) -
 
 
 def read_intent_file(path: Path) -> IntentFile:
-    source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(source, "", "expected a readable UTF-8 intent file", str(err)) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "somewhere"
-        problem = getattr(err, "problem", None) or "invalid YAML"
-        raise ConfigError(source, "", "expected valid YAML", f"{problem} at {where}") from None
-    return parse_intent_file(data, source)
+    return parse_intent_file(read_yaml(path, "intent file"), str(path))
 
 
 def _speller(language: str) -> Callable[[int | float], str] | None:
