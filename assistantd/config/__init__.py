@@ -13,13 +13,13 @@ from pathlib import Path
 
 from assistantd.config.audio import AudioConfig
 from assistantd.config.endpoint import EndpointConfig
+from assistantd.config.files import read_yaml
 from assistantd.config.handlers import HandlersConfig
 from assistantd.config.intents import IntentsConfig
 from assistantd.config.reader import Context, Node
 from assistantd.config.recognizer import RecognizerConfig
 from assistantd.config.secret import Secret
 from assistantd.config.service import ServiceConfig
-from assistantd.config.yamlfile import read_yaml
 from assistantd.errors import ConfigError
 
 __all__ = [

@@ -7,38 +7,20 @@ every problem is a ConfigError naming the intent file, the key path and what was
 
 from __future__ import annotations
 
-import glob
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from hassil.numbers import get_rbnf_engine
 
 from assistantd.config import Config
-from assistantd.config.yamlfile import read_yaml
+from assistantd.config.files import read_yaml, resolve_intent_paths
 from assistantd.errors import ConfigError
 from assistantd.intents.fuzzy import DEFAULT_MAX_PER_INTENT, sample_intents
 from assistantd.intents.matcher import LanguageModel, Matcher
 from assistantd.intents.schema import IntentFile, merge_language, parse_intent_file
 
 _LOGGER = logging.getLogger(__name__)
-
-
-def resolve_intent_paths(patterns: Sequence[str], base_dir: Path, source: str) -> list[Path]:
-    """Expand ``intents.files`` (sorted within each pattern; each file once). Empty patterns are errors."""
-    paths: list[Path] = []
-    for i, pattern in enumerate(patterns):
-        full = pattern if Path(pattern).is_absolute() else str(base_dir / pattern)
-        found = sorted(Path(p) for p in glob.glob(full, recursive=True) if Path(p).is_file())
-        if not found:
-            raise ConfigError(
-                source,
-                f"intents.files[{i}]",
-                "expected a path or pattern matching an intent file",
-                repr(full),
-            )
-        paths.extend(p for p in found if p not in paths)
-    return paths
 
 
 def read_intent_file(path: Path) -> IntentFile:
