@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistantd.config.endpoint import EndpointConfig
+from assistantd.endpoint.offline import segment_pcm
 from bench import baselines, corpus
 from bench.metrics import Interval, Span, Tally, score_speech, split_startup
 
@@ -42,15 +43,11 @@ class System:
 
 
 def assistantd_system() -> System:
-    """assistantd's ``segment_pcm`` with the default ``EndpointConfig``, imported only now: the endpointer is
-    written on another branch and the baselines must run without it."""
-    name = "assistantd segment_pcm (default config)"
-    try:
-        from assistantd.endpoint.offline import segment_pcm
-    except ImportError as exc:
-        return System(name, None, f"assistantd endpointer not available ({exc})")
+    """assistantd's ``segment_pcm`` with the default ``EndpointConfig``."""
     config = EndpointConfig()
-    return System(name, lambda pcm: segment_pcm(pcm, config, frame_ms=30))
+    return System(
+        "assistantd segment_pcm (default config)", lambda pcm: segment_pcm(pcm, config, frame_ms=30)
+    )
 
 
 def systems() -> list[System]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import subprocess
 import time
 import zlib
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ import numpy.typing as npt
 from assistantd.config.endpoint import EndpointConfig
 from assistantd.endpoint.offline import Segment, segment_pcm
 from assistantd.endpoint.vad import WebrtcVad
+from bench import synth
 
 RATE = 16000
 CACHE = Path(__file__).resolve().parent / ".corpus" / "quick"
@@ -48,22 +48,8 @@ PINYIN = [
 ]
 
 
-def _synth(kind: str, voice: str, text: str) -> Float:
-    CACHE.mkdir(parents=True, exist_ok=True)
-    key = f"{kind}-{voice}-{zlib.crc32(text.encode()):08x}.raw"
-    raw = CACHE / key.replace(" ", "_")
-    if not raw.exists():
-        wav = raw.with_suffix(".wav")
-        if kind == "espeak":
-            subprocess.run(["espeak-ng", "-v", voice, "-w", str(wav), text], check=True)
-        else:
-            subprocess.run(["flite", "-voice", voice, "-t", text, "-o", str(wav)], check=True)
-        subprocess.run(
-            ["sox", str(wav), "-r", "16000", "-c", "1", "-b", "16", "-e", "signed", str(raw)], check=True
-        )
-        wav.unlink()
-    x = np.frombuffer(raw.read_bytes(), dtype="<i2").astype(np.float64) / 32768
-    return _trim(x)
+def _synth(voice: str, text: str) -> Float:
+    return _trim(synth.synthesize(text, voice, CACHE) / 32768)
 
 
 def _trim(x: Float) -> Float:
@@ -74,9 +60,9 @@ def _trim(x: Float) -> Float:
 
 
 def speech_clips() -> list[Float]:
-    clips = [_synth("espeak", "en-us", t) for t in ENGLISH[:3]]
-    clips += [_synth("flite", v, t) for v, t in zip(["slt", "kal", "awb"], ENGLISH[3:], strict=True)]
-    clips += [_synth("espeak", "cmn-latn-pinyin", t) for t in PINYIN]
+    clips = [_synth("espeak-ng:en-us", t) for t in ENGLISH[:3]]
+    clips += [_synth(f"flite:{v}", t) for v, t in zip(["slt", "kal", "awb"], ENGLISH[3:], strict=True)]
+    clips += [_synth("espeak-ng:cmn-latn-pinyin", t) for t in PINYIN]
     return clips
 
 

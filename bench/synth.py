@@ -16,13 +16,13 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import tempfile
-import wave
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import soxr
+
+from assistantd.audio.wavfile import read_wav_pcm16k
 
 SAMPLE_RATE = 16000
 FULL_SCALE = 32768.0
@@ -85,7 +85,8 @@ def synthesize(text: str, voice: Voice | str, cache_dir: Path | None = None) -> 
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if result.returncode != 0 or not out.is_file():
             raise RuntimeError(f"{v.engine} failed for voice {v.name!r}: {result.stderr.strip()}")
-        clip = _read_wav(out)
+        # The daemon's own WAV reader: espeak-ng writes 22050 Hz and flite's kal 8 kHz.
+        clip = np.frombuffer(read_wav_pcm16k(out), dtype="<i2").astype(np.float64)
     pcm = to_pcm(clip)
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
@@ -93,19 +94,6 @@ def synthesize(text: str, voice: Voice | str, cache_dir: Path | None = None) -> 
         part.write_bytes(pcm)
         part.replace(cached)
     return np.frombuffer(pcm, dtype="<i2").astype(np.float64)
-
-
-def _read_wav(path: Path) -> Array:
-    with wave.open(str(path), "rb") as w:
-        if w.getsampwidth() != 2 or w.getnchannels() != 1:
-            got = f"{w.getsampwidth() * 8}-bit x{w.getnchannels()}"
-            raise RuntimeError(f"{path}: expected 16-bit mono, got {got}")
-        rate = w.getframerate()
-        x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float64)
-    if rate != SAMPLE_RATE:
-        # espeak-ng writes 22050 Hz and flite's kal 8 kHz; soxr's default quality is transparent here.
-        x = soxr.resample(x, rate, SAMPLE_RATE)
-    return np.asarray(x, dtype=np.float64)
 
 
 def speech_bounds(clip: Array) -> tuple[int, int]:

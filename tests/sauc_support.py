@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import subprocess
-import wave
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
-import soxr
 
 from assistantd.config import Config
 from assistantd.config.recognizer import RecognizerConfig
+from bench.synth import synthesize
 
 PHRASE = "turn on the kitchen light"
 APP_KEY, ACCESS_KEY, API_KEY = "test-app-key", "test-access-key", "test-api-key"
@@ -21,19 +18,9 @@ APP_KEY, ACCESS_KEY, API_KEY = "test-app-key", "test-access-key", "test-api-key"
 
 def synth_speech(cache: Path, text: str = PHRASE) -> bytes:
     """16 kHz mono s16le speech from flite's kal16 voice, mixed with low noise (seeded); cached on disk."""
-    out = cache / f"{hashlib.sha1(text.encode()).hexdigest()[:12]}.pcm"
-    if out.exists():
-        return out.read_bytes()
-    wav = cache / "speech.wav"
-    subprocess.run(["flite", "-voice", "kal16", "-t", text, "-o", str(wav)], check=True)
-    with wave.open(str(wav), "rb") as w:
-        rate = w.getframerate()
-        samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float32)
-    if rate != 16000:
-        samples = soxr.resample(samples, rate, 16000)
+    samples = synthesize(text, "flite:kal16", cache).astype(np.float32)
     noise = np.random.default_rng(7).normal(0, 200, len(samples)).astype(np.float32)
-    pcm = np.clip(samples + noise, -32768, 32767).astype("<i2").tobytes()
-    out.write_bytes(pcm)
+    pcm: bytes = np.clip(samples + noise, -32768, 32767).astype("<i2").tobytes()
     return pcm
 
 

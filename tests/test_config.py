@@ -25,6 +25,13 @@ def test_empty_file_gives_defaults(tmp_path: Path) -> None:
     assert load_config(path, env={}).audio == Config().audio
 
 
+def test_every_section_parsed_from_nothing_equals_its_dataclass_defaults() -> None:
+    # Each default is written twice (the field and the from_node call); this catches the two drifting apart.
+    parsed, built = Config.from_dict({}, env={}), Config()
+    for section in ("audio", "endpoint", "recognizer", "intents", "handlers", "service"):
+        assert getattr(parsed, section) == getattr(built, section), section
+
+
 @pytest.mark.parametrize(
     ("data", "key_path", "expected"),
     [

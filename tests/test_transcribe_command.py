@@ -108,4 +108,4 @@ def test_not_a_wav_is_an_audio_error(
     bogus = tmp_path / "x.wav"
     bogus.write_bytes(b"not a wav")
     assert main(["transcribe", str(bogus), "--config", str(cfg)]) == 2
-    assert "expected a readable PCM WAV" in capsys.readouterr().err
+    assert "not a usable WAV file (file does not start with RIFF id)" in capsys.readouterr().err

@@ -123,10 +123,6 @@ class Framer:
             self.samples += self.size // SAMPLE_WIDTH
         return out
 
-    @property
-    def pending_bytes(self) -> int:
-        return len(self._pending)
-
     def finish(self) -> Frame | None:
         """The final partial frame, zero-padded to full length, or None when nothing is left.
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from assistantd.config import load_config
-from assistantd.intents.loader import resolve_intent_paths
+from assistantd.config.files import resolve_intent_paths
 from assistantd.recognizer.grammar import build_grammar
 from assistantd.recognizer.grammar_cache import read_dictionary_words
 from assistantd.recognizer.local import ModelPaths

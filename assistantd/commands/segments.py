@@ -7,13 +7,12 @@ verdicts, the noise floor and the segments.
 from __future__ import annotations
 
 import json
-import wave
 from pathlib import Path
 
 import numpy as np
-import soxr
 
 from assistantd.audio.frames import SAMPLE_RATE
+from assistantd.audio.wavfile import read_wav_pcm16k
 from assistantd.config import EndpointConfig, default_config_path, load_config
 from assistantd.endpoint.offline import Segment, Trace, analyse_pcm
 from assistantd.errors import AudioError
@@ -21,7 +20,7 @@ from assistantd.errors import AudioError
 
 def run(path: Path, config_path: Path | None, plot: Path | None) -> int:
     config = load_config(config_path).endpoint if config_path is not None else _default_endpoint_config()
-    pcm = read_wav_16k_mono(path)
+    pcm = read_wav_pcm16k(path)
     segments, trace = analyse_pcm(pcm, config)
     for seg in segments:
         print(json.dumps({"start": round(seg.start, 3), "end": round(seg.end, 3), "reason": seg.reason}))
@@ -34,39 +33,6 @@ def _default_endpoint_config() -> EndpointConfig:
     """The installed config's endpoint section when there is one (errors reported), else the defaults."""
     path = default_config_path()
     return load_config(path).endpoint if path.is_file() else EndpointConfig()
-
-
-def read_wav_16k_mono(path: Path) -> bytes:
-    """A PCM WAV file as 16 kHz mono s16le (channels averaged, resampled with soxr). Raises AudioError.
-
-    Stand-in until the audio package's file source takes over this job.
-    """
-    try:
-        with wave.open(str(path), "rb") as w:
-            channels, width, rate, n = w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes()
-            raw = w.readframes(n)
-    except FileNotFoundError:
-        raise AudioError(f"{path}: no such file") from None
-    except (wave.Error, EOFError) as err:
-        raise AudioError(f"{path}: not a PCM WAV file ({str(err) or 'truncated header'})") from None
-    except OSError as err:
-        raise AudioError(f"{path}: cannot read ({err.strerror or err})") from None
-    if width not in (1, 2, 4):
-        raise AudioError(f"{path}: unsupported sample width {width * 8} bits (expected 8, 16 or 32)")
-    if len(raw) < n * width * channels:
-        raise AudioError(f"{path}: truncated (the header declares {n} frames, the file holds fewer)")
-    usable = len(raw) // (width * channels) * width * channels
-    if usable == 0:
-        raise AudioError(f"{path}: no audio in the file")
-    # WAV: 8-bit samples are unsigned, wider ones signed little-endian.
-    dtype = {1: "u1", 2: "<i2", 4: "<i4"}[width]
-    x = np.frombuffer(raw[:usable], dtype=dtype).astype(np.float64)
-    if width == 1:
-        x -= 128
-    mono = x.reshape(-1, channels).mean(axis=1) / float(2 ** (8 * width - 1))
-    if rate != SAMPLE_RATE:
-        mono = np.asarray(soxr.resample(mono, rate, SAMPLE_RATE), dtype=np.float64)
-    return bytes(np.clip(np.round(mono * 32768), -32768, 32767).astype("<i2").tobytes())
 
 
 def _plot(pcm: bytes, segments: list[Segment], trace: Trace, out: Path) -> None:

@@ -11,10 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from assistantd.config.audio import AudioConfig
 from assistantd.config.endpoint import EndpointConfig
+from assistantd.config.files import read_yaml
 from assistantd.config.handlers import HandlersConfig
 from assistantd.config.intents import IntentsConfig
 from assistantd.config.reader import Context, Node
@@ -91,19 +90,7 @@ def load_config(path: Path | str | None = None, env: Mapping[str, str] | None = 
     """Read and check one config file. Raises ConfigError; never returns a half-valid config."""
     file = Path(path) if path is not None else default_config_path()
     source = str(file)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(source, "", "expected a readable config file", "no such file") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(source, "", "expected a readable UTF-8 config file", str(err)) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "somewhere"
-        problem = getattr(err, "problem", None) or "invalid YAML"
-        raise ConfigError(source, "", "expected valid YAML", f"{problem} at {where}") from None
+    data = read_yaml(file, "config file")
     environ = os.environ if env is None else env
     return Config.from_dict(
         data,

@@ -7,7 +7,6 @@ surprise at the moment someone speaks.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -114,16 +113,7 @@ def json_template(node: Node, key: str, value: object) -> JsonTemplate:
 def parse_spec(node: Node, *, extra_keys: tuple[str, ...] = ()) -> HandlerSpec:
     """The one family in ``node`` (other keys must be in ``extra_keys`` and read by the caller)."""
     known = FAMILIES + extra_keys
-    for key in node.keys():  # noqa: SIM118 - Node is not a Mapping
-        if key not in known:
-            hint = difflib.get_close_matches(key, known, n=1)
-            expected = f"expected a known key (did you mean {hint[0]!r}?)" if hint else ""
-            raise ConfigError(
-                node.ctx.source,
-                node.key_path(key),
-                expected or f"expected one of {', '.join(known)}",
-                "an unknown key",
-            )
+    node.refuse_unknown(known)
     present = [k for k in node.keys() if k in FAMILIES]  # noqa: SIM118
     if len(present) != 1:
         raise ConfigError(
@@ -134,17 +124,8 @@ def parse_spec(node: Node, *, extra_keys: tuple[str, ...] = ()) -> HandlerSpec:
         )
     family = present[0]
     sub = node.node(family)
-    for key in sub.keys():  # noqa: SIM118 - Node is not a Mapping
-        # Checked before the required keys are read, so a typo gets a hint rather than "text: not set".
-        if key not in FAMILY_KEYS[family]:
-            hint = difflib.get_close_matches(key, FAMILY_KEYS[family], n=1)
-            expected = f"expected a known key (did you mean {hint[0]!r}?)" if hint else ""
-            raise ConfigError(
-                sub.ctx.source,
-                sub.key_path(key),
-                expected or f"expected one of {', '.join(FAMILY_KEYS[family])}",
-                "an unknown key",
-            )
+    # Checked before the required keys are read, so a typo gets a hint rather than "text: not set".
+    sub.refuse_unknown(FAMILY_KEYS[family])
     parsers: dict[str, Callable[[Node], HandlerSpec]] = {
         "exec": _exec,
         "http": _http,

@@ -7,7 +7,7 @@ it did not read: a typo never passes silently.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -78,13 +78,19 @@ class Node:
 
     def finish(self) -> None:
         """Refuse keys nobody read, suggesting the closest known key."""
-        unknown = [k for k in self._data if k not in self._read]
-        if not unknown:
+        self.refuse_unknown(sorted(self._read))
+
+    def refuse_unknown(self, known: Sequence[str]) -> None:
+        """Refuse the first key not in ``known``, suggesting the closest one.
+
+        ``finish`` does this after reading; call it first where a typo would otherwise surface as a
+        confusing "not set" for the key the user meant.
+        """
+        key = next((k for k in self._data if k not in known), None)
+        if key is None:
             return
-        key = unknown[0]
-        hint = difflib.get_close_matches(key, sorted(self._read), n=1)
-        known = ", ".join(sorted(self._read)) or "no keys"
-        expected = f"expected one of the known keys ({known})"
+        hint = difflib.get_close_matches(key, known, n=1)
+        expected = f"expected one of the known keys ({', '.join(known) or 'no keys'})"
         if hint:
             expected = f"expected a known key (did you mean {hint[0]!r}?)"
         raise ConfigError(self.ctx.source, self.key_path(key), expected, "an unknown key")

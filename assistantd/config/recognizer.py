@@ -61,7 +61,7 @@ class RecognizerConfig:
             raise node.error("fallback", f"expected null or one of {', '.join(RECOGNIZER_NAMES)}", fallback)
         cfg = cls(
             default=default,
-            fallback=fallback if fallback != default else None,
+            fallback=fallback,
             transport=TransportConfig.from_node(node.node("transport")),
             local=LocalRecognizerConfig.from_node(node.node("local")),
             volcengine=VolcengineConfig.from_node(node.node("volcengine"))

@@ -7,15 +7,14 @@ every problem is a ConfigError naming the intent file, the key path and what was
 
 from __future__ import annotations
 
-import glob
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
-import yaml
 from hassil.numbers import get_rbnf_engine
 
 from assistantd.config import Config
+from assistantd.config.files import read_yaml, resolve_intent_paths
 from assistantd.errors import ConfigError
 from assistantd.intents.fuzzy import DEFAULT_MAX_PER_INTENT, sample_intents
 from assistantd.intents.matcher import LanguageModel, Matcher
@@ -24,37 +23,8 @@ from assistantd.intents.schema import IntentFile, merge_language, parse_intent_f
 _LOGGER = logging.getLogger(__name__)
 
 
-def resolve_intent_paths(patterns: Sequence[str], base_dir: Path, source: str) -> list[Path]:
-    """Expand ``intents.files`` (sorted within each pattern; each file once). Empty patterns are errors."""
-    paths: list[Path] = []
-    for i, pattern in enumerate(patterns):
-        full = pattern if Path(pattern).is_absolute() else str(base_dir / pattern)
-        found = sorted(Path(p) for p in glob.glob(full, recursive=True) if Path(p).is_file())
-        if not found:
-            raise ConfigError(
-                source,
-                f"intents.files[{i}]",
-                "expected a path or pattern matching an intent file",
-                repr(full),
-            )
-        paths.extend(p for p in found if p not in paths)
-    return paths
-
-
 def read_intent_file(path: Path) -> IntentFile:
-    source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(source, "", "expected a readable UTF-8 intent file", str(err)) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "somewhere"
-        problem = getattr(err, "problem", None) or "invalid YAML"
-        raise ConfigError(source, "", "expected valid YAML", f"{problem} at {where}") from None
-    return parse_intent_file(data, source)
+    return parse_intent_file(read_yaml(path, "intent file"), str(path))
 
 
 def _speller(language: str) -> Callable[[int | float], str] | None:

@@ -22,9 +22,9 @@ from typing import Any
 import pocketsphinx
 
 from assistantd.config import Config
+from assistantd.config.files import resolve_intent_paths
 from assistantd.config.local import LocalRecognizerConfig
 from assistantd.errors import ConfigError, RecognizerError
-from assistantd.intents.loader import resolve_intent_paths
 from assistantd.recognizer.base import RecognitionFailed, Transcript
 from assistantd.recognizer.decoder_thread import DecoderThread
 from assistantd.recognizer.grammar import Grammar

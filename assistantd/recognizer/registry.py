@@ -4,38 +4,45 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import TypeVar
 
 from assistantd.config import Config
 from assistantd.config.recognizer import RecognizerConfig
+from assistantd.config.volcengine import VolcengineConfig, ZyunConfig
 from assistantd.errors import ConfigError
 from assistantd.recognizer.base import Recognizer
 from assistantd.recognizer.fallback import FallbackRecognizer
 from assistantd.recognizer.huawei import make_huawei_codec
 from assistantd.recognizer.local import LocalRecognizer
-from assistantd.recognizer.sauc import volcengine_codec, zyun_codec
+from assistantd.recognizer.sauc import SaucCodec, volcengine_codec, zyun_codec
 from assistantd.recognizer.transport import WebSocketRecognizer
 
 Builder = Callable[[RecognizerConfig, "str | None"], Recognizer]
 
 
-def _volcengine(cfg: RecognizerConfig, url: str | None) -> Recognizer:
-    vendor = cfg.volcengine
+_Vendor = TypeVar("_Vendor", VolcengineConfig, ZyunConfig)
+
+
+def _sauc(
+    name: str,
+    vendor: _Vendor | None,
+    make_codec: Callable[[_Vendor], SaucCodec],
+    cfg: RecognizerConfig,
+    url: str | None,
+) -> Recognizer:
+    """The two sauc vendors differ only in their config block and codec factory (protocols.md §1, §2)."""
     if vendor is None:
-        raise ConfigError("<config>", "recognizer.volcengine", "expected a recognizer.volcengine block")
-    if url is not None:
-        vendor = dataclasses.replace(vendor, url=url)
-    final = vendor
-    return WebSocketRecognizer("volcengine", lambda: volcengine_codec(final), cfg.transport)
+        raise ConfigError("<config>", f"recognizer.{name}", f"expected a recognizer.{name} block")
+    final = vendor if url is None else dataclasses.replace(vendor, url=url)
+    return WebSocketRecognizer(name, lambda: make_codec(final), cfg.transport)
+
+
+def _volcengine(cfg: RecognizerConfig, url: str | None) -> Recognizer:
+    return _sauc("volcengine", cfg.volcengine, volcengine_codec, cfg, url)
 
 
 def _zyun(cfg: RecognizerConfig, url: str | None) -> Recognizer:
-    vendor = cfg.zyun
-    if vendor is None:
-        raise ConfigError("<config>", "recognizer.zyun", "expected a recognizer.zyun block")
-    if url is not None:
-        vendor = dataclasses.replace(vendor, url=url)
-    final = vendor
-    return WebSocketRecognizer("zyun", lambda: zyun_codec(final), cfg.transport)
+    return _sauc("zyun", cfg.zyun, zyun_codec, cfg, url)
 
 
 def _huawei(cfg: RecognizerConfig, url: str | None) -> Recognizer:

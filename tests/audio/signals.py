@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench import synth as bench_synth
+
 SPEECH_TEXT = "turn on the kitchen light and set a timer for ten minutes"
 
 
@@ -26,21 +28,12 @@ class Speech:
 
 def synthesize(cache: Path) -> Speech:
     """flite speech (16 kHz) plus white noise at about -50 dBFS, fixed seed."""
-    raw = cache / "flite.wav"
-    subprocess.run(["flite", "-voice", "slt", "-t", SPEECH_TEXT, "-o", str(raw)], check=True)
-    speech = read_wav(raw).astype(np.float64)
+    speech = bench_synth.synthesize(SPEECH_TEXT, "flite:slt", cache)
     noise = np.random.default_rng(1234).normal(0.0, 100.0, len(speech))
     mixed = np.clip(np.rint(speech + noise), -32768, 32767).astype(np.int16)
     out = cache / "speech16k.wav"
     write_wav(out, mixed, 16000)
     return Speech(out, mixed)
-
-
-def read_wav(path: Path) -> np.ndarray:
-    with wave.open(str(path), "rb") as w:
-        assert w.getsampwidth() == 2
-        data = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
-        return data.reshape(-1, w.getnchannels())[:, 0] if w.getnchannels() > 1 else data
 
 
 def write_wav(path: Path, samples: np.ndarray, rate: int) -> None:

@@ -2,40 +2,29 @@
 
 from __future__ import annotations
 
-import subprocess
-import wave
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pytest
-import soxr
+
+from bench.synth import synthesize
 
 RATE = 16000
 Float = npt.NDArray[np.float64]
 
-# (engine, voice, text): English from both synthesizers and Mandarin through espeak-ng's pinyin voice.
+# (voice, text): English from both synthesizers and Mandarin through espeak-ng's pinyin voice.
 PHRASES = {
-    "en_espeak": ("espeak", "en-us", "turn on the kitchen light"),
-    "en_flite": ("flite", "slt", "what is the weather like tomorrow"),
-    "cmn_espeak": ("espeak", "cmn-latn-pinyin", "da3 kai1 ke4 ting1 de5 deng1"),
-    "stop_espeak": ("espeak", "en-us", "stop"),
+    "en_espeak": ("espeak-ng:en-us", "turn on the kitchen light"),
+    "en_flite": ("flite:slt", "what is the weather like tomorrow"),
+    "cmn_espeak": ("espeak-ng:cmn-latn-pinyin", "da3 kai1 ke4 ting1 de5 deng1"),
+    "stop_espeak": ("espeak-ng:en-us", "stop"),
 }
 
 
-def _synthesize(engine: str, voice: str, text: str, wav: Path) -> Float:
-    if engine == "espeak":
-        subprocess.run(["espeak-ng", "-v", voice, "-w", str(wav), text], check=True, capture_output=True)
-    else:
-        subprocess.run(
-            ["flite", "-voice", voice, "-t", text, "-o", str(wav)], check=True, capture_output=True
-        )
-    with wave.open(str(wav), "rb") as w:
-        rate = w.getframerate()
-        x = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").astype(np.float64) / 32768
-    if rate != RATE:
-        x = np.asarray(soxr.resample(x, rate, RATE), dtype=np.float64)
+def _synthesize(voice: str, text: str, cache: Path) -> Float:
+    x: Float = synthesize(text, voice, cache) / 32768
     # The synthesizers pad with digital near-silence; the truth starts at the first sound.
     loud = np.flatnonzero(np.abs(x) > 10 ** (-50 / 20))
     return x[loud[0] : loud[-1] + 1]
@@ -46,8 +35,8 @@ def speech(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Float]:
     """Name -> trimmed 16 kHz float speech scaled to an active level of -20 dBFS RMS."""
     cache = tmp_path_factory.mktemp("speech")
     out = {}
-    for name, (engine, voice, text) in PHRASES.items():
-        x = _synthesize(engine, voice, text, cache / f"{name}.wav")
+    for name, (voice, text) in PHRASES.items():
+        x = _synthesize(voice, text, cache)
         out[name] = x * (0.1 / active_rms(x))
     return out
 

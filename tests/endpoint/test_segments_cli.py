@@ -63,10 +63,13 @@ def _float_wav(path: Path) -> None:
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda p: None, "no such file"),
-        (lambda p: p.write_bytes(b""), "not a PCM WAV file"),
-        (lambda p: p.write_text("hello, this is text\n"), "not a PCM WAV file"),
-        (_float_wav, "not a PCM WAV file (unknown format: 3)"),
+        (lambda p: None, "cannot open: No such file"),
+        (lambda p: p.write_bytes(b""), "not a WAV file (empty or truncated header)"),
+        (
+            lambda p: p.write_text("hello, this is text\n"),
+            "not a usable WAV file (file does not start with RIFF id)",
+        ),
+        (_float_wav, "unsupported WAV encoding (IEEE float)"),
     ],
     ids=["missing", "empty", "text", "float"],
 )

@@ -9,13 +9,14 @@ Clips are cached by (voice, text) in a directory the caller owns (a session tmp 
 
 from __future__ import annotations
 
-import hashlib
 import shutil
-import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
+
+from bench import synth as bench_synth
+from bench.synth import to_pcm
 
 RATE = 16000
 VOICES = ("kal16", "slt", "rms", "awb")
@@ -27,21 +28,7 @@ def have_flite() -> bool:
 
 def synthesize(text: str, voice: str, cache_dir: Path) -> bytes:
     """Clean flite speech for ``text`` as 16 kHz mono s16le (cached)."""
-    key = hashlib.sha256(f"{voice}\0{text}".encode()).hexdigest()[:16]
-    raw = cache_dir / f"{voice}-{key}.raw"
-    if not raw.exists():
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        wav = raw.with_suffix(".wav")
-        subprocess.run(
-            ["flite", "-voice", voice, "-t", text, "-o", str(wav)], check=True, capture_output=True
-        )
-        subprocess.run(
-            ["sox", str(wav), "-t", "raw", "-r", str(RATE), "-c", "1", "-b", "16", "-e", "signed", str(raw)],
-            check=True,
-            capture_output=True,
-        )
-        wav.unlink()
-    return raw.read_bytes()
+    return to_pcm(bench_synth.synthesize(text, f"flite:{voice}", cache_dir))
 
 
 def room_noise(samples: int, seed: int) -> np.ndarray:
