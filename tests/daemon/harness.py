@@ -181,8 +181,17 @@ class Daemon:
 
     def wait_until(self, predicate: Callable[[], Any], timeout: float, what: str) -> Any:
         """Wait for ``predicate()`` to return something truthy; fail with the log's tail if it does not."""
+        deadline = time.monotonic() + timeout
         with self._cond:
-            result = self._cond.wait_for(predicate, timeout)
+            while not (result := predicate()) and self.proc.poll() is None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(min(left, 0.1))
+        if not result and self.proc.poll() is not None:
+            time.sleep(0.2)  # the readers may still hold the last lines and datagrams
+            with self._cond:
+                result = predicate()
         if not result:
             tail = "\n".join(self.stderr[-15:])
             raise AssertionError(
