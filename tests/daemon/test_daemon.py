@@ -135,6 +135,8 @@ def test_sighup_with_a_valid_config_applies_it(
 ) -> None:
     daemon = start_daemon(config)
     ready = daemon.notice("READY", timeout=15)
+    daemon.write(_spoken(audio))
+    (first,) = daemon.reports(1)
     changed = copy.deepcopy(config)
     changed["handlers"]["bindings"] = [
         {"intent": "LightOn", "exec": {"argv": ["echo", "reloaded"], "timeout_s": 5}}
@@ -147,10 +149,13 @@ def test_sighup_with_a_valid_config_applies_it(
     daemon.log_line(f"reloaded {daemon.config}", timeout=2)
 
     daemon.write(_spoken(audio))
-    (report,) = daemon.reports(1)
+    _, report = daemon.reports(2)
     assert report["intent"] == "LightOn"
     assert report["handlers"][0]["handler"] == "LightOn[0] exec echo"
     assert report["handlers"][0]["ok"]
+    # The new source's clock starts at 0 like the first one's: the read the old source left waiting on
+    # stdin handed its audio over instead of dropping it.
+    assert abs(report["start"] - first["start"]) < 0.02, (first, report)
     daemon.end_input()
     assert daemon.wait(5) == 0
 
