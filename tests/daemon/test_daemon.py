@@ -256,3 +256,15 @@ def test_secrets_never_reach_the_output(
     everything = "\n".join([*daemon.stdout, *daemon.stderr, *(n.text for n in daemon.notices)])
     for value in secrets.values():
         assert value not in everything
+
+
+def test_a_bad_config_at_start_exits_2_and_never_reports_ready(
+    start_daemon: StartDaemon, config: dict[str, Any]
+) -> None:
+    config["handlers"]["bindings"] = [{"intent": "LightOnn", "exec": {"argv": ["true"]}}]
+    daemon = start_daemon(config)
+    assert daemon.wait(15) == 2
+    (line,) = [line for line in daemon.stderr if line.startswith("assistantd run:")]
+    assert str(daemon.config) in line and "handlers.bindings[0].intent" in line and "'LightOn'" in line
+    time.sleep(0.3)  # let the receiver drain the socket: a READY sent before the exit would be there
+    assert not [n for n in daemon.notices if "READY" in n.fields]
