@@ -40,16 +40,15 @@ def test_ready_status_and_a_watchdog_that_follows_the_audio(
 
     flowing = time.monotonic()
     daemon.stream(audio.room(2.0))
-    stopped = time.monotonic()
     pings = [n.at for n in daemon.notices if "WATCHDOG" in n.fields]
     assert pings and pings[0] >= flowing, "WATCHDOG=1 while audio flows"
 
     # The writer goes quiet: stdin blocks, no frame is consumed, and after watchdog_stall_s (1 s) the
     # pings stop, so systemd would restart a daemon whose audio loop is stuck.
-    daemon.log_line("audio loop made no progress", timeout=3)
-    time.sleep(1.0)
-    late = [n.at for n in daemon.notices if "WATCHDOG" in n.fields and n.at > stopped + 1.0 + 0.6]
-    assert late == [], f"pings {[round(t - stopped, 2) for t in late]} s after the audio stopped"
+    daemon.log_line("audio loop made no progress", timeout=3, since=len(daemon.stderr))
+    withheld = len([n for n in daemon.notices if "WATCHDOG" in n.fields])
+    time.sleep(1.5)
+    assert len([n for n in daemon.notices if "WATCHDOG" in n.fields]) == withheld
 
     # Audio again: pings resume, and the status follows the utterance through the loop.
     resumed = len(daemon.notices)
