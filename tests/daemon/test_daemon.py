@@ -7,6 +7,7 @@ noise floor through stdin and watches its notify socket, its JSON reports and it
 from __future__ import annotations
 
 import copy
+import os
 import signal
 import subprocess
 import sys
@@ -172,7 +173,7 @@ def _processes_with(marker: str) -> list[int]:
 
 def test_second_sigint_forces_exit(start_daemon: StartDaemon, config: dict[str, Any], audio: Audio) -> None:
     # An odd duration names this test's handler process among everything else running here.
-    marker = "29.731"
+    marker = f"29.{os.getpid()}"
     config["handlers"]["bindings"] = [
         {"intent": "LightOn", "exec": {"argv": ["sleep", marker], "timeout_s": 60}}
     ]
