@@ -54,6 +54,13 @@ class App(Protocol):
 BuildApp = Callable[[Config, Metrics, ProgressWatchdog], App]
 
 
+def watchdog_stall_s(config: Config) -> float:
+    """How long the audio loop may make no progress before WATCHDOG=1 is withheld."""
+    if config.service.watchdog_stall_s is not None:
+        return config.service.watchdog_stall_s
+    return max(5.0, config.audio.stall_timeout_s * 2)
+
+
 class Service:
     def __init__(
         self,
@@ -100,7 +107,7 @@ class Service:
     async def run(self) -> int:
         """Run until stopped. Raises ConfigError (exit 2 in the CLI) when the first config is invalid."""
         self.config = self.load(self.config_path)
-        self.watchdog = ProgressWatchdog(stall_s=max(5.0, self.config.audio.stall_timeout_s * 2))
+        self.watchdog = ProgressWatchdog(stall_s=watchdog_stall_s(self.config))
         self.app = self.build(self.config, self.metrics, self.watchdog)
         await self.app.start()
         main = asyncio.current_task()
@@ -192,6 +199,7 @@ class Service:
         self.config, self.app = config, app
         grace = config.service.shutdown_grace_s
         tg.create_task(self._close_when_idle(old, grace), name="close-old-app")
+        self.watchdog.stall_s = watchdog_stall_s(config)
         log.info("reloaded %s", config.source)
         self.notifier.ready(self._status())
         return tg.create_task(self._listen(app), name="listen")

@@ -8,8 +8,9 @@ otherwise it runs as fast as the consumer reads.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import concurrent.futures
 import logging
+import os
 import sys
 import threading
 import time
@@ -110,12 +111,29 @@ class WavFileSource:
         return _paced(self._chunks(), converter, self.frame_ms, self._pacer)
 
 
+_pending_reads: dict[object, concurrent.futures.Future[bytes]] = {}
+"""At most one blocking read per stream, shared by every StdinSource on it (see ``StdinSource._read``)."""
+
+
+def _stream_key(stream: BinaryIO) -> tuple[object, int | None]:
+    """(identity, file descriptor): a pipe or file by device and inode, anything else by the object."""
+    try:
+        fd = stream.fileno()
+        st = os.fstat(fd)
+    except (OSError, ValueError, AttributeError):
+        return stream, None
+    return (st.st_dev, st.st_ino), fd
+
+
 class StdinSource:
     """Frames from raw 16 kHz mono s16le on a byte stream (stdin by default); ends at EOF.
 
-    Reads happen in a daemon thread, one per read: a pipe or terminal may block for as long as its writer
-    likes, and a read still blocked when the loop stops must not hold up interpreter exit (a default-
-    executor thread would make ``asyncio.run`` wait for it).
+    Reads happen in a daemon thread: a pipe or terminal may block for as long as its writer likes, and a
+    read still blocked when the loop stops must not hold up interpreter exit (a default-executor thread
+    would make ``asyncio.run`` wait for it). A stream with a file descriptor is read with ``os.read``, not
+    through its BufferedReader: a thread blocked inside ``BufferedReader.read`` holds the reader's lock,
+    and the interpreter aborts at exit ("could not acquire lock for <stdin> at interpreter shutdown") when
+    the daemon stops while its writer is idle.
     """
 
     def __init__(
@@ -128,6 +146,7 @@ class StdinSource:
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._stream = stream if stream is not None else sys.stdin.buffer
+        self._key, self._fd = _stream_key(self._stream)
         self.frame_ms = frame_ms
         self._pacer = _Pacer(pace, clock, sleep)
 
@@ -146,27 +165,29 @@ class StdinSource:
             log.warning("stdin: odd byte count %d; the last half sample is padded with zero", total)
 
     async def _read(self, size: int) -> bytes:
-        loop = asyncio.get_running_loop()
-        result: asyncio.Future[bytes] = loop.create_future()
+        # A read still blocked when its reader is cancelled (the service stops listening to rebuild on
+        # SIGHUP) stays registered, and the next StdinSource on the same stream takes its data: nothing
+        # written to the pipe is lost across a reload.
+        pending = _pending_reads.get(self._key)
+        if pending is None:
+            pending = concurrent.futures.Future()
+            _pending_reads[self._key] = pending
+            threading.Thread(
+                target=self._work, args=(pending, size), name="assistantd-stdin", daemon=True
+            ).start()
+        try:
+            return await asyncio.shield(asyncio.wrap_future(pending))
+        finally:
+            if pending.done() and _pending_reads.get(self._key) is pending:
+                del _pending_reads[self._key]
 
-        def settle(data: bytes | None, err: BaseException | None) -> None:
-            if result.done():  # the reader was cancelled meanwhile
-                return
-            if err is not None:
-                result.set_exception(err)
-            else:
-                result.set_result(data or b"")
-
-        def work() -> None:
-            try:
-                data, err = self._stream.read(size), None
-            except BaseException as exc:  # handed to the awaiting task, which re-raises it
-                data, err = None, exc
-            with contextlib.suppress(RuntimeError):  # the loop is already closed
-                loop.call_soon_threadsafe(settle, data, err)
-
-        threading.Thread(target=work, name="assistantd-stdin", daemon=True).start()
-        return await result
+    def _work(self, pending: concurrent.futures.Future[bytes], size: int) -> None:
+        try:
+            data = os.read(self._fd, size) if self._fd is not None else self._stream.read(size)
+        except BaseException as exc:  # handed to the awaiting task, which re-raises it
+            pending.set_exception(exc)
+        else:
+            pending.set_result(data or b"")
 
     def frames(self) -> AsyncIterator[Frame]:
         converter = ToMono16k(SAMPLE_RATE, 1, SAMPLE_WIDTH)

@@ -23,6 +23,9 @@ class ServiceConfig:
     """On SIGTERM, an utterance in flight gets this long to finish before it is cancelled."""
     status_interval_s: float = 60.0
     """How often the counters are summarised in the log."""
+    watchdog_stall_s: float | None = None
+    """WATCHDOG=1 is withheld once no audio frame was consumed for this long; null = twice
+    audio.stall_timeout_s, at least 5 s (the microphone gets to reopen itself before systemd steps in)."""
 
     @classmethod
     def from_node(cls, node: Node) -> ServiceConfig:
@@ -33,6 +36,7 @@ class ServiceConfig:
             save_utterances_max=node.integer("save_utterances_max", 100, min=1, max=100000),
             shutdown_grace_s=node.number("shutdown_grace_s", 3.0, min=0, max=4.5),
             status_interval_s=node.number("status_interval_s", 60.0, min=1, max=86400),
+            watchdog_stall_s=node.number("watchdog_stall_s", None, min=0.1, max=3600),
         )
         node.finish()
         return cfg

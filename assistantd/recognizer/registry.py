@@ -13,7 +13,6 @@ from assistantd.errors import ConfigError
 from assistantd.recognizer.base import Recognizer
 from assistantd.recognizer.fallback import FallbackRecognizer
 from assistantd.recognizer.huawei import make_huawei_codec
-from assistantd.recognizer.local import LocalRecognizer
 from assistantd.recognizer.sauc import SaucCodec, volcengine_codec, zyun_codec
 from assistantd.recognizer.transport import WebSocketRecognizer
 
@@ -84,11 +83,14 @@ def recognizer_for(
     recognized again by the fallback (protocols.md §5: the cloud may fail; a command should not).
     """
     chosen = name or config.recognizer.default
-    primary = (
-        LocalRecognizer.from_config(config)
-        if chosen == "local"
-        else build_recognizer(chosen, config.recognizer, url_override=url_override)
-    )
+    if chosen == "local":
+        # Imported here: pocketsphinx and the grammar builder cost memory and start-up time that a daemon
+        # configured for a cloud recognizer without a local fallback never needs (bench/daemon.py).
+        from assistantd.recognizer.local import LocalRecognizer  # noqa: PLC0415
+
+        primary: Recognizer = LocalRecognizer.from_config(config)
+    else:
+        primary = build_recognizer(chosen, config.recognizer, url_override=url_override)
     backup = config.recognizer.fallback
     if not with_fallback or backup is None or backup == chosen:
         return primary

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterable, AsyncIterator
 
 import pytest
@@ -60,3 +62,36 @@ async def test_fallback_failure_propagates() -> None:
     cloud, local = Recording("zyun", fail_after=1), Recording("local", fail_after=1)
     with pytest.raises(RecognitionFailed, match="local"):
         await FallbackRecognizer(cloud, local).transcribe(_chunks(3))
+
+
+class EarlyRefusal:
+    """Reads the audio in a task of its own and gives up at once, cancelling that task (as the WebSocket
+    transport does when the server refuses the upgrade while the person is still talking)."""
+
+    name = "volcengine"
+
+    async def transcribe(self, audio: AsyncIterable[bytes]) -> Transcript:
+        async def feed() -> None:
+            async for _ in audio:
+                pass
+
+        reader = asyncio.create_task(feed())
+        await asyncio.sleep(0)
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader
+        raise RecognitionFailed(self.name, "refused the credentials (HTTP 401)")
+
+
+async def _live(n: int) -> AsyncIterator[bytes]:
+    """Audio still arriving: a chunk per loop turn, like the endpointer handing out a live utterance."""
+    for i in range(n):
+        await asyncio.sleep(0.001)
+        yield bytes([i]) * 3200
+
+
+async def test_a_primary_that_fails_early_does_not_cut_the_live_audio_short() -> None:
+    local = Recording("local")
+    result = await FallbackRecognizer(EarlyRefusal(), local).transcribe(_live(8))
+    assert result.recognizer == "local"
+    assert local.received == [bytes([i]) * 3200 for i in range(8)]
