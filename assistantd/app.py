@@ -158,6 +158,9 @@ class AssistantApp:
             return "recognizing"
         return "listening"
 
+    def capture_waiting(self, now: float) -> bool:
+        return isinstance(self.source, MicrophoneSource) and self.source.retrying(now)
+
     async def aclose(self, grace_s: float) -> None:
         await self.runner.aclose(grace_s)
         close = getattr(self.recognizer, "close", None)

@@ -44,6 +44,10 @@ class App(Protocol):
         """One word or two for STATUS=: listening / hearing / recognizing / microphone missing / ..."""
         ...
 
+    def capture_waiting(self, now: float) -> bool:
+        """True while the microphone is gone and its reopen loop is on schedule (no frames, yet alive)."""
+        ...
+
     async def start(self) -> None:
         """Open what must be open before READY=1 (recognizer models, broker connections)."""
 
@@ -106,13 +110,11 @@ class Service:
     # -- life -------------------------------------------------------------------------------------
     async def run(self) -> int:
         """Run until stopped. Raises ConfigError (exit 2 in the CLI) when the first config is invalid."""
-        self.config = self.load(self.config_path)
-        self.watchdog = ProgressWatchdog(stall_s=watchdog_stall_s(self.config))
-        self.app = self.build(self.config, self.metrics, self.watchdog)
-        await self.app.start()
         main = asyncio.current_task()
         assert main is not None
         loop = asyncio.get_running_loop()
+        # Handlers first: a SIGHUP or SIGTERM while models load must not kill the process outright.
+        # A stop requested during start-up is honoured as soon as start-up is done.
         for sig, handler in (
             (signal.SIGTERM, self.request_stop),
             (signal.SIGINT, lambda: self._on_sigint(main)),
@@ -120,6 +122,11 @@ class Service:
         ):
             loop.add_signal_handler(sig, handler)
         try:
+            self.config = self.load(self.config_path)
+            self.watchdog = ProgressWatchdog(stall_s=watchdog_stall_s(self.config))
+            self.app = self.build(self.config, self.metrics, self.watchdog)
+            await self.app.start()
+            self._reload.clear()  # the config just loaded is the newest one
             return await self._supervise()
         except asyncio.CancelledError:
             if self._sigints > 1:
@@ -238,10 +245,15 @@ class Service:
         interval = self.notifier.watchdog_interval_s
         if interval is None:
             return
+        withheld = False
         while True:
-            if self.watchdog.healthy(self.clock()):
+            now = self.clock()
+            waiting = self.app is not None and self.app.capture_waiting(now)
+            if self.watchdog.healthy(now) or waiting:
                 self.notifier.watchdog()
-            else:
+                withheld = False
+            elif not withheld:
+                withheld = True
                 log.warning("audio loop made no progress: withholding the watchdog ping")
             await asyncio.sleep(interval)
 

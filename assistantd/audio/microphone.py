@@ -52,6 +52,9 @@ from assistantd.backoff import backoff
 from assistantd.config.audio import AudioConfig
 from assistantd.errors import AudioError
 
+OPEN_GRACE_S = 15.0
+"""How long one attempt to open the device may take before the reopen loop counts as wedged."""
+
 log = logging.getLogger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -207,6 +210,7 @@ class MicrophoneSource:
         self.restarts = 0
         self.open_failures = 0
         self.last_error: str | None = None
+        self._next_attempt_at: float | None = None
         self._samples = 0
         self._dropped_reported = 0
         self._drop_report_at = clock()
@@ -367,6 +371,21 @@ class MicrophoneSource:
             self._dropped_reported = self.frames_dropped
             self._drop_report_at = now
 
+    def retrying(self, now: float) -> bool:
+        """True while the device is gone (or busy, or failing) and the reopen loop is on schedule.
+
+        The daemon keeps pinging systemd's watchdog then: restarting the service would not bring a
+        microphone back, and the loop here will. A loop that misses its own next attempt by more than
+        OPEN_GRACE_S is wedged, and then the watchdog may fire.
+        """
+        waiting = self.state in (
+            CaptureState.MISSING,
+            CaptureState.BUSY,
+            CaptureState.FAILED,
+            CaptureState.STALLED,
+        )
+        return waiting and self._next_attempt_at is not None and now <= self._next_attempt_at + OPEN_GRACE_S
+
     # -- the iterator -----------------------------------------------------------------------------
     async def frames(self) -> AsyncIterator[Frame]:
         loop = asyncio.get_running_loop()
@@ -396,6 +415,7 @@ class MicrophoneSource:
                         delays = backoff(self.cfg.retry_initial_s, self.cfg.retry_max_s, rand=self._rand)
                     delay = next(delays)
                     self._failed(failure, delay, repeat)
+                    self._next_attempt_at = self._clock() + delay
                     await self._sleep(delay)
                 finally:
                     if capture is not None:  # cancelled or closed by the consumer

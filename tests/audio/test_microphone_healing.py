@@ -11,6 +11,7 @@ import asyncio
 import logging
 import math
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -102,11 +103,13 @@ class Recorder:
         self.source: MicrophoneSource | None = None
         self.delays: list[float] = []
         self.states: list[CaptureState] = []
+        self.retrying: list[bool] = []
 
     async def __call__(self, seconds: float) -> None:
         assert self.source is not None
         self.delays.append(seconds)
         self.states.append(self.source.state)
+        self.retrying.append(self.source.retrying(time.monotonic()))
 
 
 @pytest.fixture
@@ -149,6 +152,9 @@ async def test_open_failures_back_off_and_capture_resumes(
     ]
     assert source.open_failures == 5
     assert source.restarts == 0
+    # While waiting to reopen, the source counts as alive for the watchdog; once open, frames speak for it.
+    assert sleep.retrying == [True] * 5
+    assert not source.retrying(time.monotonic())
     assert script.terminated == script.created  # every PortAudio made was released, failed or not
     # One warning per distinct problem; the repeated "busy" is logged at debug level only.
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
