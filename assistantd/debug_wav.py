@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
 import wave
+from collections.abc import Callable
 from pathlib import Path
 
 from assistantd.audio.frames import CHANNELS, SAMPLE_RATE, SAMPLE_WIDTH
@@ -12,17 +14,21 @@ log = logging.getLogger(__name__)
 
 
 class UtteranceSaver:
-    """Writes ``<id>.wav`` files and keeps at most ``max_files`` of them (oldest deleted first)."""
+    """Writes ``<start time>-<id>.wav`` files and keeps at most ``max_files`` of them (oldest first out).
 
-    def __init__(self, directory: Path, max_files: int) -> None:
+    Utterance ids restart at 1 with every start of the daemon; the time prefix keeps files apart.
+    """
+
+    def __init__(self, directory: Path, max_files: int, clock: Callable[[], float] = time.time) -> None:
         self.directory = directory
         self.max_files = max_files
+        self.prefix = time.strftime("%Y%m%dT%H%M%S", time.localtime(clock()))
 
     def save(self, utterance_id: str, pcm: bytes) -> Path | None:
         """Save one utterance. Disk problems are logged, never raised: debugging must not stop listening."""
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            path = self.directory / f"{utterance_id}.wav"
+            path = self.directory / f"{self.prefix}-{utterance_id}.wav"
             with wave.open(str(path), "wb") as out:
                 out.setnchannels(CHANNELS)
                 out.setsampwidth(SAMPLE_WIDTH)
