@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator
@@ -12,11 +13,67 @@ from assistantd.recognizer.base import RecognitionFailed, Recognizer, Transcript
 log = logging.getLogger(__name__)
 
 
+class _Tape:
+    """The utterance's audio, recorded by one task and played to any number of readers.
+
+    The recording task owns the iteration of the caller's audio: a recognizer that gives up (and cancels
+    its own reading task, as the WebSocket transport does) cancels only its wait on the tape, never the
+    caller's iterator, so the rest of the utterance is still recorded for the fallback. At most
+    ``max_bytes`` are kept; the oldest chunks go first.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self._chunks: deque[bytes] = deque()
+        self._base = 0
+        """Index (in chunks since the start) of ``_chunks[0]``."""
+        self._kept = 0
+        self._max = max_bytes
+        self._changed = asyncio.Event()
+        self.dropped = 0
+        """Bytes dropped from the front."""
+        self.ended = False
+        self.error: BaseException | None = None
+
+    async def record(self, audio: AsyncIterable[bytes]) -> None:
+        try:
+            async for chunk in audio:
+                self._chunks.append(chunk)
+                self._kept += len(chunk)
+                while self._kept > self._max and len(self._chunks) > 1:
+                    oldest = self._chunks.popleft()
+                    self._base += 1
+                    self._kept -= len(oldest)
+                    self.dropped += len(oldest)
+                self._changed.set()
+        except Exception as err:  # the source's failure is the caller's: raised to the reader
+            self.error = err
+        finally:
+            self.ended = True
+            self._changed.set()
+
+    async def play(self) -> AsyncIterator[bytes]:
+        """Every kept chunk from the oldest, then new ones as they are recorded, until the end."""
+        index = self._base
+        while True:
+            index = max(index, self._base)
+            while index - self._base < len(self._chunks):
+                yield self._chunks[index - self._base]
+                index += 1
+                index = max(index, self._base)
+            if self.ended:
+                if self.error is not None:
+                    raise self.error
+                return
+            self._changed.clear()
+            await self._changed.wait()
+
+
 class FallbackRecognizer:
     """Feeds ``primary`` live, keeping a bounded copy of the audio to replay into ``fallback`` on failure.
 
     The copy is bounded by ``max_buffer_s``: past it the oldest audio is dropped (and the transcript's note
-    says so), because an utterance that long is already past any endpointer's maximum.
+    says so), because an utterance that long is already past any endpointer's maximum. The fallback starts
+    as soon as the primary fails, reading the copy while the person may still be talking.
     """
 
     def __init__(self, primary: Recognizer, fallback: Recognizer, *, max_buffer_s: float = 30.0) -> None:
@@ -26,42 +83,30 @@ class FallbackRecognizer:
         self._max_bytes = int(max_buffer_s * BYTES_PER_SECOND)
 
     async def transcribe(self, audio: AsyncIterable[bytes]) -> Transcript:
-        buffer: deque[bytes] = deque()
-        kept = 0
-        dropped = 0
-
-        async def tee() -> AsyncIterator[bytes]:
-            nonlocal kept, dropped
-            async for chunk in audio:
-                buffer.append(chunk)
-                kept += len(chunk)
-                while kept > self._max_bytes and buffer:
-                    oldest = buffer.popleft()
-                    kept -= len(oldest)
-                    dropped += len(oldest)
-                yield chunk
-
-        feed = tee()
+        tape = _Tape(self._max_bytes)
+        recorder = asyncio.create_task(tape.record(audio))
         try:
-            return await self.primary.transcribe(feed)
-        except RecognitionFailed as failure:
-            # Drain what the primary did not read: the endpointer may still be producing this utterance.
-            async for _ in feed:
-                pass
-            why = f"{self.primary.name} failed: {failure.reason}"
-            log.warning("falling back to %s recognizer (%s)", self.fallback.name, why)
-
-            async def replay() -> AsyncIterator[bytes]:
-                for chunk in buffer:
-                    yield chunk
-
-            result = await self.fallback.transcribe(replay())
-            note = why if not dropped else f"{why}; first {dropped / BYTES_PER_SECOND:.1f} s not kept"
-            return Transcript(
-                text=result.text,
-                recognizer=result.recognizer,
-                utterances=result.utterances,
-                session_id=result.session_id,
-                attempts=result.attempts,
-                note=note,
-            )
+            try:
+                return await self.primary.transcribe(tape.play())
+            except RecognitionFailed as failure:
+                why = f"{self.primary.name} failed: {failure.reason}"
+                fatal = failure.fatal
+            if tape.error is not None:
+                raise tape.error
+            # A fatal failure (credentials, URL) will repeat on every utterance until the config is fixed.
+            kind = "fatal error (fix the configuration)" if fatal else "failure"
+            log.warning("falling back to %s recognizer after a %s: %s", self.fallback.name, kind, why)
+            result = await self.fallback.transcribe(tape.play())
+        finally:
+            if not recorder.done():
+                recorder.cancel()
+            await asyncio.gather(recorder, return_exceptions=True)
+        note = why if not tape.dropped else f"{why}; first {tape.dropped / BYTES_PER_SECOND:.1f} s not kept"
+        return Transcript(
+            text=result.text,
+            recognizer=result.recognizer,
+            utterances=result.utterances,
+            session_id=result.session_id,
+            attempts=result.attempts,
+            note=note,
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterable, AsyncIterator
 
 import pytest
@@ -60,3 +61,37 @@ async def test_fallback_failure_propagates() -> None:
     cloud, local = Recording("zyun", fail_after=1), Recording("local", fail_after=1)
     with pytest.raises(RecognitionFailed, match="local"):
         await FallbackRecognizer(cloud, local).transcribe(_chunks(3))
+
+
+class CancelsItsReader:
+    """Reads in its own task and cancels it on failure, as the WebSocket transport's feeder does."""
+
+    name = "volcengine"
+
+    async def transcribe(self, audio: AsyncIterable[bytes]) -> Transcript:
+        got = asyncio.Event()
+
+        async def read() -> None:
+            async for _ in audio:
+                got.set()
+
+        reader = asyncio.create_task(read())
+        await got.wait()
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+        raise RecognitionFailed(self.name, "cannot connect")
+
+
+async def _paced_chunks(n: int) -> AsyncIterator[bytes]:
+    for i in range(n):
+        await asyncio.sleep(0.001)  # the endpointer hands audio over as it is captured
+        yield bytes([i]) * 320
+
+
+async def test_a_primary_cancelling_its_reader_does_not_cut_the_utterance() -> None:
+    # Regression: cancelling the primary's reading task used to close the caller's audio iterator, so the
+    # fallback heard only the audio read before the failure.
+    local = Recording("local")
+    result = await FallbackRecognizer(CancelsItsReader(), local).transcribe(_paced_chunks(20))
+    assert result.text == "20 chunks"
+    assert local.received == [bytes([i]) * 320 for i in range(20)]
