@@ -161,7 +161,7 @@ FAILURES = {
     # name: (faults for every connection, what the note must say)
     "refused_503": (Fault(refuse_status=503), r"refused the upgrade \(HTTP 503\) \(after 2 attempts\)"),
     "dropped_twice": (Fault(drop_after=2), r"dropped the connection mid-utterance \(after 2 attempts\)"),
-    "no_final": (Fault(no_final=True), rf"no final result within {TIMEOUT_S:g} s of the endpoint \(after 2"),
+    "no_final": (Fault(no_final=True), rf"no final result within {TIMEOUT_S:g} s of the endpoint"),
 }
 
 
@@ -176,7 +176,10 @@ async def test_a_failing_cloud_falls_back_to_local_for_every_utterance(
     assert_every_command(run, "local")
     for line in run.lines:
         assert re.search("^volcengine failed: .*" + why, str(line["note"])), line["note"]
-    assert fake.connections == 2 * len(COMMANDS)  # one retry each, no more
+    if case == "no_final":  # abandoned final_timeout_s after the endpoint, before or as the retry starts
+        assert len(COMMANDS) <= fake.connections <= 2 * len(COMMANDS)
+    else:
+        assert fake.connections == 2 * len(COMMANDS)  # one retry each, no more
     assert len(run.fallback_lines()) == len(COMMANDS)
     assert all(re.search(why, line) for line in run.fallback_lines()), run.fallback_lines()
     print(f"{case}: endpoint -> final text {run.finals_ms()} ms")
@@ -217,9 +220,9 @@ async def test_live_audio_falls_back_with_the_whole_utterance_in_bounded_time(
 ) -> None:
     """--pace: audio arrives in real time, so the cloud fails while the person is still talking.
 
-    Regression: the fallback used to replay only the audio read before the failure. The endpoint -> text
-    time is bounded by the transport's deadlines: (retries + 1) x final_timeout_s plus a retry delay and
-    the local decode; a refused upgrade costs only the local decode.
+    Regressions: the fallback used to replay only the audio read before the failure, and to wait for every
+    retry of a silent cloud ((retries + 1) x final_timeout_s). Now the endpoint -> text time is at most
+    final_timeout_s plus the local decode; a refused upgrade costs only the local decode (printed).
     """
     fault, why = FAILURES[case]
     async with FakeSauc(app_key=APP_KEY, access_key=ACCESS_KEY, faults=[fault] * (2 * len(COMMANDS))) as fake:

@@ -33,6 +33,7 @@ class _Tape:
         """Bytes dropped from the front."""
         self.ended = False
         self.error: BaseException | None = None
+        self._end = asyncio.Event()
 
     async def record(self, audio: AsyncIterable[bytes]) -> None:
         try:
@@ -50,6 +51,10 @@ class _Tape:
         finally:
             self.ended = True
             self._changed.set()
+            self._end.set()
+
+    async def wait_ended(self) -> None:
+        await self._end.wait()
 
     async def play(self) -> AsyncIterator[bytes]:
         """Every kept chunk from the oldest, then new ones as they are recorded, until the end."""
@@ -74,20 +79,32 @@ class FallbackRecognizer:
     The copy is bounded by ``max_buffer_s``: past it the oldest audio is dropped (and the transcript's note
     says so), because an utterance that long is already past any endpointer's maximum. The fallback starts
     as soon as the primary fails, reading the copy while the person may still be talking.
+
+    ``final_deadline_s`` after the endpoint the primary is abandoned (cancelled) even if it is still
+    retrying: the transport gives each attempt its own final_timeout_s, so a cloud that accepts audio but
+    never answers would otherwise hold the command (retries + 1) times as long before the fallback starts.
     """
 
-    def __init__(self, primary: Recognizer, fallback: Recognizer, *, max_buffer_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        primary: Recognizer,
+        fallback: Recognizer,
+        *,
+        max_buffer_s: float = 30.0,
+        final_deadline_s: float | None = None,
+    ) -> None:
         self.primary = primary
         self.fallback = fallback
         self.name = primary.name
         self._max_bytes = int(max_buffer_s * BYTES_PER_SECOND)
+        self._deadline = final_deadline_s
 
     async def transcribe(self, audio: AsyncIterable[bytes]) -> Transcript:
         tape = _Tape(self._max_bytes)
         recorder = asyncio.create_task(tape.record(audio))
         try:
             try:
-                return await self.primary.transcribe(tape.play())
+                return await self._ask_primary(tape)
             except RecognitionFailed as failure:
                 why = f"{self.primary.name} failed: {failure.reason}"
                 fatal = failure.fatal
@@ -110,3 +127,22 @@ class FallbackRecognizer:
             attempts=result.attempts,
             note=note,
         )
+
+    async def _ask_primary(self, tape: _Tape) -> Transcript:
+        task = asyncio.create_task(self.primary.transcribe(tape.play()))
+        if self._deadline is None:
+            return await task
+        ended = asyncio.create_task(tape.wait_ended())
+        try:
+            await asyncio.wait((task, ended), return_when=asyncio.FIRST_COMPLETED)
+            if not task.done():
+                await asyncio.wait((task,), timeout=self._deadline)
+            if not task.done():
+                raise RecognitionFailed(
+                    self.primary.name, f"no final result within {self._deadline:g} s of the endpoint"
+                )
+            return task.result()
+        finally:
+            for pending in (task, ended):
+                pending.cancel()
+            await asyncio.gather(task, ended, return_exceptions=True)

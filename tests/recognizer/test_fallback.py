@@ -95,3 +95,32 @@ async def test_a_primary_cancelling_its_reader_does_not_cut_the_utterance() -> N
     result = await FallbackRecognizer(CancelsItsReader(), local).transcribe(_paced_chunks(20))
     assert result.text == "20 chunks"
     assert local.received == [bytes([i]) * 320 for i in range(20)]
+
+
+class NeverAnswers:
+    """Reads the whole utterance, then waits for a final that never comes (a hung cloud, retrying)."""
+
+    name = "huawei"
+
+    def __init__(self) -> None:
+        self.cancelled = False
+
+    async def transcribe(self, audio: AsyncIterable[bytes]) -> Transcript:
+        async for _ in audio:
+            pass
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+        raise AssertionError("unreachable")
+
+
+async def test_a_primary_silent_past_the_deadline_is_abandoned_for_the_fallback() -> None:
+    cloud, local = NeverAnswers(), Recording("local")
+    recognizer = FallbackRecognizer(cloud, local, final_deadline_s=0.05)
+    result = await asyncio.wait_for(recognizer.transcribe(_paced_chunks(5)), timeout=5)
+    assert result.recognizer == "local"
+    assert result.text == "5 chunks"
+    assert result.note == "huawei failed: no final result within 0.05 s of the endpoint"
+    assert cloud.cancelled
