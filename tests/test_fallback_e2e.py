@@ -149,6 +149,8 @@ async def test_a_healthy_cloud_answers_every_utterance(
         assert "note" not in line
     assert run.fallback_lines() == []
     assert len(fake.sessions) == len(COMMANDS)
+    # The local fallback was loaded at start-up, ready before any failure (and never needed).
+    assert run.log.index("offline grammar:") < run.log.index("assistantd ready")
     # The cloud heard each utterance whole: about as long as the line says it was.
     for session, line in zip(
         sorted(fake.sessions, key=lambda s: s.first_audio_at or 0), run.lines, strict=True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator
@@ -98,6 +99,22 @@ class FallbackRecognizer:
         self.name = primary.name
         self._max_bytes = int(max_buffer_s * BYTES_PER_SECOND)
         self._deadline = final_deadline_s
+
+    async def start(self) -> None:
+        """Load both now (the local decoder and grammar take a moment): not during the first failure."""
+        for recognizer in (self.primary, self.fallback):
+            start = getattr(recognizer, "start", None)
+            if start is not None:
+                await start()
+
+    async def close(self) -> None:
+        """Close both (the local recognizer's decoder thread would otherwise outlive a reload)."""
+        for recognizer in (self.primary, self.fallback):
+            close = getattr(recognizer, "close", None)
+            if close is not None:
+                result = close()
+                if inspect.isawaitable(result):
+                    await result
 
     async def transcribe(self, audio: AsyncIterable[bytes]) -> Transcript:
         tape = _Tape(self._max_bytes)

@@ -124,3 +124,25 @@ async def test_a_primary_silent_past_the_deadline_is_abandoned_for_the_fallback(
     assert result.text == "5 chunks"
     assert result.note == "huawei failed: no final result within 0.05 s of the endpoint"
     assert cloud.cancelled
+
+
+class Lifecycle(Recording):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.events: list[str] = []
+
+    async def start(self) -> None:
+        self.events.append("start")
+
+    def close(self) -> None:
+        self.events.append("close")
+
+
+async def test_start_and_close_reach_both_recognizers() -> None:
+    # The daemon starts and closes only the recognizer it holds: the local fallback must load at start-up
+    # (not during the first cloud failure) and its decoder thread must be closed on reload and shutdown.
+    cloud, local = Recording("zyun"), Lifecycle("local")
+    recognizer = FallbackRecognizer(cloud, local)
+    await recognizer.start()
+    await recognizer.close()
+    assert local.events == ["start", "close"]
