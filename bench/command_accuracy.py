@@ -116,9 +116,10 @@ async def main_async(args: argparse.Namespace) -> int:
         for voice in VOICES[i % len(VOICES) :]
         + VOICES[: i % len(VOICES)]  # voices interleaved in the paced set
     ]
+    n_intents = len({m[0] for m in map(judge.meaning, commands) if m})
     print(
-        f"{len(commands)} sentences from {', '.join(p.name for p in files)} "
-        f"({len({m[0] for m in map(judge.meaning, commands) if m})} intents; "
+        f"{len(commands)} {config.recognizer.local.language} sentences "
+        f"({n_intents} intents of {', '.join(p.name for p in files)}; "
         f"left out, wildcards: {', '.join(sorted(excluded)) or 'none'}) x {len(VOICES)} flite voices "
         f"= {len(clips)} clips; fan + pink noise at {args.snr_db:g} dB SNR, {PAD_S:g} s lead/tail; "
         f"{args.paced} clips per mode fed in real time"
