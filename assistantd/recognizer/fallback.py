@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import inspect
 import logging
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator
@@ -14,93 +14,152 @@ from assistantd.recognizer.base import RecognitionFailed, Recognizer, Transcript
 log = logging.getLogger(__name__)
 
 
-class FallbackRecognizer:
-    """Feeds ``primary`` live, keeping a bounded copy of the audio to replay into ``fallback`` on failure.
+class _Tape:
+    """The utterance's audio, recorded by one task and played to any number of readers.
 
-    The copy is bounded by ``max_buffer_s``: past it the oldest audio is dropped (and the transcript's note
-    says so), because an utterance that long is already past any endpointer's maximum.
+    The recording task owns the iteration of the caller's audio: a recognizer that gives up (and cancels
+    its own reading task, as the WebSocket transport does) cancels only its wait on the tape, never the
+    caller's iterator, so the rest of the utterance is still recorded for the fallback. At most
+    ``max_bytes`` are kept; the oldest chunks go first.
     """
 
-    def __init__(self, primary: Recognizer, fallback: Recognizer, *, max_buffer_s: float = 30.0) -> None:
-        self.primary = primary
-        self.fallback = fallback
-        self.name = primary.name
-        self._max_bytes = int(max_buffer_s * BYTES_PER_SECOND)
-
-    async def transcribe(self, audio: AsyncIterable[bytes]) -> Transcript:
-        # The live audio is read by a task of our own, not by the primary: a primary that fails is torn down
-        # by cancelling its reader, and a cancellation delivered inside the live iterator would end the
-        # utterance's audio for the fallback too (it would hear only what had arrived by the failure).
-        tape = _Tape(self._max_bytes)
-        reader = asyncio.create_task(tape.record(audio), name="fallback-tape")
-        try:
-            try:
-                return await self.primary.transcribe(tape.play())
-            except RecognitionFailed as failure:
-                why = f"{self.primary.name} failed: {failure.reason}"
-                log.warning("falling back to %s recognizer (%s)", self.fallback.name, why)
-                # Still live: the endpointer may be producing this utterance; play() follows it to the end.
-                result = await self.fallback.transcribe(tape.play())
-            dropped = tape.dropped
-            note = why if not dropped else f"{why}; first {dropped / BYTES_PER_SECOND:.1f} s not kept"
-            return Transcript(
-                text=result.text,
-                recognizer=result.recognizer,
-                utterances=result.utterances,
-                session_id=result.session_id,
-                attempts=result.attempts,
-                note=note,
-            )
-        finally:
-            if not reader.done():
-                reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
-
-
-class _Tape:
-    """One utterance's audio, recorded once and played back any number of times (bounded: the oldest
-    chunks go first once it holds more than ``max_bytes``)."""
-
     def __init__(self, max_bytes: int) -> None:
-        self._max_bytes = max_bytes
         self._chunks: deque[bytes] = deque()
-        self._first = 0
-        """Index, since the start of the utterance, of the oldest chunk kept."""
+        self._base = 0
+        """Index (in chunks since the start) of ``_chunks[0]``."""
         self._kept = 0
-        self.dropped = 0
-        """Bytes of audio no longer kept."""
-        self._ended = False
-        self._error: BaseException | None = None
+        self._max = max_bytes
         self._changed = asyncio.Event()
+        self.dropped = 0
+        """Bytes dropped from the front."""
+        self.ended = False
+        self.error: BaseException | None = None
+        self._end = asyncio.Event()
 
     async def record(self, audio: AsyncIterable[bytes]) -> None:
         try:
             async for chunk in audio:
                 self._chunks.append(chunk)
                 self._kept += len(chunk)
-                while self._kept > self._max_bytes and len(self._chunks) > 1:
+                while self._kept > self._max and len(self._chunks) > 1:
                     oldest = self._chunks.popleft()
-                    self._first += 1
+                    self._base += 1
                     self._kept -= len(oldest)
                     self.dropped += len(oldest)
                 self._changed.set()
-        except Exception as err:  # the audio source's failure reaches whoever plays the tape
-            self._error = err
+        except Exception as err:  # the source's failure is the caller's: raised to the reader
+            self.error = err
         finally:
-            self._ended = True
+            self.ended = True
             self._changed.set()
+            self._end.set()
+
+    async def wait_ended(self) -> None:
+        await self._end.wait()
 
     async def play(self) -> AsyncIterator[bytes]:
-        position = self._first
+        """Every kept chunk from the oldest, then new ones as they are recorded, until the end."""
+        index = self._base
         while True:
-            position = max(position, self._first)
-            while position - self._first < len(self._chunks):
-                yield self._chunks[position - self._first]
-                position = max(position + 1, self._first)
-            if self._ended:
-                if self._error is not None:
-                    raise self._error
+            index = max(index, self._base)
+            while index - self._base < len(self._chunks):
+                yield self._chunks[index - self._base]
+                index += 1
+                index = max(index, self._base)
+            if self.ended:
+                if self.error is not None:
+                    raise self.error
                 return
             self._changed.clear()
             await self._changed.wait()
+
+
+class FallbackRecognizer:
+    """Feeds ``primary`` live, keeping a bounded copy of the audio to replay into ``fallback`` on failure.
+
+    The copy is bounded by ``max_buffer_s``: past it the oldest audio is dropped (and the transcript's note
+    says so), because an utterance that long is already past any endpointer's maximum. The fallback starts
+    as soon as the primary fails, reading the copy while the person may still be talking.
+
+    ``final_deadline_s`` after the endpoint the primary is abandoned (cancelled) even if it is still
+    retrying: the transport gives each attempt its own final_timeout_s, so a cloud that accepts audio but
+    never answers would otherwise hold the command (retries + 1) times as long before the fallback starts.
+    """
+
+    def __init__(
+        self,
+        primary: Recognizer,
+        fallback: Recognizer,
+        *,
+        max_buffer_s: float = 30.0,
+        final_deadline_s: float | None = None,
+    ) -> None:
+        self.primary = primary
+        self.fallback = fallback
+        self.name = primary.name
+        self._max_bytes = int(max_buffer_s * BYTES_PER_SECOND)
+        self._deadline = final_deadline_s
+
+    async def start(self) -> None:
+        """Load both now (the local decoder and grammar take a moment): not during the first failure."""
+        for recognizer in (self.primary, self.fallback):
+            start = getattr(recognizer, "start", None)
+            if start is not None:
+                await start()
+
+    async def close(self) -> None:
+        """Close both (the local recognizer's decoder thread would otherwise outlive a reload)."""
+        for recognizer in (self.primary, self.fallback):
+            close = getattr(recognizer, "close", None)
+            if close is not None:
+                result = close()
+                if inspect.isawaitable(result):
+                    await result
+
+    async def transcribe(self, audio: AsyncIterable[bytes]) -> Transcript:
+        tape = _Tape(self._max_bytes)
+        recorder = asyncio.create_task(tape.record(audio))
+        try:
+            try:
+                return await self._ask_primary(tape)
+            except RecognitionFailed as failure:
+                why = f"{self.primary.name} failed: {failure.reason}"
+                fatal = failure.fatal
+            if tape.error is not None:
+                raise tape.error
+            # A fatal failure (credentials, URL) will repeat on every utterance until the config is fixed.
+            kind = "fatal error (fix the configuration)" if fatal else "failure"
+            log.warning("falling back to %s recognizer after a %s: %s", self.fallback.name, kind, why)
+            result = await self.fallback.transcribe(tape.play())
+        finally:
+            if not recorder.done():
+                recorder.cancel()
+            await asyncio.gather(recorder, return_exceptions=True)
+        note = why if not tape.dropped else f"{why}; first {tape.dropped / BYTES_PER_SECOND:.1f} s not kept"
+        return Transcript(
+            text=result.text,
+            recognizer=result.recognizer,
+            utterances=result.utterances,
+            session_id=result.session_id,
+            attempts=result.attempts,
+            note=note,
+        )
+
+    async def _ask_primary(self, tape: _Tape) -> Transcript:
+        task = asyncio.create_task(self.primary.transcribe(tape.play()))
+        if self._deadline is None:
+            return await task
+        ended = asyncio.create_task(tape.wait_ended())
+        try:
+            await asyncio.wait((task, ended), return_when=asyncio.FIRST_COMPLETED)
+            if not task.done():
+                await asyncio.wait((task,), timeout=self._deadline)
+            if not task.done():
+                raise RecognitionFailed(
+                    self.primary.name, f"no final result within {self._deadline:g} s of the endpoint"
+                )
+            return task.result()
+        finally:
+            for pending in (task, ended):
+                pending.cancel()
+            await asyncio.gather(task, ended, return_exceptions=True)

@@ -11,6 +11,7 @@ What a grammar cannot hold is left out, path by path, and reported:
 - wildcards ({name} lists with ``wildcard: true``) match any text, which a finite grammar cannot;
   branches that need one are dropped (``Grammar.dropped`` says which sentences went).
 - number ranges become their spoken words (0..100 -> "zero" .. "one hundred"); digits are never spoken.
+  They are written as a prefix tree (jsgf.prefix_tree) so the decoder does not try "one" a hundred times.
 
 hassil glues text without spaces ("light[s]" is light or lights), which JSGF, a language of whole
 words, cannot express; such glued runs are expanded into whole-word alternatives (capped).
@@ -41,7 +42,7 @@ from hassil.intents import RangeSlotList, SlotList, TextSlotList, WildcardSlotLi
 from hassil.util import merge_dict
 
 from assistantd.errors import ConfigError
-from assistantd.recognizer.jsgf import Alt, Node, Ref, Seq, Words, render_jsgf
+from assistantd.recognizer.jsgf import Alt, Node, Ref, Seq, Words, prefix_tree, render_jsgf
 from assistantd.recognizer.spoken import number_phrases, spoken_words
 
 MAX_GLUED_EXPANSIONS = 2000
@@ -327,7 +328,7 @@ class _Builder:
 
         def body() -> Node:
             if isinstance(slot_list, RangeSlotList):
-                return Alt(tuple(Words(p) for p in self.range_phrases(slot_list)))
+                return prefix_tree(self.range_phrases(slot_list))
             assert isinstance(slot_list, TextSlotList)
             return self.alternative(Alternative(items=[v.text_in for v in slot_list.values]), scope)
 

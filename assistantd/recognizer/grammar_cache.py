@@ -20,7 +20,7 @@ from assistantd.recognizer.grammar import Grammar, build_grammar
 
 log = logging.getLogger(__name__)
 
-FORMAT = "assistantd-grammar-1"
+FORMAT = "assistantd-grammar-2"
 """Part of every key: bump it when build_grammar's output changes for the same input."""
 KEEP_ENTRIES = 8
 

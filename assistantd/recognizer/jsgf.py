@@ -7,7 +7,7 @@ and references to named rules. The printer writes only the rules reachable from 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 TOP_RULE = "command"
@@ -53,6 +53,30 @@ class Ref:
 
 
 Node = Words | Seq | Alt | Ref
+
+
+def prefix_tree(phrases: Sequence[tuple[str, ...]]) -> Alt:
+    """The same phrases as one alternative, factored on shared leading words.
+
+    ``one | one hundred | one hundred one | ...`` becomes ``one [hundred [one | ...]]``: the set of
+    sentences is unchanged, but pocketsphinx's FSG search (which does not merge equal prefixes itself)
+    then keeps one "one" alive at a word boundary instead of a hundred, which is what a 1..300 number
+    range costs in decoding time.
+    """
+    groups: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in phrases:
+        if phrase:
+            groups.setdefault(phrase[0], []).append(phrase[1:])
+    branches: list[Node] = []
+    for word, rests in groups.items():
+        longer = [rest for rest in rests if rest]
+        if not longer:
+            branches.append(Words((word,)))
+            continue
+        tail = prefix_tree(longer)
+        branches.append(Seq((Words((word,)), Alt(tail.items, optional=len(longer) < len(rests)))))
+    return Alt(tuple(branches))
+
 
 # pocketsphinx keeps the quotes of a quoted JSGF token as part of the word, so words are written bare;
 # spoken.py leaves only letters, digits and inner apostrophes, none of which is JSGF syntax.

@@ -95,4 +95,7 @@ def recognizer_for(
     if not with_fallback or backup is None or backup == chosen:
         return primary
     secondary = recognizer_for(config, backup)
-    return FallbackRecognizer(primary, secondary, max_buffer_s=config.recognizer.transport.max_buffer_s)
+    transport = config.recognizer.transport
+    return FallbackRecognizer(
+        primary, secondary, max_buffer_s=transport.max_buffer_s, final_deadline_s=transport.final_timeout_s
+    )

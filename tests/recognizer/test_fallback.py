@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterable, AsyncIterator
 
 import pytest
@@ -64,34 +63,86 @@ async def test_fallback_failure_propagates() -> None:
         await FallbackRecognizer(cloud, local).transcribe(_chunks(3))
 
 
-class EarlyRefusal:
-    """Reads the audio in a task of its own and gives up at once, cancelling that task (as the WebSocket
-    transport does when the server refuses the upgrade while the person is still talking)."""
+class CancelsItsReader:
+    """Reads in its own task and cancels it on failure, as the WebSocket transport's feeder does."""
 
     name = "volcengine"
 
     async def transcribe(self, audio: AsyncIterable[bytes]) -> Transcript:
-        async def feed() -> None:
+        got = asyncio.Event()
+
+        async def read() -> None:
             async for _ in audio:
-                pass
+                got.set()
 
-        reader = asyncio.create_task(feed())
-        await asyncio.sleep(0)
+        reader = asyncio.create_task(read())
+        await got.wait()
         reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reader
-        raise RecognitionFailed(self.name, "refused the credentials (HTTP 401)")
+        await asyncio.gather(reader, return_exceptions=True)
+        raise RecognitionFailed(self.name, "cannot connect")
 
 
-async def _live(n: int) -> AsyncIterator[bytes]:
-    """Audio still arriving: a chunk per loop turn, like the endpointer handing out a live utterance."""
+async def _paced_chunks(n: int) -> AsyncIterator[bytes]:
     for i in range(n):
-        await asyncio.sleep(0.001)
-        yield bytes([i]) * 3200
+        await asyncio.sleep(0.001)  # the endpointer hands audio over as it is captured
+        yield bytes([i]) * 320
 
 
-async def test_a_primary_that_fails_early_does_not_cut_the_live_audio_short() -> None:
+async def test_a_primary_cancelling_its_reader_does_not_cut_the_utterance() -> None:
+    # Regression: cancelling the primary's reading task used to close the caller's audio iterator, so the
+    # fallback heard only the audio read before the failure.
     local = Recording("local")
-    result = await FallbackRecognizer(EarlyRefusal(), local).transcribe(_live(8))
+    result = await FallbackRecognizer(CancelsItsReader(), local).transcribe(_paced_chunks(20))
+    assert result.text == "20 chunks"
+    assert local.received == [bytes([i]) * 320 for i in range(20)]
+
+
+class NeverAnswers:
+    """Reads the whole utterance, then waits for a final that never comes (a hung cloud, retrying)."""
+
+    name = "huawei"
+
+    def __init__(self) -> None:
+        self.cancelled = False
+
+    async def transcribe(self, audio: AsyncIterable[bytes]) -> Transcript:
+        async for _ in audio:
+            pass
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+        raise AssertionError("unreachable")
+
+
+async def test_a_primary_silent_past_the_deadline_is_abandoned_for_the_fallback() -> None:
+    cloud, local = NeverAnswers(), Recording("local")
+    recognizer = FallbackRecognizer(cloud, local, final_deadline_s=0.05)
+    result = await asyncio.wait_for(recognizer.transcribe(_paced_chunks(5)), timeout=5)
     assert result.recognizer == "local"
-    assert local.received == [bytes([i]) * 3200 for i in range(8)]
+    assert result.text == "5 chunks"
+    assert result.note == "huawei failed: no final result within 0.05 s of the endpoint"
+    assert cloud.cancelled
+
+
+class Lifecycle(Recording):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.events: list[str] = []
+
+    async def start(self) -> None:
+        self.events.append("start")
+
+    def close(self) -> None:
+        self.events.append("close")
+
+
+async def test_start_and_close_reach_both_recognizers() -> None:
+    # The daemon starts and closes only the recognizer it holds: the local fallback must load at start-up
+    # (not during the first cloud failure) and its decoder thread must be closed on reload and shutdown.
+    cloud, local = Recording("zyun"), Lifecycle("local")
+    recognizer = FallbackRecognizer(cloud, local)
+    await recognizer.start()
+    await recognizer.close()
+    assert local.events == ["start", "close"]
