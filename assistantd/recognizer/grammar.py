@@ -19,9 +19,10 @@ words, cannot express; such glued runs are expanded into whole-word alternatives
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,6 +134,27 @@ class _Void(Exception):  # noqa: N818 - control flow inside the builder, never e
         self.reason = reason
 
 
+def _alt(attempts: Sequence[Callable[[], Node]], optional: bool, empty_reason: str) -> Alt:
+    """An alternative of the branches that can be heard. A branch that is empty makes the whole
+    optional; one that cannot be heard (missing words, a wildcard) is left out, and only when none is
+    left does the alternative itself become void, with every reason."""
+    branches: list[Node] = []
+    reasons: list[str] = []
+    for attempt in attempts:
+        try:
+            node = attempt()
+        except _Void as void:
+            reasons.append(void.reason)
+            continue
+        if node.is_empty():
+            optional = True
+        else:
+            branches.append(node)
+    if not branches and not optional:
+        raise _Void("; ".join(dict.fromkeys(reasons)) or empty_reason)
+    return Alt(tuple(branches), optional=optional)
+
+
 _RULE_NAME = re.compile(r"[^A-Za-z0-9_]")
 
 
@@ -212,22 +234,8 @@ class _Builder:
         return Words(words)
 
     def alternative(self, expr: Alternative, scope: _Scope) -> Node:
-        branches: list[Node] = []
-        optional = expr.is_optional
-        reasons: list[str] = []
-        for item in expr.items:
-            try:
-                node = self.convert(item, scope)
-            except _Void as void:
-                reasons.append(void.reason)
-                continue
-            if node.is_empty():
-                optional = True
-            else:
-                branches.append(node)
-        if not branches and not optional:
-            raise _Void("; ".join(dict.fromkeys(reasons)) or "empty alternative")
-        return Alt(tuple(branches), optional=optional)
+        attempts = [functools.partial(self.convert, item, scope) for item in expr.items]
+        return _alt(attempts, expr.is_optional, "empty alternative")
 
     def permutation(self, expr: Permutation, scope: _Scope) -> Node:
         if len(expr.items) > MAX_PERMUTATION_ITEMS:
@@ -264,22 +272,7 @@ class _Builder:
             texts = [a + b for a in texts for b in self.expand(item, scope)]
             if len(texts) > MAX_GLUED_EXPANSIONS:
                 raise _Void(f"text glued to a list expands to over {MAX_GLUED_EXPANSIONS} forms")
-        branches: list[Node] = []
-        reasons: list[str] = []
-        optional = False
-        for text in dict.fromkeys(texts):
-            try:
-                node = self.words(text)
-            except _Void as void:
-                reasons.append(void.reason)
-                continue
-            if node.is_empty():
-                optional = True
-            else:
-                branches.append(node)
-        if not branches and not optional:
-            raise _Void("; ".join(dict.fromkeys(reasons)))
-        return Alt(tuple(branches), optional=optional)
+        return _alt([functools.partial(self.words, text) for text in dict.fromkeys(texts)], False, "")
 
     def expand(self, expr: Expression, scope: _Scope) -> list[str]:
         """Every text an expression can stand for (only used on short glued runs)."""
