@@ -8,8 +8,8 @@ own thread and event loop so the client's CPU can be measured alone with ``time.
 * client CPU per utterance (codec + transport), and per second of audio
 * baseline in the same run: a bare websockets round trip (send 1 message, receive 1) on the same loopback
 
-Then a seeded mutation fuzzer feeds >= 100k mutated server frames to SaucCodec.receive() and counts any
-exception other than ProtocolError (the only one allowed).
+Then bench.fuzz's seeded mutation fuzzer feeds >= 100k mutated server sessions to each codec's receive()
+(sauc and huawei) and counts any exception other than ProtocolError (the only one allowed).
 
 Speech is real (flite), paced as a microphone would deliver it, ``--speed`` times faster than real time.
 """
@@ -19,11 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gzip
-import json
-import random
 import statistics
-import struct
 import tempfile
 import threading
 import time
@@ -34,11 +30,8 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 
 from assistantd.audio.frames import BYTES_PER_SECOND
-from assistantd.config.secret import Secret
-from assistantd.config.volcengine import VolcengineConfig
-from assistantd.recognizer.codec import ProtocolError
 from assistantd.recognizer.registry import build_recognizer
-from assistantd.recognizer.sauc import volcengine_codec
+from bench.fuzz import FUZZERS, report
 from tests.fakes.sauc import FakeSauc
 from tests.sauc_support import PHRASE, recognizer_config, synth_speech
 
@@ -121,53 +114,11 @@ async def _start_echo() -> object:
     return await serve(_echo, "127.0.0.1", 0, compression=None)
 
 
-def fuzz(cases: int, seed: int = 1) -> tuple[int, dict[str, int], float]:
-    """Mutate valid server frames; return (cases, escaped exception types, seconds)."""
-    rng = random.Random(seed)
-    cfg = VolcengineConfig(app_key=Secret("${A}", "a"), access_key=Secret("${B}", "b"))
-    seeds: list[bytes] = []
-    for text, last in (("", False), ("turn on", False), ("打开客厅的灯", True)):
-        body = {"result": {"text": text, "utterances": [{"text": text, "definite": last}]}}
-        payload = gzip.compress(json.dumps(body, ensure_ascii=False).encode(), mtime=0)
-        flags = 0b0011 if last else 0b0001
-        seeds.append(bytes((0x11, 0x90 | flags, 0x11, 0)) + struct.pack(">iI", 2, len(payload)) + payload)
-        raw = json.dumps(body).encode()
-        seeds.append(bytes((0x11, 0x90 | flags, 0x10, 0)) + struct.pack(">iI", 2, len(raw)) + raw)
-    err = "服务繁忙".encode()
-    seeds.append(bytes((0x11, 0xF0, 0x10, 0)) + struct.pack(">II", 55000031, len(err)) + err)
-    escaped: dict[str, int] = {}
-    start = time.perf_counter()
-    for _ in range(cases):
-        frame = bytearray(rng.choice(seeds))
-        for _ in range(rng.randint(1, 4)):
-            op = rng.randrange(5)
-            if op == 0 and frame:  # flip a byte
-                frame[rng.randrange(len(frame))] ^= rng.randint(1, 255)
-            elif op == 1:  # truncate
-                del frame[rng.randrange(len(frame) + 1) :]
-            elif op == 2:  # insert junk
-                pos = rng.randrange(len(frame) + 1)
-                frame[pos:pos] = rng.randbytes(rng.randint(1, 8))
-            elif op == 3 and len(frame) >= 12:  # lie about the payload size
-                frame[8:12] = struct.pack(">I", rng.choice((0, 1, len(frame), 2**31, 2**32 - 1)))
-            elif op == 4 and len(frame) >= 4:  # any header nibble
-                frame[rng.randrange(4)] = rng.randrange(256)
-        codec = volcengine_codec(cfg, new_id=lambda: "x")
-        try:
-            codec.receive(bytes(frame))
-            codec.events_received()
-        except ProtocolError:
-            pass
-        except Exception as exc:  # the bench reports what the property forbids
-            escaped[type(exc).__name__] = escaped.get(type(exc).__name__, 0) + 1
-    return cases, escaped, time.perf_counter() - start
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.recognizer", description=__doc__.split("\n")[0])
     parser.add_argument("--utterances", type=int, default=30, help="per vendor")
     parser.add_argument("--speed", type=float, default=4.0, help="audio pacing, times real time")
-    parser.add_argument("--fuzz-cases", type=int, default=100_000)
+    parser.add_argument("--fuzz-cases", type=int, default=100_000, help="per codec")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -221,12 +172,8 @@ def main(argv: list[str] | None = None) -> None:
         "(the pre-roll is handed over at onset, so <= 30 ms here)"
     )
 
-    cases, escaped, secs = fuzz(args.fuzz_cases)
-    verdict = "none" if not escaped else ", ".join(f"{k} x{v}" for k, v in escaped.items())
-    print(
-        f"fuzz: {cases} mutated frames into SaucCodec.receive() in {secs:.1f} s "
-        f"({cases / secs:,.0f} cases/s); exceptions other than ProtocolError: {verdict}"
-    )
+    for run_fuzz in FUZZERS.values():
+        print(report(run_fuzz(args.fuzz_cases, 1)), flush=True)
 
 
 if __name__ == "__main__":
