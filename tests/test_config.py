@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -98,7 +99,9 @@ def test_missing_env_secret_names_the_variable() -> None:
 
 def test_check_config_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     good = tmp_path / "good.yaml"
-    good.write_text("endpoint: {hangover: relaxed}\n")
+    good.write_text(
+        f"endpoint: {{hangover: relaxed}}\nintents: {{files: ['{REPO}/config/intents/*.yaml']}}\n"
+    )
     assert main(["check-config", "--config", str(good)]) == 0
     bad = tmp_path / "bad.yaml"
     bad.write_text("endpoint: {hangover: 5}\n")
@@ -106,3 +109,50 @@ def test_check_config_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[s
     err = capsys.readouterr().err
     assert "bad.yaml: endpoint.hangover: expected" in err
     assert "Traceback" not in err
+
+
+def test_check_config_checks_intents_and_bindings_like_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    intents = f"intents: {{files: ['{REPO}/config/intents/*.yaml']}}\n"
+    typo = tmp_path / "typo.yaml"
+    typo.write_text(intents + "handlers: {bindings: [{intent: LightOnn, say: {text: hi}}]}\n")
+    assert main(["check-config", "--config", str(typo)]) == 2
+    err = capsys.readouterr().err
+    assert "typo.yaml: handlers.bindings[0].intent: expected an intent defined in the intent files" in err
+    assert "did you mean 'LightOn'" in err
+    missing = tmp_path / "missing.yaml"
+    missing.write_text("intents: {files: [nowhere/*.yaml]}\n")
+    assert main(["check-config", "--config", str(missing)]) == 2
+    assert "missing.yaml: intents.files[0]: expected a path or pattern matching" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("endpoint: {max_utterance_s: .nan}\n", "endpoint.max_utterance_s: expected a finite number"),
+        ("endpoint: {max_utterance_s: .inf}\n", "endpoint.max_utterance_s: expected a finite number"),
+        ("endpoint: {max_utterance_s: soon}\n", "endpoint.max_utterance_s: expected a number, got 'soon'"),
+        ("audio: {}\naudio: {frame_ms: 20}\n", "duplicate key 'audio'"),
+    ],
+)
+def test_values_yaml_lets_through_are_refused(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "a.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        load_config(path, env={})
+
+
+def test_exponent_without_a_dot_is_a_number(tmp_path: Path) -> None:
+    # YAML 1.1 reads 1e1 as a string; users write numbers that way (the wake-word threshold is 1e-20).
+    path = tmp_path / "a.yaml"
+    path.write_text("endpoint: {max_utterance_s: 2e1}\n")
+    assert load_config(path, env={}).endpoint.max_utterance_s == 20.0
+
+
+def test_undecodable_secret_file_is_refused_without_its_bytes(tmp_path: Path) -> None:
+    (tmp_path / "key").write_bytes(b"\xff\xfe" + SENTINEL.encode())
+    with pytest.raises(ConfigError) as info:
+        Config.from_dict(_volc(f"file:{tmp_path / 'key'}"), env={"ACCESS": "x"})
+    assert "to name a UTF-8 text file" in str(info.value)
+    assert "xff" not in str(info.value) and SENTINEL not in str(info.value)

@@ -1,13 +1,24 @@
-"""``assistantd check-config``: load the config and report the first problem."""
+"""``assistantd check-config``: everything ``run`` checks before it starts, without starting anything.
+
+The config file, the intent files it names, the handlers bound to those intents: what passes here is what
+``run`` (and a SIGHUP reload) accepts.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from assistantd.app import check_bindings
 from assistantd.config import load_config
+from assistantd.intents.loader import load_matcher
 
 
 def run(config_path: Path | None) -> int:
     cfg = load_config(config_path)
-    print(f"{cfg.source}: ok (recognizer {cfg.recognizer.default})")
+    matcher = load_matcher(cfg)
+    check_bindings(cfg, matcher.intent_names())
+    print(
+        f"{cfg.source}: ok (recognizer {cfg.recognizer.default}, {len(matcher.intent_names())} intents, "
+        f"{len(cfg.handlers.bindings)} bindings)"
+    )
     return 0

@@ -7,35 +7,24 @@ files (printed by cli.py).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from assistantd.config import Config, default_config_path, load_config
+from assistantd.config import Config, load_config
+from assistantd.handlers.base import Invocation
+from assistantd.handlers.build import build_runner
+from assistantd.handlers.speaking import SpeakingGate
 from assistantd.intents.loader import load_intent_files, load_matcher
 from assistantd.intents.normalize import normalize_text
 
 
-def _bound_handler(config_file: Path | None, intent: str) -> Any:
-    """The handler bound to ``intent`` under ``handlers.bindings`` in the config file, if any.
-
-    The handlers section belongs to the handlers package; until its API is merged this reads only
-    ``handlers.bindings``, as a mapping of intent -> handler or a list of {intent, handler} entries.
-    """
-    if config_file is None or not config_file.is_file():
-        return None
-    data = yaml.safe_load(config_file.read_text(encoding="utf-8"))
-    handlers = data.get("handlers") if isinstance(data, Mapping) else None
-    bindings = handlers.get("bindings") if isinstance(handlers, Mapping) else None
-    if isinstance(bindings, Mapping):
-        return bindings.get(intent)
-    if isinstance(bindings, list):
-        for entry in bindings:
-            if isinstance(entry, Mapping) and entry.get("intent") == intent:
-                return entry.get("handler")
-    return None
+def _handlers(config: Config | None, intent: str | None, text: str) -> list[str]:
+    """Names of the handlers that would run for ``intent`` (the fallback's when it is None), in order."""
+    if config is None:
+        return []
+    runner = build_runner(config.handlers, SpeakingGate())  # builds handler objects only: no I/O
+    return [h.name for h in runner.handlers_for(Invocation("test", text, intent))]
 
 
 def run(
@@ -55,7 +44,6 @@ def run(
     else:
         config = load_config(config_path)
         matcher = load_matcher(config)
-    config_file = (config_path or default_config_path()) if config is not None else None
 
     match = matcher.match(text)
     if match is None:
@@ -68,10 +56,9 @@ def run(
             "language": None,
             "text": text,
             "normalized": normalize_text(text, languages[0] if languages else "en"),
-            "handler": None,
         }
     else:
         result = match.to_dict()
-        result["handler"] = _bound_handler(config_file, match.intent)
+    result["handlers"] = _handlers(config, match.intent if match else None, text)
     print(json.dumps(result, ensure_ascii=False))
     return 0 if match is not None else 1

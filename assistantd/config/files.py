@@ -15,6 +15,33 @@ import yaml
 from assistantd.errors import ConfigError
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping: PyYAML would silently keep the last,
+    so a second ``handlers:`` block pasted at the end of a file would replace the first unnoticed."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[object, object]:
+    seen: set[object] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if isinstance(key, list | dict):
+            continue  # unhashable keys are refused later as "expected string keys"
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r} (each key may appear once)", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=True)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def parse_yaml(text: str) -> object:
+    """Parse YAML with the safe loader, refusing duplicate keys. Raises yaml.YAMLError."""
+    return yaml.load(text, Loader=_StrictLoader)
+
+
 def read_yaml(path: Path, what: str) -> object:
     """The parsed document of ``path``; ``what`` names the file's role in errors ("config file")."""
     source = str(path)
@@ -25,7 +52,7 @@ def read_yaml(path: Path, what: str) -> object:
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(source, "", f"expected a readable UTF-8 {what}", str(err)) from None
     try:
-        return yaml.safe_load(text)
+        return parse_yaml(text)
     except yaml.YAMLError as err:
         # Point at the line and column: people edit these files by hand in /etc.
         mark = getattr(err, "problem_mark", None)

@@ -7,6 +7,7 @@ it did not read: a typo never passes silently.
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -123,8 +124,14 @@ class Node:
         value = self.raw(key, default)
         if value is default and default is not _MISSING:
             return value
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.error(key, "expected a number", value)
+        if isinstance(value, str):
+            # YAML 1.1 reads 1e-20 (no dot) as a string; people write numbers like that.
+            try:
+                value = float(value)
+            except ValueError:
+                raise self.error(key, "expected a number", value) from None
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise self.error(key, "expected a finite number", value)
         self._check_range(key, value, min, max)
         return float(value)
 

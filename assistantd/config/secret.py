@@ -68,6 +68,9 @@ def _read_secret_file(path: Path, reference: str) -> str:
         value = path.read_text(encoding="utf-8").strip()
     except OSError as err:
         raise SecretReferenceError(f"{reference} to name a readable file ({err.strerror})") from None
+    except UnicodeDecodeError:
+        # The decode error's message quotes the offending byte: never let part of a secret through.
+        raise SecretReferenceError(f"{reference} to name a UTF-8 text file") from None
     if not value:
         raise SecretReferenceError(f"{reference} to name a non-empty file")
     return value

@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 
 from assistantd.cli import main
-from assistantd.commands.intents import _bound_handler
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = str(REPO / "config" / "assistant.yaml")
@@ -29,7 +28,7 @@ def test_exact_match_prints_json_and_exits_0(capsys: pytest.CaptureFixture[str])
         "language": "en",
         "text": "Turn on the kitchen lights.",
         "normalized": "turn on the kitchen lights",
-        "handler": None,
+        "handlers": ["LightOn[0] say"],  # bound in config/assistant.yaml
     }
 
 
@@ -50,7 +49,8 @@ def test_chinese_through_explicit_intent_files(capsys: pytest.CaptureFixture[str
 def test_no_match_prints_null_intent_and_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
     code, result, _ = _run(capsys, "what is the meaning of life", "--config", CONFIG)
     assert code == 1
-    assert result["intent"] is None and result["handler"] is None
+    assert result["intent"] is None
+    assert result["handlers"] == ["fallback say"]  # the "Sorry, I didn't get that" reply
     assert result["normalized"] == "what is the meaning of life"
 
 
@@ -64,17 +64,19 @@ def test_bad_intent_file_exits_2_naming_file_and_key(
     assert f"{bad}: intents.T.data[0].sentences[0]: expected a defined list" in err
 
 
-@pytest.mark.parametrize(
-    "bindings",
-    [
-        "  bindings:\n    LightOn: lights_mqtt\n",
-        "  bindings:\n"
-        "    - {intent: TimeGet, handler: say_time}\n"
-        "    - {intent: LightOn, handler: lights_mqtt}\n",
-    ],
-)
-def test_bound_handler_is_read_from_handlers_bindings(tmp_path: Path, bindings: str) -> None:
+def test_handlers_listed_are_those_bound_in_order(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "assistant.yaml"
-    config.write_text("handlers:\n" + bindings, encoding="utf-8")
-    assert _bound_handler(config, "LightOn") == "lights_mqtt"
-    assert _bound_handler(config, "MusicNext") is None
+    config.write_text(
+        f"intents: {{files: ['{REPO}/config/intents/*.yaml']}}\n"
+        "handlers:\n"
+        "  bindings:\n"
+        "    - {intent: TimeGet, say: {text: time}}\n"
+        "    - {intent: LightOn, exec: {argv: [/bin/true, '{area}']}}\n"
+        "    - {intent: LightOn, say: {text: done}}\n",
+        encoding="utf-8",
+    )
+    code, result, _ = _run(capsys, "turn on the kitchen lights", "--config", str(config))
+    assert code == 0
+    assert result["handlers"] == ["LightOn[0] exec /bin/true", "LightOn[1] say"]
+    code, result, _ = _run(capsys, "next song", "--config", str(config))
+    assert (code, result["intent"], result["handlers"]) == (0, "MusicNext", [])  # bound to nothing
