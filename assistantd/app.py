@@ -115,6 +115,8 @@ class AssistantApp:
         )
         self._hearing: Utterance | None = None
         self._recognizing = 0
+        self._recognizer_failing = False
+        """The configured recognizer failed the last utterance (its fallback, if any, took over)."""
 
     def _progress(self) -> None:
         if self.watchdog is not None:
@@ -156,6 +158,8 @@ class AssistantApp:
             return "hearing"
         if self._recognizing:
             return "recognizing"
+        if self._recognizer_failing:
+            return "recognizer unavailable"
         return "listening"
 
     def capture_waiting(self, now: float) -> bool:
@@ -184,6 +188,7 @@ class AssistantApp:
             task.add_done_callback(lambda t: self._finished(report, [] if t.cancelled() else t.result()))
 
     def _finished(self, report: UtteranceReport, outcomes: list[Outcome]) -> None:
+        self._recognizer_failing = bool(report.error or report.note)
         for outcome in outcomes:
             self.metrics.inc("handler_runs")
             if not outcome.ok:

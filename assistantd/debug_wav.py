@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 import wave
 from collections.abc import Callable
@@ -11,6 +12,8 @@ from pathlib import Path
 from assistantd.audio.frames import CHANNELS, SAMPLE_RATE, SAMPLE_WIDTH
 
 log = logging.getLogger(__name__)
+
+_OURS = re.compile(r"^\d{8}T\d{6}-[^/]+\.wav$")
 
 
 class UtteranceSaver:
@@ -41,6 +44,8 @@ class UtteranceSaver:
         return path
 
     def _prune(self) -> None:
-        files = sorted(self.directory.glob("*.wav"), key=lambda p: (p.stat().st_mtime_ns, p.name))
+        # Only files this saver names (<start time>-<id>.wav): never a recording the user put there.
+        ours = (p for p in self.directory.glob("*.wav") if _OURS.match(p.name))
+        files = sorted(ours, key=lambda p: (p.stat().st_mtime_ns, p.name))
         for old in files[: max(0, len(files) - self.max_files)]:
             old.unlink(missing_ok=True)

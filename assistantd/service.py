@@ -138,9 +138,7 @@ class Service:
 
     async def _supervise(self) -> int:
         assert self.config is not None and self.app is not None
-        metrics_server = None
-        if self.config.service.metrics_port is not None:
-            metrics_server = await serve_metrics(self.metrics.prometheus, self.config.service.metrics_port)
+        metrics_server = await self._serve_metrics(self.config.service.metrics_port)
         self.notifier.ready(self._status())
         log.info("assistantd ready (%s)", self.config.source)
         async with asyncio.TaskGroup() as tg:
@@ -166,6 +164,16 @@ class Service:
         log.info("assistantd stopped")
         return 0
 
+    async def _serve_metrics(self, port: int | None) -> asyncio.Server | None:
+        """The optional metrics endpoint; a port in use costs the metrics, never the daemon."""
+        if port is None:
+            return None
+        try:
+            return await serve_metrics(self.metrics.prometheus, port)
+        except OSError as err:
+            log.error("metrics endpoint disabled: cannot listen on 127.0.0.1:%d (%s)", port, err.strerror)
+            return None
+
     async def _listen(self, app: App) -> None:
         async for utterance in app.utterances():
             await self._slots.acquire()
@@ -190,12 +198,21 @@ class Service:
     async def _do_reload(self, tg: asyncio.TaskGroup, listen: asyncio.Task[None]) -> asyncio.Task[None]:
         assert self.app is not None
         self.notifier.reloading()
+        app: App | None = None
         try:
             config = self.load(self.config_path)
             app = self.build(config, self.metrics, self.watchdog)
             await app.start()
-        except AssistantError as err:
-            log.error("reload rejected, keeping the running configuration: %s", err)
+        except Exception as err:
+            # Whatever went wrong with the new config, the running one stays: a reload must never kill
+            # a daemon that works.
+            if isinstance(err, AssistantError):
+                log.error("reload rejected, keeping the running configuration: %s", err)
+            else:
+                log.exception("reload failed unexpectedly, keeping the running configuration")
+            if app is not None:
+                with contextlib.suppress(Exception):
+                    await app.aclose(0.0)
             self.notifier.ready(self._status())
             return listen
         # Stop capturing with the old app; its utterances in flight finish on the old collaborators.

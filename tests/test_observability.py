@@ -37,16 +37,19 @@ async def test_metrics_endpoint_serves_prometheus_text() -> None:
 
 
 def test_saver_keeps_a_bounded_number_of_wavs(tmp_path: Path) -> None:
+    (tmp_path / "utts").mkdir()
+    (tmp_path / "utts" / "my-own-recording.wav").write_bytes(b"keep me")
     saver = UtteranceSaver(tmp_path / "utts", max_files=3, clock=lambda: 0.0)
     for i in range(5):
         saver.save(f"u{i}", bytes(3200 * (i + 1)))
     prefix = saver.prefix
-    names = sorted(p.name for p in (tmp_path / "utts").glob("*.wav"))
+    names = sorted(p.name for p in (tmp_path / "utts").glob(f"{prefix}-*.wav"))
     assert names == [f"{prefix}-u2.wav", f"{prefix}-u3.wav", f"{prefix}-u4.wav"]
+    assert (tmp_path / "utts" / "my-own-recording.wav").read_bytes() == b"keep me"
     # A restarted daemon numbers its utterances from 1 again: its files must not replace these.
     later = UtteranceSaver(tmp_path / "utts", max_files=10, clock=lambda: 3600.0)
     later.save("u2", b"\0\0")
-    assert len(list((tmp_path / "utts").glob("*.wav"))) == 4
+    assert len(list((tmp_path / "utts").glob("*T*-u*.wav"))) == 4
     with wave.open(str(tmp_path / "utts" / f"{prefix}-u4.wav"), "rb") as w:
         assert (w.getframerate(), w.getnchannels(), w.getnframes()) == (16000, 1, 8000)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -217,6 +218,22 @@ def test_metrics_endpoint_counts_an_utterance(
     assert counters["assistantd_endpoint_to_final_seconds_count"] == "1"
     daemon.end_input()
     assert daemon.wait(5) == 0
+
+
+def test_metrics_port_in_use_costs_the_metrics_not_the_daemon(
+    start_daemon: StartDaemon, config: dict[str, Any], audio: Audio
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        config["service"]["metrics_port"] = taken.getsockname()[1]
+        daemon = start_daemon(config)
+        daemon.notice("READY", timeout=15)
+        daemon.log_line("metrics endpoint disabled: cannot listen on 127.0.0.1")
+        daemon.write(_spoken(audio))
+        assert daemon.reports(1)[0]["intent"] is not None
+        daemon.end_input()
+        assert daemon.wait(5) == 0
 
 
 def test_secrets_never_reach_the_output(
