@@ -109,3 +109,18 @@ def test_not_a_wav_is_an_audio_error(
     bogus.write_bytes(b"not a wav")
     assert main(["transcribe", str(bogus), "--config", str(cfg)]) == 2
     assert "not a usable WAV file (file does not start with RIFF id)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("huawei", "a.yaml: recognizer.huawei: expected a recognizer.huawei block to use 'huawei'"),
+        ("whisper", "a.yaml: recognizer: expected one of huawei, local, volcengine, zyun, got 'whisper'"),
+    ],
+)
+def test_unconfigured_recognizer_names_the_config_file(
+    setup: tuple[Path, Path], capsys: pytest.CaptureFixture[str], name: str, expected: str
+) -> None:
+    wav, cfg = setup
+    assert main(["transcribe", str(wav), "--config", str(cfg), "--recognizer", name]) == 2
+    assert expected in capsys.readouterr().err

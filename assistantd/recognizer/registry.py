@@ -90,6 +90,15 @@ def recognizer_for(
 
         primary: Recognizer = LocalRecognizer.from_config(config)
     else:
+        if chosen in _BUILDERS and getattr(config.recognizer, chosen, None) is None:
+            raise ConfigError(
+                config.source,
+                f"recognizer.{chosen}",
+                f"expected a recognizer.{chosen} block to use {chosen!r}",
+            )
+        if chosen not in _BUILDERS:
+            known = ", ".join(sorted([*_BUILDERS, "local"]))
+            raise ConfigError(config.source, "recognizer", f"expected one of {known}", repr(chosen))
         primary = build_recognizer(chosen, config.recognizer, url_override=url_override)
     backup = config.recognizer.fallback
     if not with_fallback or backup is None or backup == chosen:
