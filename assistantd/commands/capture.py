@@ -17,25 +17,55 @@ from assistantd.audio.frames import CHANNELS, SAMPLE_RATE, SAMPLE_WIDTH, AudioSo
 from assistantd.audio.microphone import MicrophoneSource
 from assistantd.audio.sources import open_source
 from assistantd.config import load_config
+from assistantd.config.audio import AudioConfig
 from assistantd.errors import AudioError
+
+FIRST_AUDIO_MIN_S = 5.0
+"""The least time the microphone gets to deliver its first frame before ``capture`` gives up."""
+
+
+def first_audio_deadline_s(cfg: AudioConfig) -> float:
+    """How long an interactive capture waits for the first frame: the daemon would wait for a microphone
+    forever, but a person at a terminal wants to hear that none is there. Two stall timeouts let the
+    source's own healing (close, back off, reopen) have a go first."""
+    return max(FIRST_AUDIO_MIN_S, 2 * cfg.stall_timeout_s)
 
 
 async def _record(
-    source: AudioSource, out: wave.Wave_write, seconds: float | None, out_path: Path
+    source: AudioSource,
+    out: wave.Wave_write,
+    seconds: float | None,
+    out_path: Path,
+    first_audio_s: float | None = None,
 ) -> tuple[int, int]:
-    """Write frames until ``seconds`` of audio (or EOF); returns (frames, peak absolute sample)."""
+    """Write frames until ``seconds`` of audio (or EOF); returns (frames, peak absolute sample).
+
+    With ``first_audio_s`` the first frame must arrive within that many seconds, else AudioError.
+    """
     count = peak = 0
     frames = source.frames()
     try:
-        async for frame in frames:
-            try:
-                out.writeframes(frame.pcm)
-            except OSError as err:  # the disk filled up: a source's own OSError must not read as this
-                raise _write_error(out_path, err) from None
-            count += 1
-            peak = max(peak, int(np.abs(np.frombuffer(frame.pcm, dtype="<i2").astype(np.int32)).max()))
-            if seconds is not None and frame.t + source.frame_ms / 1000 >= seconds:
-                break
+        async with asyncio.timeout(first_audio_s) as first_audio:
+            async for frame in frames:
+                if count == 0:
+                    first_audio.reschedule(None)
+                try:
+                    out.writeframes(frame.pcm)
+                except OSError as err:  # the disk filled up: a source's own OSError must not read as this
+                    raise _write_error(out_path, err) from None
+                count += 1
+                peak = max(peak, int(np.abs(np.frombuffer(frame.pcm, dtype="<i2").astype(np.int32)).max()))
+                if seconds is not None and frame.t + source.frame_ms / 1000 >= seconds:
+                    break
+    except TimeoutError:
+        if not first_audio.expired():
+            raise
+        why = getattr(source, "last_error", None)
+        raise AudioError(
+            f"no audio arrived from the input device in {first_audio_s:g} s"
+            + (f" ({why})" if why else "")
+            + "; see `assistantd devices`"
+        ) from None
     finally:
         # Sources are async generators; closing one releases its device now rather than at collection.
         aclose = getattr(frames, "aclose", None)
@@ -70,7 +100,10 @@ def run(
         out.setsampwidth(SAMPLE_WIDTH)
         out.setframerate(SAMPLE_RATE)
         try:
-            frames, peak = asyncio.run(_record(source, out, seconds, out_path))
+            first_audio_s = (
+                first_audio_deadline_s(cfg.audio) if isinstance(source, MicrophoneSource) else None
+            )
+            frames, peak = asyncio.run(_record(source, out, seconds, out_path, first_audio_s))
         finally:
             try:
                 out.close()  # patches the header's sizes and flushes: the disk may fill up here too
