@@ -74,7 +74,7 @@ def test_every_option() -> None:
         ({"token": "${HW_TOKEN}", "chunk_ms": 20}, "chunk_ms", ">= 50"),
         ({"token": "${HW_TOKEN}", "max_seconds": 0}, "max_seconds", ">= 1"),
         ({"token": "${HW_TOKEN}", "region": "North 4"}, "region", "region name"),
-        ({"token": "${HW_TOKEN}", "endpoint": "https://x"}, "endpoint", "wss:// or ws://"),
+        ({"token": "${HW_TOKEN}", "endpoint": "https://x"}, "endpoint", "ws:// or wss:// URL with a host"),
         ({"token": "${HW_TOKEN}", "interim": True}, "interim", "did you mean 'interim_results'"),
         ({"token": "tok-SENTINEL-inline"}, "token", "reference"),
     ],

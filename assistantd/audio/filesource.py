@@ -87,13 +87,13 @@ class WavFileSource:
         self.path = Path(path)
         self.frame_ms = frame_ms
         self._pacer = _Pacer(pace, clock, sleep)
-        with open_wav(self.path) as wav:
+        reader = open_wav(self.path)
+        with reader as wav:
             self.rate = wav.getframerate()
             self.channels = wav.getnchannels()
             self.sample_width = wav.getsampwidth()
-            self.nframes = wav.getnframes()
-        if self.nframes == 0:
-            raise AudioError(f"{self.path}: WAV file contains no audio")
+        self.nframes = reader.nframes
+        """Frames to play: fewer than the header says when the file was cut short (see open_wav)."""
 
     @property
     def duration_s(self) -> float:
@@ -102,8 +102,11 @@ class WavFileSource:
     async def _chunks(self) -> AsyncIterator[bytes]:
         # Local file reads of a quarter second are quick enough to do on the loop.
         step = max(1, int(self.rate * CHUNK_S))
-        with open_wav(self.path) as wav:
-            while data := wav.readframes(step):
+        left = self.nframes
+        # Counted in frames, so a cut-short file's trailing partial frame is never handed to the converter.
+        with open_wav(self.path, warn_truncated=False) as wav:
+            while left > 0 and (data := wav.readframes(min(step, left))):
+                left -= len(data) // (self.sample_width * self.channels)
                 yield data
 
     def frames(self) -> AsyncIterator[Frame]:

@@ -15,22 +15,16 @@ from assistantd.errors import AudioError
 
 
 def read_wav_pcm16k(path: Path) -> bytes:
-    """Read, check and convert the whole file. Raises AudioError (bad header, truncated, no audio)."""
-    with open_wav(path) as wav:
-        rate, channels, width, n = (
-            wav.getframerate(),
-            wav.getnchannels(),
-            wav.getsampwidth(),
-            wav.getnframes(),
-        )
+    """Read, check and convert the whole file. Raises AudioError (bad header, no audio, unreadable).
+
+    A file cut short is read as far as it goes, with a warning (``open_wav``'s policy).
+    """
+    reader = open_wav(path)
+    with reader as wav:
+        rate, channels, width = wav.getframerate(), wav.getnchannels(), wav.getsampwidth()
         try:
-            raw = wav.readframes(n)
+            raw = wav.readframes(reader.nframes)
         except OSError as err:
             raise AudioError(f"{path}: cannot read: {err.strerror or err}") from None
-    if n == 0 or len(raw) < width * channels:
-        raise AudioError(f"{path}: WAV file contains no audio")
-    if len(raw) < n * width * channels:
-        # A cut-off recording would be analysed as if it ended early; say so rather than guess.
-        raise AudioError(f"{path}: truncated (the header declares {n} frames, the file holds fewer)")
     converter = ToMono16k(rate, channels, width)
     return converter.process(raw) + converter.flush()

@@ -4,10 +4,17 @@ Python 3.11's ``wave`` refuses WAVE_FORMAT_EXTENSIBLE headers (tag 0xFFFE), whic
 write for 24-bit, 32-bit or multichannel PCM; 3.12 accepts them. When the extensible header's SubFormat is
 integer PCM the data is plain PCM, so the reader is handed a view of the file whose format tag reads 1
 (WAVE_FORMAT_PCM). Nothing else is rewritten; the file on disk is untouched.
+
+A data chunk shorter than its header says (a recording cut short: the recorder was killed, the card was
+full, the file is still being written) is accepted with a warning, and ``WavReader.nframes`` counts the
+whole frames the file really holds. Every reader of WAV files (``read_wav_pcm16k`` for ``segments`` and
+``transcribe``, ``WavFileSource`` for ``run --input`` and ``capture``) goes through here, so they agree.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import struct
 import wave
 from pathlib import Path
@@ -26,6 +33,8 @@ _FORMAT_NAMES = {
     0x0007: "mu-law",
     0x0002: "MS ADPCM",
 }
+log = logging.getLogger(__name__)
+
 _HEADER_SCAN = 1 << 16
 """Chunks before 'fmt ' (LIST, JUNK) are walked only this far into the file."""
 
@@ -92,10 +101,12 @@ def _explain(err: wave.Error) -> str:
 class WavReader:
     """A context manager around ``wave.Wave_read`` that owns the underlying file."""
 
-    def __init__(self, path: Path, f: BinaryIO, wav: wave.Wave_read) -> None:
+    def __init__(self, path: Path, f: BinaryIO, wav: wave.Wave_read, nframes: int) -> None:
         self.path = path
         self._f = f
         self.wav = wav
+        self.nframes = nframes
+        """Whole frames the file holds: the header's count, or fewer when the data was cut short."""
 
     def __enter__(self) -> wave.Wave_read:
         return self.wav
@@ -105,8 +116,20 @@ class WavReader:
         self._f.close()
 
 
-def open_wav(path: Path) -> WavReader:
-    """Open and check a WAV file: integer PCM, 8/16/24/32-bit, at least one channel, a positive rate."""
+def _frames_held(f: BinaryIO, wav: wave.Wave_read) -> int:
+    """Whole frames between the data chunk's start and the end of the file, at most the header's count."""
+    # wave.open stops reading right after the data chunk's header, so the file position is where the
+    # samples begin (3.11 and 3.12+ alike).
+    data_start = f.tell()
+    size = os.fstat(f.fileno()).st_size
+    held = max(0, size - data_start) // (wav.getsampwidth() * wav.getnchannels())
+    return min(wav.getnframes(), held)
+
+
+def open_wav(path: Path, *, warn_truncated: bool = True) -> WavReader:
+    """Open and check a WAV file: integer PCM, 8/16/24/32-bit, at least one channel, a positive rate,
+    at least one frame of audio. A file cut short is accepted; ``warn_truncated`` logs that once (a
+    caller opening the same file again passes False)."""
     try:
         f: BinaryIO = path.open("rb")
     except OSError as err:
@@ -125,7 +148,7 @@ def open_wav(path: Path) -> WavReader:
     except (OSError, struct.error, ValueError) as err:
         f.close()
         raise AudioError(f"{path}: not a usable WAV file ({err})") from None
-    reader = WavReader(path, f, wav)
+    reader = WavReader(path, f, wav, wav.getnframes())
     problem = None
     if wav.getsampwidth() not in SUPPORTED_WIDTHS:
         problem = f"unsupported sample width {wav.getsampwidth() * 8} bits; expected 8, 16, 24 or 32"
@@ -133,7 +156,18 @@ def open_wav(path: Path) -> WavReader:
         problem = "no channels"
     elif wav.getframerate() <= 0:
         problem = f"bad sample rate {wav.getframerate()}"
+    else:
+        reader.nframes = _frames_held(f, wav)
+        if reader.nframes == 0:
+            problem = "WAV file contains no audio"
     if problem is not None:
         reader.__exit__()
         raise AudioError(f"{path}: {problem}")
+    if warn_truncated and reader.nframes < wav.getnframes():
+        log.warning(
+            "%s: header says %d frames, file holds %d; using those (the recording was cut short)",
+            path,
+            wav.getnframes(),
+            reader.nframes,
+        )
     return reader

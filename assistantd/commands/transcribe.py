@@ -16,7 +16,9 @@ from typing import Protocol
 from assistantd.audio.frames import BYTES_PER_SECOND, SAMPLE_RATE, frame_bytes
 from assistantd.audio.wavfile import read_wav_pcm16k
 from assistantd.config import EndpointConfig, load_config
+from assistantd.config.volcengine import ws_url_problem
 from assistantd.endpoint.offline import segment_pcm
+from assistantd.errors import ConfigError
 from assistantd.recognizer.base import RecognitionFailed, Recognizer
 from assistantd.recognizer.registry import recognizer_for
 
@@ -66,6 +68,9 @@ def run(
     config_path: Path | None,
     segmenter: Segmenter | None = None,
 ) -> int:
+    if url is not None and (problem := ws_url_problem(url)) is not None:
+        # Refused before the recording is read and segmented, as a bad config URL is by check-config.
+        raise ConfigError("--url", "", problem, repr(url))
     cfg = load_config(config_path)
     pcm = read_wav_pcm16k(path)
     spans = (segmenter or segment_pcm)(pcm, cfg.endpoint)

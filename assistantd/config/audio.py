@@ -33,6 +33,9 @@ class AudioConfig:
         device = node.raw("device", None)
         if device is not None and (isinstance(device, bool) or not isinstance(device, str | int)):
             raise node.error("device", "expected a device name substring, an index, or null", device)
+        if isinstance(device, int) and device < 0:
+            # PortAudio numbers devices from 0; a negative index would match nothing at run time.
+            raise node.error("device", "expected a device index >= 0 (see `assistantd devices`)", device)
         cfg = cls(
             device=device,
             sample_rate_hz=node.integer("sample_rate_hz", None, min=8000, max=192000),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from assistantd.config.reader import Node
 from assistantd.config.secret import Secret
+from assistantd.config.volcengine import check_ws_url
 
 HUAWEI_MODES = ("short-stream", "sentence-stream", "continue-stream")
 """The three RASR URIs (protocols.md §3.1): streaming one-sentence, single-sentence with VAD, continuous."""
@@ -93,8 +94,8 @@ class HuaweiConfig:
                 "expected a 16 kHz model <language>_16k_<domain> such as chinese_16k_general",
                 cfg.property,
             )
-        if cfg.endpoint is not None and not cfg.endpoint.startswith(("wss://", "ws://")):
-            raise node.error("endpoint", "expected a wss:// or ws:// URL", cfg.endpoint)
+        if cfg.endpoint is not None:
+            check_ws_url(node, "endpoint", cfg.endpoint)
         if cfg.token is None and (cfg.ak is None or cfg.sk is None):
             raise node.error("token", "expected a token, or both ak and sk")
         if cfg.token is not None and (cfg.ak is not None or cfg.sk is not None):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from assistantd.config.reader import Node
 from assistantd.config.secret import Secret
@@ -18,6 +19,33 @@ VOLC_RESOURCE_IDS = (
 )
 ZYUN_DEFAULT_URL = "ws://audio-asr.api.zyuncs.com/sauc"
 """The URL in 360's published sample (plain ws, protocols.md §2)."""
+
+
+def ws_url_problem(url: str) -> str | None:
+    """What is wrong with ``url`` as a WebSocket endpoint (an expectation for a ConfigError), or None.
+
+    The checks the WebSocket client would make only at the first utterance, done at load time so that
+    check-config reports them: scheme ws/wss, a host, and a port (when given) from 1 to 65535.
+    """
+    expected = "expected a ws:// or wss:// URL with a host"
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # urllib raises here for a port out of range or not a number
+    except ValueError:
+        return expected
+    if parts.scheme not in ("ws", "wss") or not parts.hostname:
+        return expected
+    if port == 0:
+        return "expected a ws:// or wss:// URL with a port from 1 to 65535"
+    return None
+
+
+def check_ws_url(node: Node, key: str, url: str) -> str:
+    """``url`` when it is a usable WebSocket endpoint; else the ConfigError naming ``key``."""
+    problem = ws_url_problem(url)
+    if problem is not None:
+        raise node.error(key, problem, url)
+    return url
 
 
 @dataclass(frozen=True)
@@ -81,8 +109,7 @@ class VolcengineConfig:
         if mode is not None and node.has("url"):
             raise node.error("mode", "expected either mode or url, not both")
         url = node.text("url", VOLC_DEFAULT_URL) if mode is None else VOLC_HOST + mode
-        if not url.startswith(("ws://", "wss://")):
-            raise node.error("url", "expected a ws:// or wss:// URL", url)
+        check_ws_url(node, "url", url)
         cfg = cls(
             app_key=node.secret("app_key"),
             access_key=node.secret("access_key"),
@@ -107,9 +134,7 @@ class ZyunConfig:
 
     @classmethod
     def from_node(cls, node: Node) -> ZyunConfig:
-        url = node.text("url", ZYUN_DEFAULT_URL)
-        if not url.startswith(("ws://", "wss://")):
-            raise node.error("url", "expected a ws:// or wss:// URL", url)
+        url = check_ws_url(node, "url", node.text("url", ZYUN_DEFAULT_URL))
         cfg = cls(api_key=node.secret("api_key"), url=url, options=SaucOptions.from_node(node))
         node.finish()
         return cfg

@@ -201,7 +201,12 @@ class WebSocketRecognizer:
 
     async def _attempt(self, recording: _Recording) -> tuple[Final, str]:
         codec = self._codec_factory()
-        handshake = codec.handshake()
+        try:
+            handshake = codec.handshake()
+        except ValueError:  # Huawei signing parses the URL for its Host header (protocols.md §3.2)
+            raise _AttemptError(
+                "invalid URL: cannot build the upgrade request", retryable=False, fatal=True
+            ) from None
         where = _public_url(handshake.url)
         try:
             async with asyncio.timeout(self._cfg.connect_timeout_s):
@@ -221,6 +226,15 @@ class WebSocketRecognizer:
             raise _refused(err.response.status_code, where) from None
         except InvalidURI:
             raise _AttemptError(f"invalid URL {where}", retryable=False, fatal=True) from None
+        except ValueError as err:
+            # urllib's parse errors (an unclosed IPv6 bracket, a port out of range) are ValueErrors that
+            # websockets lets through. Only the URL's own problem is shown: other ValueErrors could quote
+            # a header value.
+            problem = _url_problem(handshake.url)
+            reason = (
+                f"invalid URL: {problem}" if problem else f"invalid request to {where} ({type(err).__name__})"
+            )
+            raise _AttemptError(reason, retryable=False, fatal=True) from None
         except TimeoutError:
             raise _AttemptError(f"no WebSocket upgrade from {where} in time", retryable=True) from None
         except OSError as err:
@@ -339,6 +353,15 @@ def _is_loopback(url: str) -> bool:
         return urlsplit(url).hostname in ("127.0.0.1", "::1", "localhost")
     except ValueError:
         return False
+
+
+def _url_problem(url: str) -> str | None:
+    """urllib's complaint about ``url`` ("Port out of range 0-65535"), or None when it parses."""
+    try:
+        _ = urlsplit(url).port
+    except ValueError as err:
+        return str(err)
+    return None
 
 
 def _public_url(url: str) -> str:
