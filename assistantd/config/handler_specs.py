@@ -39,8 +39,9 @@ class ExecSpec:
     """Program and arguments. An element is literal or exactly one placeholder (``"{room}"``)."""
     timeout_s: float = 10.0
     """After this the process group gets SIGTERM, then SIGKILL after handlers.kill_grace_s."""
-    env: tuple[tuple[str, str], ...] = ()
-    """Extra environment variables (plain values; the daemon's own environment is not passed on)."""
+    env: tuple[tuple[str, str | Secret], ...] = ()
+    """Extra environment variables, each a plain value or a Secret revealed only when the program is
+    spawned (the daemon's own environment is not passed on)."""
 
 
 @dataclass(frozen=True)
@@ -155,11 +156,32 @@ def _exec(node: Node) -> ExecSpec:
         if i == 0 and tpl.fields:
             raise node.error(key, "expected a literal program, not a placeholder", element)
         argv.append(tpl)
-    env = node.str_map("env", ())
-    for name, _ in env:
+    return ExecSpec(
+        argv=tuple(argv),
+        timeout_s=node.number("timeout_s", 10.0, min=0.05, max=3600),
+        env=parse_env(node.node("env")),
+    )
+
+
+def parse_env(node: Node) -> tuple[tuple[str, str | Secret], ...]:
+    """Variables for an exec program: plain scalars, or secret references kept out of the config.
+
+    A string that looks like a reference (``${NAME}``, ``file:``, ``credential:``) is one, as in
+    ``headers``; a plain value that starts that way cannot be written, which no real one needs.
+    """
+    out: list[tuple[str, str | Secret]] = []
+    for name in node.keys():  # noqa: SIM118 - Node is not a Mapping
         if not _ENV_NAME.match(name) or name.upper().startswith("ASSISTANTD_"):
-            raise node.error(f"env.{name}", "expected a variable name not starting with ASSISTANTD_")
-    return ExecSpec(argv=tuple(argv), timeout_s=node.number("timeout_s", 10.0, min=0.05, max=3600), env=env)
+            raise node.error(name, "expected a variable name not starting with ASSISTANTD_")
+        value = node.raw(name)
+        if isinstance(value, str) and value.strip().startswith(_SECRET_PREFIXES):
+            out.append((name, node.secret(name)))
+        elif isinstance(value, str | int | float):  # bool is an int: YAML true becomes "True"
+            out.append((name, str(value)))
+        else:
+            # Never echo: the value may be a credential in the wrong shape.
+            raise node.error(name, "expected a string, number, boolean or secret reference ${ENV_NAME}")
+    return tuple(sorted(out, key=lambda item: item[0]))
 
 
 def _http(node: Node) -> HttpSpec:

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Mapping
 
 from assistantd.config.handler_specs import ExecSpec
+from assistantd.config.secret import Secret
 from assistantd.config.template import MissingValueError
 from assistantd.errors import HandlerError
 from assistantd.handlers.base import Invocation
@@ -45,7 +46,8 @@ class ExecHandler:
             argv = [element.render(values) for element in self.spec.argv]
         except MissingValueError as err:
             raise HandlerError(str(err)) from None
-        env = {**self._base_env, **dict(self.spec.env), **invocation.to_env()}
+        # Secrets in spec.env stay wrapped until run_process spawns the program.
+        env: dict[str, str | Secret] = {**self._base_env, **dict(self.spec.env), **invocation.to_env()}
         result = await run_process(
             argv,
             stdin=invocation.to_json().encode("utf-8"),

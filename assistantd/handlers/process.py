@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from assistantd.config.secret import Secret
 from assistantd.errors import HandlerError
 
 # Variables a handler may need to find programs and speak the user's language. Nothing else of the
@@ -61,7 +62,7 @@ async def run_process(
     argv: Sequence[str],
     *,
     stdin: bytes,
-    env: Mapping[str, str],
+    env: Mapping[str, str | Secret],
     timeout_s: float,
     kill_grace_s: float,
     output_limit: int,
@@ -75,7 +76,8 @@ async def run_process(
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
-            env=dict(env),
+            # The point of use: a secret is revealed here, into the child's environment, and nowhere else.
+            env={k: v.reveal() if isinstance(v, Secret) else v for k, v in env.items()},
             start_new_session=True,
         )
     except (OSError, ValueError) as err:  # ValueError: a NUL byte in an argument or variable

@@ -36,6 +36,16 @@ def _binding(**spec: object) -> dict[str, object]:
             "handlers.bindings[0].exec.env.ASSISTANTD_TEXT",
             "not starting with ASSISTANTD_",
         ),
+        (
+            _binding(exec={"argv": ["a"], "env": {"KEY": "${UNSET_KEY}"}}),
+            "handlers.bindings[0].exec.env.KEY",
+            "UNSET_KEY to be set",
+        ),
+        (
+            _binding(exec={"argv": ["a"], "env": {"KEY": ["not", "scalar"]}}),
+            "handlers.bindings[0].exec.env.KEY",
+            "secret reference",
+        ),
         (_binding(say={"text": "{room.__class__}"}), "handlers.bindings[0].say.text", "plain names"),
         (_binding(say={"text": "{room[0]}"}), "handlers.bindings[0].say.text", "plain names"),
         (_binding(say={"text": "{room!r}"}), "handlers.bindings[0].say.text", "without !conversion"),

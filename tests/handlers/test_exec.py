@@ -119,6 +119,47 @@ async def test_daemon_environment_is_not_passed_on(tmp_path: Path, recorder: Pat
     assert bytes.fromhex(env["MODE"]) == b"x"
 
 
+async def test_env_secret_reaches_only_the_child(
+    tmp_path: Path, recorder: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    sentinel = "sk-SENTINEL-exec-env"
+    key_file = tmp_path / "key"
+    key_file.write_text(sentinel + "-file\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    env_section = {"API_KEY": "${LAMP_KEY}", "FILE_KEY": f"file:{key_file}", "MODE": "x", "LEVEL": 3}
+    cfg = handlers_config(
+        {
+            "bindings": [
+                {
+                    "intent": "Do",
+                    "exec": {"argv": [sys.executable, str(recorder), str(out)], "env": env_section},
+                },
+                # Fails after the recorder has run: the failure detail must not carry the secret either.
+                {"intent": "Do", "exec": {"argv": [sys.executable, "-c", "exit(2)"], "env": env_section}},
+            ]
+        },
+        env={"LAMP_KEY": sentinel},
+    )
+    caplog.set_level(logging.DEBUG)
+    runner = build_runner(cfg, SpeakingGate(), environ={"PATH": os.environ["PATH"]})
+    task = runner.dispatch(Invocation("u2s", "hi", "Do"))
+    assert task is not None
+    recorded, failed = await task
+    await runner.aclose(1.0)
+
+    assert recorded.ok, recorded.detail
+    assert not failed.ok and failed.detail == "exit status 2"
+    env = {k: bytes.fromhex(v).decode() for k, v in json.loads((out / "env.json").read_text()).items()}
+    assert env["API_KEY"] == sentinel
+    assert env["FILE_KEY"] == sentinel + "-file"
+    assert (env["MODE"], env["LEVEL"]) == ("x", "3")
+    spec = cfg.handlers_for("Do")[0]
+    assert "${LAMP_KEY}" in repr(spec)  # the reference is shown, so the user can tell which key
+    for shown in (repr(spec), repr(cfg), caplog.text, recorded.detail, failed.detail):
+        assert sentinel not in shown
+
+
 async def test_nonzero_exit_is_a_failure_with_output_summary(tmp_path: Path) -> None:
     script = "import sys; print('lamp not found', file=sys.stderr); sys.exit(3)"
     runner = _runner(tmp_path, [sys.executable, "-c", script])
