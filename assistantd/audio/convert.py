@@ -6,24 +6,32 @@ the stdin reader all use the same two pieces, so every source resamples and fram
 Resampling uses libsoxr's streaming resampler (``soxr.ResampleStream``), which keeps its filter state between
 chunks: a chunk boundary leaves no click and no gap, unlike resampling each chunk on its own or dropping
 samples.
+
+numpy and soxr are imported only when a conversion is really needed: 16 kHz mono s16le (a microphone opened
+at the house format, ``--input -``) passes through, and the two libraries would cost ~14 MB of RSS on a
+daemon that never uses them (issue 6).
 """
 
 from __future__ import annotations
 
-import numpy as np
-import numpy.typing as npt
-import soxr
+from typing import TYPE_CHECKING
 
 from assistantd.audio.frames import SAMPLE_RATE, SAMPLE_WIDTH, Frame, frame_bytes
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    Floats = npt.NDArray[np.float32]
 
 SUPPORTED_WIDTHS = (1, 2, 3, 4)
 """Sample widths in bytes: 8-bit (unsigned, as WAV stores it), 16, 24 and 32-bit signed little-endian."""
 
-Floats = npt.NDArray[np.float32]
-
 
 def decode(data: bytes, sample_width: int, channels: int) -> Floats:
     """Interleaved little-endian integer PCM -> float32 array of shape (samples, channels) in [-1, 1)."""
+    import numpy as np  # noqa: PLC0415 - only a real conversion needs numpy (module docstring)
+
     if sample_width not in SUPPORTED_WIDTHS:
         raise ValueError(f"unsupported sample width {sample_width} bytes")
     usable = len(data) - len(data) % (sample_width * channels)
@@ -45,6 +53,8 @@ def decode(data: bytes, sample_width: int, channels: int) -> Floats:
 
 def encode_s16(samples: Floats) -> bytes:
     """Float samples in [-1, 1) -> s16le bytes, rounded and clipped (a resampler may overshoot full scale)."""
+    import numpy as np  # noqa: PLC0415 - only a real conversion needs numpy (module docstring)
+
     scaled = np.clip(np.rint(samples * 32768.0), -32768, 32767)
     out: bytes = scaled.astype("<i2").tobytes()
     return out
@@ -67,7 +77,11 @@ class ToMono16k:
         self.sample_width = sample_width
         self.channel = channel
         self._passthrough = rate == SAMPLE_RATE and channels == 1 and sample_width == SAMPLE_WIDTH
-        self._stream = None if rate == SAMPLE_RATE else soxr.ResampleStream(rate, SAMPLE_RATE, 1, "float32")
+        self._stream = None
+        if rate != SAMPLE_RATE:
+            import soxr  # noqa: PLC0415 - only resampling needs libsoxr (module docstring)
+
+            self._stream = soxr.ResampleStream(rate, SAMPLE_RATE, 1, "float32")
         self._carry = b""
 
     def process(self, data: bytes) -> bytes:
@@ -89,9 +103,13 @@ class ToMono16k:
         """The resampler's delayed tail at end of input (a few ms); the converter is done afterwards."""
         if self._stream is None:
             return b""
+        import numpy as np  # noqa: PLC0415 - a resampler exists, so numpy is loaded already
+
         return encode_s16(self._stream.resample_chunk(np.zeros(0, dtype=np.float32), last=True))
 
     def _mono(self, samples: Floats) -> Floats:
+        import numpy as np  # noqa: PLC0415 - called only after decode() has loaded numpy
+
         if self.channel is not None:
             return np.ascontiguousarray(samples[:, self.channel])
         if self.channels == 1:

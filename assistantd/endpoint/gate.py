@@ -4,16 +4,18 @@ webrtcvad judges spectral shape, not loudness, so steady noise with a speech-lik
 brown noise) can keep it saying "speech" for minutes. The gate tracks the noise floor as the minimum frame
 level over the last ``window_s`` seconds (minimum statistics: speech always has pauses between words, noise
 does not) and passes a frame only when it is ``margin_db`` above that floor. A sudden louder noise is absorbed
-into the floor after ``window_s``; a quieter room is followed at once. Pure: numpy and arithmetic only.
+into the floor after ``window_s``; a quieter room is followed at once. Pure: arithmetic only. The level is
+computed without numpy (``math.hypot`` over ``array('h')``: C speed, about 10 us per 30 ms frame, where a
+Python-level sum of squares takes 30), so the listening loop does not load numpy, which alone costs ~13 MB
+of RSS (issue 6).
 """
 
 from __future__ import annotations
 
 import math
+import sys
+from array import array
 from collections import deque
-
-import numpy as np
-import numpy.typing as npt
 
 SILENCE_DB = -100.0
 """Level given to digital silence, dBFS (keeps log10 finite and the floor meaningful)."""
@@ -27,12 +29,14 @@ class NoiseFloorGate:
         self.floor_db = SILENCE_DB
 
     @staticmethod
-    def level_db(samples: npt.NDArray[np.int16]) -> float:
-        """RMS level of s16 samples in dBFS (full scale sine = -3 dB)."""
-        if samples.size == 0:
+    def level_db(pcm: bytes) -> float:
+        """RMS level of s16le samples in dBFS (full scale sine = -3 dB)."""
+        samples = array("h", pcm[: len(pcm) - len(pcm) % 2])
+        if not samples:
             return SILENCE_DB
-        x = samples.astype(np.float32)
-        power = float(np.dot(x, x)) / samples.size / (32768.0 * 32768.0)
+        if sys.byteorder == "big":
+            samples.byteswap()
+        power = math.hypot(*samples) ** 2 / len(samples) / (32768.0 * 32768.0)
         return max(SILENCE_DB, 10 * math.log10(power)) if power > 0 else SILENCE_DB
 
     def update(self, level_db: float) -> bool:

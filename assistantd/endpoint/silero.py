@@ -14,10 +14,10 @@ chain's call.
 
 from __future__ import annotations
 
+import sys
+from array import array
 from collections.abc import Sequence
 from typing import Protocol
-
-import numpy as np
 
 from assistantd.audio.frames import BYTES_PER_SECOND
 
@@ -54,23 +54,27 @@ class SileroOnsetCheck:
         """The highest probability seen in the latest check."""
         self._seen_until = -1.0
         """Audio-clock end of the audio the model's state has consumed, seconds (-1: fresh)."""
-        self._leftover = np.zeros(0, dtype=np.float32)
+        self._leftover: list[float] = []
+        """Samples after the last whole chunk, waiting for the next check (plain floats: no numpy on the
+        listening path, issue 6; s16 / 32768 is exact in float32 and float64 alike)."""
 
     def __call__(self, start: float, pcm: bytes) -> bool:
         end = start + len(pcm) / BYTES_PER_SECOND
-        samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+        ints = array("h", pcm[: len(pcm) - len(pcm) % 2])
+        if sys.byteorder == "big":
+            ints.byteswap()
+        samples = [s / 32768.0 for s in ints]
         if start <= self._seen_until <= end:
             # A re-check of a candidate that grew: continue where the model left off.
-            fresh = samples[round((self._seen_until - start) * 16000) :]
-            samples = np.concatenate([self._leftover, fresh])
+            samples = self._leftover + samples[round((self._seen_until - start) * 16000) :]
         else:
             self.detector.reset()
         self._seen_until = end
-        usable = samples.size // CHUNK_SAMPLES * CHUNK_SAMPLES
+        usable = len(samples) // CHUNK_SAMPLES * CHUNK_SAMPLES
         self._leftover = samples[usable:]
         best = 0.0
         for i in range(0, usable, CHUNK_SAMPLES):
-            best = max(best, self.detector.process_samples(samples[i : i + CHUNK_SAMPLES].tolist()))
+            best = max(best, self.detector.process_samples(samples[i : i + CHUNK_SAMPLES]))
             self.chunks_run += 1
         self.last_probability = best
         return best >= self.threshold

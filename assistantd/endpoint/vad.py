@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-import numpy as np
 import webrtcvad
 from webrtc_noise_gain import AudioProcessor
 
@@ -108,7 +107,7 @@ class FrontEndVad:
         if self.gate is None:
             self.last = Verdict(vad, SILENCE_DB, SILENCE_DB, vad)
             return vad
-        level = self.gate.level_db(np.frombuffer(clean, dtype="<i2"))
+        level = self.gate.level_db(clean)
         speech = self.gate.update(level) and vad
         self.last = Verdict(vad, level, self.gate.floor_db, speech)
         return speech

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from assistantd.config.handler_specs import (
     ExecSpec,
@@ -18,11 +19,13 @@ from assistantd.handlers.base import Handler
 from assistantd.handlers.exec import ExecHandler
 from assistantd.handlers.homeassistant import HomeAssistantHandler
 from assistantd.handlers.http import HttpHandler
-from assistantd.handlers.mqtt import ClientFactory, MqttHandler, MqttPublisher
 from assistantd.handlers.process import inherited_env
 from assistantd.handlers.runner import Runner, Service
 from assistantd.handlers.say import SayHandler, Voice
 from assistantd.handlers.speaking import SpeakingGate
+
+if TYPE_CHECKING:
+    from assistantd.handlers.mqtt import ClientFactory, MqttPublisher
 
 
 def build_runner(
@@ -35,9 +38,12 @@ def build_runner(
     """The runner for ``config``. ``gate`` is shared with the listener; call ``await runner.start()``."""
     base_env = inherited_env(os.environ if environ is None else environ)
     voice = Voice(config.tts, gate, base_env=base_env, kill_grace_s=config.kill_grace_s)
-    publisher = None
+    publisher: MqttPublisher | None = None
     services: list[Service] = []
     if config.mqtt is not None:
+        # aiomqtt and paho cost ~2.3 MB of RSS: loaded only when an MQTT connection is configured (issue 6).
+        from assistantd.handlers.mqtt import MqttPublisher  # noqa: PLC0415
+
         publisher = (
             MqttPublisher(config.mqtt, client_factory=mqtt_client_factory)
             if mqtt_client_factory is not None
@@ -58,6 +64,8 @@ def build_runner(
             return HttpHandler(spec, name=f"{name} http {spec.method}")
         if isinstance(spec, MqttSpec):
             assert publisher is not None  # HandlersConfig refuses mqtt bindings without a connection
+            from assistantd.handlers.mqtt import MqttHandler  # noqa: PLC0415 - loaded with the publisher
+
             return MqttHandler(spec, publisher, name=f"{name} mqtt {spec.topic.source}")
         if isinstance(spec, HomeAssistantSpec):
             assert config.homeassistant is not None

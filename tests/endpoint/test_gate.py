@@ -10,8 +10,17 @@ from assistantd.endpoint.gate import SILENCE_DB, NoiseFloorGate
 def test_level_of_full_scale_sine_and_silence() -> None:
     t = np.arange(480) / 16000
     sine = (np.sin(2 * np.pi * 500 * t) * 32767).astype(np.int16)
-    assert abs(NoiseFloorGate.level_db(sine) - (-3.01)) < 0.1
-    assert NoiseFloorGate.level_db(np.zeros(480, dtype=np.int16)) == SILENCE_DB
+    assert abs(NoiseFloorGate.level_db(sine.astype("<i2").tobytes()) - (-3.01)) < 0.1
+    assert NoiseFloorGate.level_db(bytes(960)) == SILENCE_DB
+    assert NoiseFloorGate.level_db(b"") == SILENCE_DB
+
+
+def test_level_matches_the_float_computation_on_noise() -> None:
+    rng = np.random.default_rng(3)
+    for scale in (30, 1000, 20000):
+        x = np.clip(rng.normal(0, scale, 480), -32768, 32767).astype(np.int16)
+        expected = 10 * np.log10(np.mean(x.astype(np.float64) ** 2) / 32768.0**2)
+        assert abs(NoiseFloorGate.level_db(x.astype("<i2").tobytes()) - expected) < 1e-9
 
 
 def test_gate_opens_above_the_floor_and_follows_a_louder_room_after_its_window() -> None:
