@@ -123,14 +123,18 @@ _NOISE_PREFIXES = (
 _quiet_lock = threading.Lock()
 
 
+QUIET_WAIT_S = 2.0
+
+
 @contextlib.contextmanager
 def quiet_stderr() -> Iterator[None]:
     """Collect fd 2 while PortAudio initialises; log known noise at debug level, re-emit the rest.
 
     fd 2 is process-wide, so anything another thread writes meanwhile is collected too and re-emitted
-    afterwards (late, not lost). Nested or concurrent use runs unquieted rather than waiting.
+    afterwards (late, not lost). Concurrent use waits up to QUIET_WAIT_S for the other to finish (a
+    PortAudio open left running by a cancelled capture), then runs unquieted rather than hang.
     """
-    if not _quiet_lock.acquire(blocking=False):
+    if not _quiet_lock.acquire(timeout=QUIET_WAIT_S):
         yield
         return
     try:
