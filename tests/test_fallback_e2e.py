@@ -126,7 +126,11 @@ intents:
     for secret in (APP_KEY, ACCESS_KEY):
         assert secret not in text and secret not in log
     assert proc.returncode is not None
-    return Run([json.loads(line) for line in text.splitlines() if line.strip()], log, proc.returncode)
+    # A line is printed when its utterance's handlers finish; two utterances may be in flight at once (one
+    # retrying a dying cloud), so lines can come out of order. Each carries its start time: order by it.
+    lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+    lines.sort(key=lambda line: float(line["start"]))
+    return Run(lines, log, proc.returncode)
 
 
 def assert_every_command(run: Run, recognizer: str) -> None:
