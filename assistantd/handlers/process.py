@@ -118,6 +118,11 @@ async def run_process(
         await asyncio.wait({reader}, timeout=_EOF_WAIT_S)
     except asyncio.CancelledError:
         _signal_group(proc.pid, signal.SIGKILL)  # shutting down: no grace left to give
+        # Reap it (bounded), or its transport is left to the garbage collector with a live pid: a zombie,
+        # and a ResourceWarning wherever the collector happens to run.
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            async with asyncio.timeout(_EOF_WAIT_S):
+                await proc.wait()
         raise
     finally:
         for task in (feeder, reader):
