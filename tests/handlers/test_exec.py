@@ -211,6 +211,11 @@ time.sleep(300)
 """
 
 
+def _exists(pid: int) -> bool:
+    """The process still has a /proc entry: running, dying, or a zombie nobody reaped yet."""
+    return Path(f"/proc/{pid}").exists()
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -287,7 +292,7 @@ async def test_aclose_cancels_a_running_handler_and_kills_its_group(tmp_path: Pa
     assert task.cancelled()
     # aclose returns only once the killed leader is reaped: nothing is left for the garbage collector to
     # find still running (a ResourceWarning in some later test, and a zombie meanwhile).
-    assert not Path(f"/proc/{leader}").exists()
+    assert not _exists(leader)
     assert await _wait_dead(leader)
     assert await _wait_dead(child)
     assert runner.dispatch(Invocation("u7", "x", "Do")) is None
