@@ -30,7 +30,7 @@ from assistantd.handlers.speaking import SpeakingGate
 from assistantd.intents.loader import load_matcher
 from assistantd.metrics import Metrics
 from assistantd.pipeline import MatcherLike, Pipeline, UtteranceLike, UtteranceReport
-from assistantd.recognizer.base import Recognizer
+from assistantd.recognizer.base import Recognizer, close_recognizer, start_recognizer
 from assistantd.recognizer.registry import recognizer_for
 from assistantd.systemd import ProgressWatchdog
 
@@ -124,9 +124,7 @@ class AssistantApp:
 
     # -- App protocol -----------------------------------------------------------------------------
     async def start(self) -> None:
-        start = getattr(self.recognizer, "start", None)
-        if start is not None:
-            await start()
+        await start_recognizer(self.recognizer)
         await self.runner.start()
 
     async def utterances(self) -> AsyncIterator[UtteranceLike]:
@@ -167,11 +165,7 @@ class AssistantApp:
 
     async def aclose(self, grace_s: float) -> None:
         await self.runner.aclose(grace_s)
-        close = getattr(self.recognizer, "close", None)
-        if close is not None:
-            result = close()
-            if hasattr(result, "__await__"):
-                await result
+        await close_recognizer(self.recognizer)
 
     # -- Dispatcher protocol (called by the pipeline) -------------------------------------------
     def dispatch(self, report: UtteranceReport) -> None:

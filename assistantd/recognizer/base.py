@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -47,3 +48,20 @@ class Recognizer(Protocol):
         Raises RecognitionFailed; never anything else on a server's or network's account.
         """
         ...
+
+
+async def start_recognizer(recognizer: Recognizer) -> None:
+    """Load what the recognizer needs before the first utterance, for those that have a ``start()``
+    (the local decoder and grammar); cloud recognizers connect per utterance and have none."""
+    start = getattr(recognizer, "start", None)
+    if start is not None:
+        await start()
+
+
+async def close_recognizer(recognizer: Recognizer) -> None:
+    """Release what a recognizer holds (the local decoder thread); its ``close()`` may be sync or async."""
+    close = getattr(recognizer, "close", None)
+    if close is not None:
+        result = close()
+        if inspect.isawaitable(result):
+            await result

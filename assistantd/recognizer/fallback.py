@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator
 
 from assistantd.audio.frames import BYTES_PER_SECOND
-from assistantd.recognizer.base import RecognitionFailed, Recognizer, Transcript
+from assistantd.recognizer.base import (
+    RecognitionFailed,
+    Recognizer,
+    Transcript,
+    close_recognizer,
+    start_recognizer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -103,18 +108,12 @@ class FallbackRecognizer:
     async def start(self) -> None:
         """Load both now (the local decoder and grammar take a moment): not during the first failure."""
         for recognizer in (self.primary, self.fallback):
-            start = getattr(recognizer, "start", None)
-            if start is not None:
-                await start()
+            await start_recognizer(recognizer)
 
     async def close(self) -> None:
         """Close both (the local recognizer's decoder thread would otherwise outlive a reload)."""
         for recognizer in (self.primary, self.fallback):
-            close = getattr(recognizer, "close", None)
-            if close is not None:
-                result = close()
-                if inspect.isawaitable(result):
-                    await result
+            await close_recognizer(recognizer)
 
     async def transcribe(self, audio: AsyncIterable[bytes]) -> Transcript:
         tape = _Tape(self._max_bytes)
