@@ -37,6 +37,13 @@ from assistantd.systemd import ProgressWatchdog
 log = logging.getLogger(__name__)
 
 
+async def _aclose(iterator: AsyncIterator[object]) -> None:
+    """Close an async generator now (protocols promise only AsyncIterator, which may lack aclose)."""
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
 class TappedSource:
     """Wraps a source: tells the watchdog about every consumed frame, and silences frames while the
     assistant itself is speaking (plus a tail), so it never hears its own replies."""
@@ -66,9 +73,7 @@ class TappedSource:
                     yield frame
         finally:
             # Closing the inner generator closes the device (or file) at once, not at garbage collection.
-            aclose = getattr(frames, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            await _aclose(frames)
 
 
 class AssistantApp:
@@ -134,9 +139,7 @@ class AssistantApp:
                 self._hearing = utterance
                 yield utterance
         finally:
-            aclose = getattr(stream, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            await _aclose(stream)
 
     async def handle(self, utterance: UtteranceLike) -> UtteranceReport:
         self._recognizing += 1

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from assistantd.audio.frames import BYTES_PER_SECOND
 from assistantd.metrics import Metrics
 from assistantd.recognizer.base import RecognitionFailed, Recognizer
 
@@ -136,7 +137,7 @@ class Pipeline:
             if ended_at is not None:
                 report.latency_ms = (self.clock() - ended_at) * 1000
                 self.metrics.observe("endpoint_to_final", report.latency_ms / 1000)
-        report.duration_s = audio_bytes / 32000
+        report.duration_s = audio_bytes / BYTES_PER_SECOND
         self.metrics.observe("utterance", report.duration_s)
         if self.keep_audio is not None:
             self.keep_audio(report.id, b"".join(kept))

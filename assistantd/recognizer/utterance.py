@@ -11,13 +11,13 @@ from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from assistantd.audio.frames import BYTES_PER_SECOND
 from assistantd.recognizer.base import RecognitionFailed
 from assistantd.recognizer.decoder_thread import DecoderThread
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-SAMPLE_RATE = 16000
 BYTES_PER_FRAME = 320
 """pocketsphinx frames are 10 ms: 160 samples of 16-bit audio at 16 kHz."""
 
@@ -84,7 +84,7 @@ async def decode_utterance(
     except BaseException:
         _abandon(thread)
         raise
-    return result, Timing(received / (2 * SAMPLE_RATE), final_s, thread.cpu_s - cpu_before)
+    return result, Timing(received / BYTES_PER_SECOND, final_s, thread.cpu_s - cpu_before)
 
 
 def _process(decoder: Any, data: bytes) -> None:

@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from assistantd.audio.frames import BYTES_PER_SECOND
 from assistantd.errors import RecognizerError
 from assistantd.recognizer.decoder_thread import DecoderThread
 from assistantd.recognizer.grammar_cache import read_dictionary_words
-from assistantd.recognizer.utterance import BYTES_PER_FRAME, SAMPLE_RATE, Timing, decode_utterance
+from assistantd.recognizer.utterance import BYTES_PER_FRAME, Timing, decode_utterance
 
 _gates = itertools.count(1)
 
@@ -93,7 +94,7 @@ class WakeWordGate:
         if end_frame is None:
             return WakeDecision(True, bytes(kept), follow_up=True) if armed else WakeDecision(False)
         rest = bytes(kept[(end_frame + 1) * BYTES_PER_FRAME :])
-        if len(rest) < self.min_command_s * SAMPLE_RATE * 2:
+        if len(rest) < self.min_command_s * BYTES_PER_SECOND:
             self._armed_until = now + self.follow_up_s  # "hey computer" ... (pause) ... "lights on"
             return WakeDecision(True)
         return WakeDecision(True, rest)
