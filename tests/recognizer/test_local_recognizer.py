@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,46 +83,54 @@ async def test_open_mode_transcribes_free_speech(open_recognizer: LocalRecognize
     assert {"weather", "nice", "today"} <= set(text.split())
 
 
-async def test_decoding_never_blocks_the_event_loop(
-    open_recognizer: LocalRecognizer, speech_dir: Path
-) -> None:
-    """A ticker keeps ticking while the open LM (the slow mode) decodes; run on the loop, it would not.
+class _LoopProbingDecoder:
+    """A real pocketsphinx decoder whose ``process_raw`` first asks the event loop to answer.
 
-    No clock: ticks are counted between the endpoint (the source is exhausted; it never pauses, so the
-    decoder is still behind by most of the chunks) and the transcript. Threaded, the loop spins the ticker
-    while the decoder works through them; on the loop, the ticker gets only the few turns the awaits in
-    the end path give, however long the audio.
+    The question is posted with ``call_soon_threadsafe`` and the decoder waits for the answer before
+    it decodes. On a worker thread the loop is free and answers at once, however busy the machine; if
+    decoding ran on the loop, the loop could not answer until the call returned, so the wait would
+    time out and the miss is recorded. No tick counts, no clock in the verdict.
     """
-    audio = noisy_command("please read me the news about the weather in london", "kal16", speech_dir)
-    await open_recognizer.start()
-    decoding = False
-    taken = 0
-    ticks_while_decoding = 0
 
-    async def ticker(until: asyncio.Future[object]) -> None:
-        nonlocal ticks_while_decoding
-        while not until.done():
-            ticks_while_decoding += decoding
-            await asyncio.sleep(0)
+    def __init__(self, decoder: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self._decoder = decoder
+        self._loop = loop
+        self.answered = 0
+        self.unanswered = 0
 
-    async def source() -> AsyncIterator[bytes]:
-        nonlocal decoding, taken
-        async for chunk in chunks(audio):
-            taken += 1
-            yield chunk
-        decoding = True  # the endpoint: from here until the transcript is back
+    def process_raw(self, data: bytes, no_search: bool = False, full_utt: bool = False) -> Any:
+        answer = threading.Event()
+        self._loop.call_soon_threadsafe(answer.set)
+        # Only bounds the failure case (decoding on the loop): a free loop answers in microseconds.
+        if answer.wait(timeout=0 if self.unanswered else 10):
+            self.answered += 1
+        else:
+            self.unanswered += 1
+        return self._decoder.process_raw(data, no_search, full_utt)
 
-    async def threaded() -> str:
-        nonlocal decoding
-        text = (await open_recognizer.transcribe(source())).text
-        decoding = False
-        return text
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._decoder, name)
 
-    work = asyncio.ensure_future(threaded())
-    await ticker(work)
-    assert work.result()
-    # At least one tick per chunk decoded (the decode on the loop measured 5 for 35 chunks).
-    assert ticks_while_decoding >= taken > 10, (ticks_while_decoding, taken)
+
+async def test_decoding_never_blocks_the_event_loop(tmp_path: Path, speech_dir: Path) -> None:
+    """Every chunk is decoded while the event loop is free to run other callbacks."""
+    loop = asyncio.get_running_loop()
+    probes: list[_LoopProbingDecoder] = []
+
+    class Probed(LocalRecognizer):
+        def _make_decoder(self) -> Any:
+            probes.append(_LoopProbingDecoder(super()._make_decoder(), loop))
+            return probes[-1]
+
+    rec = Probed(LocalRecognizerConfig(mode="open", cache_dir=str(tmp_path)), [SAMPLE])
+    try:
+        audio = noisy_command("please read me the news about the weather in london", "kal16", speech_dir)
+        assert (await rec.transcribe(chunks(audio))).text
+    finally:
+        rec.close()
+    (probe,) = probes
+    assert probe.unanswered == 0
+    assert probe.answered > 10, probe.answered  # every chunk of the utterance went through the probe
 
 
 async def test_a_cancelled_utterance_leaves_the_decoder_usable(
