@@ -10,7 +10,9 @@ Audio is real flite speech (bench.synth) over a quiet room's noise floor, never 
 
 from __future__ import annotations
 
+import array
 import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -19,8 +21,10 @@ import socket
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,19 +42,29 @@ CHUNK_BYTES = 8000
 SPEECH_DBFS = -26.0
 FLOOR_DBFS = -56.0
 """A quiet room's noise floor, 30 dB under the speech."""
+DEADLINE_S = float(os.environ.get("ASSISTANTD_TEST_DEADLINE_S", "60"))
+"""How long a wait for something the daemon must do may take before the test fails. It only bounds a
+hang: a loaded machine may be slow, and no verdict depends on how fast the daemon is."""
 
 
 # -- audio ------------------------------------------------------------------------------------------
 class Audio:
-    """Makes test audio: commands spoken by flite over a continuous room-noise floor (seeded)."""
+    """Makes test audio: commands spoken by flite over a continuous room-noise floor.
+
+    The noise of each piece is seeded by what is asked for, so a test gets the same audio whatever ran
+    before it (a shared generator would make a test's noise depend on the order of the suite).
+    """
 
     def __init__(self, cache_dir: Path, seed: int = 3) -> None:
         self.cache_dir = cache_dir
-        self.rng = np.random.default_rng(seed)
+        self.seed = seed
+
+    def _rng(self, *key: object) -> np.random.Generator:
+        return np.random.default_rng([self.seed, zlib.crc32(repr(key).encode())])
 
     def room(self, seconds: float) -> bytes:
         n = int(RATE * seconds)
-        return to_pcm(set_level(make_noise("pink", n, self.rng), FLOOR_DBFS))
+        return to_pcm(set_level(make_noise("pink", n, self._rng("room", n)), FLOOR_DBFS))
 
     def command(self, text: str, voice: str = "flite:slt") -> bytes:
         """The spoken command with 0.3 s of room before it and nothing after (the caller adds the pause)."""
@@ -58,7 +72,7 @@ class Audio:
         clip = set_level(clip, SPEECH_DBFS, speech_level_dbfs(clip))
         lead = int(RATE * 0.3)
         speech = np.concatenate([np.zeros(lead), clip])
-        noise = set_level(make_noise("pink", len(speech), self.rng), FLOOR_DBFS)
+        noise = set_level(make_noise("pink", len(speech), self._rng("command", text, voice)), FLOOR_DBFS)
         return to_pcm(speech + noise)
 
 
@@ -69,7 +83,7 @@ def base_config(cache_dir: Path) -> dict[str, Any]:
         "recognizer": {"default": "local", "local": {"cache_dir": str(cache_dir)}},
         "intents": {"files": [str(REPO / "config" / "intents" / "en.yaml")]},
         "handlers": {"bindings": [{"intent": "LightOn", "exec": {"argv": ["true"], "timeout_s": 5}}]},
-        "service": {"watchdog_stall_s": 1.0, "shutdown_grace_s": 3.0},
+        "service": {"watchdog_stall_s": 1.0, "shutdown_grace_s": 4.5},
     }
 
 
@@ -132,6 +146,8 @@ class Daemon:
         self.stderr: list[str] = []
         self._cond = threading.Condition()
         self._closed = False
+        self._empty_reads = 0
+        """Times the notify receiver found the socket empty (to know it has read all that was sent)."""
         self.started_at = time.monotonic()
         self.proc = subprocess.Popen(
             [
@@ -172,6 +188,9 @@ class Daemon:
             try:
                 data = self.sock.recv(4096)
             except TimeoutError:
+                with self._cond:
+                    self._empty_reads += 1
+                    self._cond.notify_all()
                 continue
             except OSError:
                 return
@@ -180,7 +199,11 @@ class Daemon:
                 self._cond.notify_all()
 
     def wait_until(self, predicate: Callable[[], Any], timeout: float, what: str) -> Any:
-        """Wait for ``predicate()`` to return something truthy; fail with the log's tail if it does not."""
+        """Wait for ``predicate()`` to return something truthy; fail with the log's tail if it does not.
+
+        Once the daemon has exited, everything it wrote is collected first (its pipes to EOF, its
+        datagrams until the socket is empty), so the verdict never depends on the readers' speed.
+        """
         deadline = time.monotonic() + timeout
         with self._cond:
             while not (result := predicate()) and self.proc.poll() is None:
@@ -189,7 +212,7 @@ class Daemon:
                     break
                 self._cond.wait(min(left, 0.1))
         if not result and self.proc.poll() is not None:
-            time.sleep(0.2)  # the readers may still hold the last lines and datagrams
+            self._collect_all()
             with self._cond:
                 result = predicate()
         if not result:
@@ -199,7 +222,16 @@ class Daemon:
             )
         return result
 
-    def notice(self, key: str, timeout: float = 10.0, *, since: int = 0) -> Notice:
+    def _collect_all(self) -> None:
+        """After the exit: read the pipes to EOF and the notify socket until it is empty."""
+        for t in self._threads[:2]:
+            t.join(DEADLINE_S)
+        with self._cond:
+            # Datagrams sent before the exit are already queued: the next empty read comes after them.
+            seen = self._empty_reads
+            self._cond.wait_for(lambda: self._empty_reads > seen + 1 or self._closed, DEADLINE_S)
+
+    def notice(self, key: str, timeout: float = DEADLINE_S, *, since: int = 0) -> Notice:
         """The first datagram from index ``since`` on that carries ``KEY=``."""
 
         def find() -> Notice | None:
@@ -208,14 +240,14 @@ class Daemon:
         found: Notice = self.wait_until(find, timeout, f"{key}= on the notify socket")
         return found
 
-    def log_line(self, text: str, timeout: float = 10.0, *, since: int = 0) -> str:
+    def log_line(self, text: str, timeout: float = DEADLINE_S, *, since: int = 0) -> str:
         def find() -> str | None:
             return next((line for line in self.stderr[since:] if text in line), None)
 
         found: str = self.wait_until(find, timeout, f"log line containing {text!r}")
         return found
 
-    def reports(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+    def reports(self, count: int, timeout: float = DEADLINE_S) -> list[dict[str, Any]]:
         """Wait for ``count`` JSON lines on stdout and return all of them, parsed."""
         self.wait_until(lambda: len(self.stdout) >= count, timeout, f"{count} utterance report(s)")
         return [json.loads(line) for line in self.stdout]
@@ -243,13 +275,28 @@ class Daemon:
         with contextlib.suppress(BrokenPipeError):
             self.proc.stdin.close()
 
+    def wait_input_read(self, timeout: float = DEADLINE_S) -> None:
+        """Wait until the daemon has read everything written to its stdin (the pipe is empty).
+
+        StdinSource reads its next chunk only after the frames of the last one went through the
+        listener, so at most the last chunk written may still be on its way through.
+        """
+        assert self.proc.stdin is not None
+        fd = self.proc.stdin.fileno()
+
+        def empty() -> bool:
+            pending = array.array("i", [0])
+            fcntl.ioctl(fd, termios.FIONREAD, pending)
+            return pending[0] == 0
+
+        self.wait_until(empty, timeout, "the daemon to read all of its input")
+
     def send(self, sig: signal.Signals) -> None:
         self.proc.send_signal(sig)
 
-    def wait(self, timeout: float) -> int:
+    def wait(self, timeout: float = DEADLINE_S) -> int:
         code = self.proc.wait(timeout)
-        for t in self._threads[:2]:
-            t.join(timeout=2)
+        self._collect_all()
         return code
 
     def vm_rss_kb(self) -> int:
