@@ -74,7 +74,10 @@ async def test_a_stalled_consumer_drops_the_newest_frames_counted_and_logged_onc
     frames = []
     async with asyncio.timeout(30), contextlib.aclosing(source.frames()) as it:
         frames.append(await anext(it))
-        await asyncio.sleep(0.3)  # the consumer stalls; the file "microphone" keeps producing
+        # The consumer stalls until the file "microphone" has produced past the hand-off (however long
+        # the callback thread takes to get there on a busy machine).
+        while source.frames_dropped == 0:
+            await asyncio.sleep(0.01)
         clock.now += 11.0  # the overflow report is due
         for _ in range(12):
             frames.append(await anext(it))
