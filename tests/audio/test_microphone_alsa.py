@@ -21,6 +21,7 @@ from assistantd.config.audio import AudioConfig
 from assistantd.errors import AudioError
 from tests.audio.mic import native_input, take
 from tests.audio.signals import align, pcm, rms
+from tests.waiting import eventually
 
 STEREO_48K = {"device": "default", "sample_rate_hz": 48000, "channels": 2, "queue_frames": 10000}
 
@@ -76,8 +77,7 @@ async def test_a_stalled_consumer_drops_the_newest_frames_counted_and_logged_onc
         frames.append(await anext(it))
         # The consumer stalls until the file "microphone" has produced past the hand-off (however long
         # the callback thread takes to get there on a busy machine).
-        while source.frames_dropped == 0:
-            await asyncio.sleep(0.01)
+        await eventually(lambda: source.frames_dropped > 0, "frames dropped at the hand-off")
         clock.now += 11.0  # the overflow report is due
         for _ in range(12):
             frames.append(await anext(it))

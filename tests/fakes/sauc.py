@@ -226,7 +226,7 @@ class FakeSauc:
         seq, cfg = _parse_client(await self._recv(ws), expect_type=0b0001, expect_seq=1)
         session.config = self._check_config(cfg)
         if fault.ack_delay_s:
-            await asyncio.sleep(fault.ack_delay_s)
+            await _pause(ws, fault.ack_delay_s)
         await ws.send(_response(1, last=False, text="", utterances=[]))  # §1.4 step 2
         words = self.transcript.split()
         shown = ""
@@ -261,7 +261,7 @@ class FakeSauc:
             await ws.wait_closed()
             return
         if fault.final_delay_s:
-            await asyncio.sleep(fault.final_delay_s)
+            await _pause(ws, fault.final_delay_s)
         duration_ms = len(session.audio) // 32
         utterance = {"text": self.transcript, "start_time": 0, "end_time": duration_ms, "definite": True}
         session.final_sent_at = time.perf_counter()
@@ -384,3 +384,11 @@ async def _main(argv: Sequence[str] | None = None) -> None:
 if __name__ == "__main__":
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_main())
+
+
+async def _pause(ws: ServerConnection, seconds: float) -> None:
+    """Wait ``seconds``, or less if the client leaves first: a server's timer dies with its connection
+    (and a long delay does not hold up the fake's shutdown)."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await ws.wait_closed()
