@@ -11,11 +11,18 @@ log = logging.getLogger(__name__)
 _MAX_REQUEST_BYTES = 8192
 MAX_CONNECTIONS = 8
 """Connections served at once. A scraper needs one; the cap keeps a misbehaving local client from piling up
-tasks and buffers in the daemon (each may hold a slot for up to the 5 s request deadline)."""
+tasks and buffers in the daemon (each may hold a slot for up to the request deadline)."""
+REQUEST_TIMEOUT_S = 5.0
+"""How long a client may take to send its request before the connection is closed."""
 
 
 async def serve_metrics(
-    render: Callable[[], str], port: int, host: str = "127.0.0.1", *, max_connections: int = MAX_CONNECTIONS
+    render: Callable[[], str],
+    port: int,
+    host: str = "127.0.0.1",
+    *,
+    max_connections: int = MAX_CONNECTIONS,
+    request_timeout_s: float = REQUEST_TIMEOUT_S,
 ) -> asyncio.Server:
     """Start the server; the caller owns it (close() + wait_closed() on shutdown).
 
@@ -29,7 +36,7 @@ async def serve_metrics(
             writer.close()
             return
         async with slots:
-            await _serve(render, reader, writer)
+            await _serve(render, reader, writer, request_timeout_s)
 
     server = await asyncio.start_server(handle, host, port, limit=_MAX_REQUEST_BYTES)
     log.info("metrics on http://%s:%d/metrics", host, port)
@@ -37,11 +44,14 @@ async def serve_metrics(
 
 
 async def _serve(
-    render: Callable[[], str], reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    render: Callable[[], str],
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    request_timeout_s: float,
 ) -> None:
     """One request, one response, then close."""
     try:
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(request_timeout_s):
             head = await reader.readuntil(b"\r\n\r\n")
         request_line = head[:_MAX_REQUEST_BYTES].split(b"\r\n", 1)[0].decode("latin-1")
         parts = request_line.split(" ")

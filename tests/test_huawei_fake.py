@@ -45,7 +45,7 @@ def config(*, aksk: bool = False, transport: dict[str, Any] | None = None, **hua
     data = {
         "default": "huawei",
         "fallback": None,
-        "transport": {"retries": 0, "final_timeout_s": 2.0, **(transport or {})},
+        "transport": {"retries": 0, "final_timeout_s": 10.0, **(transport or {})},
         "huawei": {"project_id": PROJECT, **auth, **huawei},
     }
     env = {"HW_TOKEN": TOKEN, "HW_AK": AK, "HW_SK": SK}
@@ -230,7 +230,7 @@ async def raw_exchange(
         for message in messages:
             await ws.send(message)
         for _ in range(replies):
-            reply = await asyncio.wait_for(ws.recv(), 2)
+            reply = await asyncio.wait_for(ws.recv(), 30)  # bounds a hang only
             assert isinstance(reply, str)
             out.append(json.loads(reply))
     return out

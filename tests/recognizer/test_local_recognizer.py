@@ -136,14 +136,17 @@ async def test_decoding_never_blocks_the_event_loop(tmp_path: Path, speech_dir: 
 async def test_a_cancelled_utterance_leaves_the_decoder_usable(
     recognizer: LocalRecognizer, speech_dir: Path
 ) -> None:
+    all_sent = asyncio.Event()
+
     async def endless() -> AsyncIterator[bytes]:
         async for chunk in chunks(noisy_command("turn on the kitchen light", "slt", speech_dir)):
             yield chunk
+        all_sent.set()
         await asyncio.Event().wait()  # the endpoint never comes
 
     await recognizer.start()
     task = asyncio.ensure_future(recognizer.transcribe(endless()))
-    await asyncio.sleep(0.3)
+    await all_sent.wait()  # cancelled mid-utterance, with its audio handed to the decoder
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
