@@ -13,7 +13,7 @@ from assistantd.config.handlers import HomeAssistantConnection
 from assistantd.config.template import MissingValueError
 from assistantd.errors import HandlerError
 from assistantd.handlers.base import Invocation
-from assistantd.handlers.http import request
+from assistantd.handlers.http_client import request
 
 
 class HomeAssistantHandler:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import socket
@@ -142,3 +143,65 @@ def http_server() -> Iterator[HttpServer]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+class Trickler:
+    """An HTTP server that answers every request with headers and then one body byte every 20 ms for as
+    long as the client keeps reading: each read is well inside any socket timeout, so only a deadline on
+    the whole request ends it. Counts the connections the client hung up."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self.accepted = 0
+        self.hung_up = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._accept, daemon=True)]
+        self._threads[0].start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            with self._lock:
+                self.accepted += 1
+            t = threading.Thread(target=self._trickle, args=(conn,), daemon=True)
+            self._threads.append(t)
+            t.start()
+
+    def _trickle(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)  # the request (small)
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100000000\r\n\r\n"
+                )
+                while not self._stop.wait(0.02):
+                    conn.sendall(b"x")
+            except OSError:  # the client shut the connection: what a deadline must do
+                with self._lock:
+                    self.hung_up += 1
+
+    def close(self) -> None:
+        self._stop.set()
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() (close alone would not)
+        self._listener.close()
+        for t in self._threads:
+            t.join(timeout=10)
+
+
+@pytest.fixture
+def trickler() -> Iterator[Trickler]:
+    server = Trickler()
+    try:
+        yield server
+    finally:
+        server.close()

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from assistantd.handlers import Invocation, Outcome, Runner, SpeakingGate, build_runner
+from assistantd.errors import HandlerError
+from assistantd.handlers import Invocation, Outcome, Runner, SpeakingGate, build_runner, http_client
+from assistantd.handlers.http_client import request
+from tests.waiting import HANG_S, eventually
 
-from .conftest import HttpServer, free_port, handlers_config
+from .conftest import HttpServer, Trickler, free_port, handlers_config
 
 SENTINEL = "sk-SENTINEL-9d2e41"
 
@@ -124,3 +131,42 @@ async def test_secrets_never_reach_logs_outcomes_or_reprs(
     seen = caplog.text + repr(outcomes) + repr(runner.__dict__) + "".join(capsys.readouterr())
     assert "utterance u7" in caplog.text  # the failure was logged
     assert SENTINEL not in seen
+
+
+async def test_a_reply_that_trickles_forever_is_cut_off_at_the_deadline(trickler: Trickler) -> None:
+    with pytest.raises(HandlerError, match=r"GET http://127\.0\.0\.1:\d+/slow timed out after 0\.5 s"):
+        await request("GET", trickler.url + "/slow", timeout_s=0.5)
+    # The request's thread stopped reading and hung up: nothing keeps it (or the process) alive.
+    await eventually(lambda: trickler.hung_up == 1, "the client hanging up")
+    await eventually(lambda: http_client.in_flight() == 0, "the request thread ending")
+
+
+async def test_hung_requests_never_hold_up_a_request_to_a_healthy_server(
+    trickler: Trickler, http_server: HttpServer
+) -> None:
+    # More than asyncio's default executor has workers here (min(32, cores + 4)): they used to fill it.
+    stuck = [request("GET", f"{trickler.url}/{i}", timeout_s=0.5) for i in range(8)]
+    failures = await asyncio.gather(*stuck, return_exceptions=True)
+    assert all(isinstance(f, HandlerError) and "timed out" in str(f) for f in failures), failures
+    response = await request("GET", http_server.url + "/healthy", timeout_s=HANG_S)
+    assert response.status == 200
+    assert [r.path for r in http_server.requests] == ["/healthy"]
+
+
+def test_a_trickling_server_does_not_keep_assistantd_handle_from_exiting(
+    trickler: Trickler, tmp_path: Path
+) -> None:
+    config = tmp_path / "assistant.yaml"
+    config.write_text(
+        "handlers:\n  bindings:\n"
+        f"    - {{intent: Slow, http: {{url: '{trickler.url}/slow', method: GET, timeout_s: 0.5}}}}\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "assistantd", "handle", "Slow", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=HANG_S,  # the old client kept reading in an executor thread that exit waited for
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "timed out after 0.5 s" in proc.stdout
