@@ -25,6 +25,7 @@ from assistantd.metrics import Metrics
 from assistantd.metrics_http import serve_metrics
 from assistantd.pipeline import UtteranceLike, UtteranceReport
 from assistantd.systemd import Notifier, ProgressWatchdog
+from assistantd.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -216,9 +217,7 @@ class Service:
             self.notifier.ready(self._status())
             return listen
         # Stop capturing with the old app; its utterances in flight finish on the old collaborators.
-        listen.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await listen
+        await cancel_and_wait(listen)
         old = self.app
         self.config, self.app = config, app
         grace = config.service.shutdown_grace_s
@@ -238,10 +237,7 @@ class Service:
         grace = self.config.service.shutdown_grace_s
         self.notifier.stopping()
         log.info("stopping: %d utterance(s) in flight, %.1f s grace", len(self._in_flight), grace)
-        if not listen.done():
-            listen.cancel()  # stops capture; the utterance in flight keeps its own task
-        with contextlib.suppress(asyncio.CancelledError):
-            await listen
+        await cancel_and_wait(listen)  # stops capture; the utterance in flight keeps its own task
         if self._in_flight:
             _, pending = await asyncio.wait(set(self._in_flight), timeout=grace)
             for task in pending:

@@ -1,0 +1,59 @@
+"""cancel_and_wait: the cancelled task's own cancellation is swallowed, the caller's never."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from assistantd.tasks import cancel_and_wait
+
+
+async def _slow_to_stop(cleaning: asyncio.Event, done: asyncio.Event) -> None:
+    try:
+        await asyncio.Event().wait()
+    finally:
+        cleaning.set()
+        await done.wait()  # clean-up that takes a while (closing a device, say)
+
+
+async def test_the_tasks_own_cancellation_is_swallowed() -> None:
+    cleaning, done = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(_slow_to_stop(cleaning, done))
+    await asyncio.sleep(0)
+    waiter = asyncio.create_task(cancel_and_wait(task))
+    await cleaning.wait()
+    done.set()
+    await waiter  # returns normally
+    assert task.cancelled()
+
+
+async def test_a_cancellation_of_the_caller_while_it_waits_is_raised() -> None:
+    """The second SIGINT case: the shutdown is itself cancelled while capture is still closing."""
+    cleaning, done = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(_slow_to_stop(cleaning, done))
+    await asyncio.sleep(0)
+    carried_on = False
+
+    async def shutdown() -> None:
+        nonlocal carried_on
+        await cancel_and_wait(task)
+        carried_on = True
+
+    caller = asyncio.create_task(shutdown())
+    await cleaning.wait()
+    caller.cancel()  # arrives while the task is still cleaning up
+    done.set()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    assert not carried_on
+
+
+async def test_another_failure_of_the_task_is_raised() -> None:
+    async def fails() -> None:
+        raise OSError("device gone")
+
+    task = asyncio.create_task(fails())
+    await asyncio.sleep(0)
+    with pytest.raises(OSError, match="device gone"):
+        await cancel_and_wait(task)
