@@ -183,7 +183,7 @@ class AssistantApp:
             return "recognizer unavailable"
         if self.wake is not None:
             last = self.wake.last
-            heard = f"; last heard {last.describe()}" if last is not None else ""
+            heard = f" (last heard at {last.time:.2f} s, p {last.probability:.2f})" if last else ""
             return f"listening for {self.wake.detector.name}{heard}"
         return "listening"
 
@@ -236,7 +236,7 @@ class AssistantApp:
     def _finished(self, report: UtteranceReport, outcomes: list[Outcome]) -> None:
         if report.outcome is None:  # a wake word without a command says nothing about the recognizer
             self._recognizer_failing = bool(report.error or report.note)
-        if report.text and self.wake is not None:
+        if report.text and report.wake is not None:  # one follow-up per wake word, not a chain
             self.listener.follow_up(self.config.wake.follow_up_s)
         for outcome in outcomes:
             self.metrics.inc("handler_runs")

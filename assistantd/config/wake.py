@@ -10,6 +10,8 @@ from assistantd.config.reader import Node
 
 BUILTIN_MODELS = ("okay_nabu", "hey_jarvis", "alexa", "hey_mycroft")
 """The models pymicro-wakeword's wheel ships (nothing is downloaded)."""
+TFLITE_IDENTIFIER = b"TFL3"
+"""The flatbuffer file identifier of a TFLite model (bytes 4-8 of the file)."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,12 @@ def _model(node: Node, value: object, base_dir: Path) -> str:
     tflite = spec.get("model") if isinstance(spec, dict) else None
     if not isinstance(micro, dict) or not isinstance(tflite, str) or "probability_cutoff" not in micro:
         raise node.error("model", f"{expected} (it lacks model / micro.probability_cutoff)", value)
-    if not (path.parent / tflite).is_file():
-        raise node.error("model", f"{expected} (its model file {tflite!r} is missing)", value)
+    try:
+        with open(path.parent / tflite, "rb") as model_file:
+            head = model_file.read(8)
+    except OSError:
+        raise node.error("model", f"{expected} (its model file {tflite!r} is missing)", value) from None
+    if head[4:8] != TFLITE_IDENTIFIER:
+        # TFLite's C API crashes the process on a file that is not a model: refuse it here instead.
+        raise node.error("model", f"{expected} ({tflite!r} is not a TFLite model)", value)
     return str(path)

@@ -6,11 +6,12 @@ the detection (``handoff``), so a command said in one breath with the phrase ("o
 lights") keeps its first syllable, while the phrase itself is not sent to the recognizer.
 
 Where the phrase ends and the command begins is decided on the audio, not by a fixed offset: the detector
-fires between 0.12 s before and 0.15 s after the end of the phrase (measured on flite and espeak-ng voices
-saying "okay nabu" followed by a command after 0, 0.1, 0.3 and 0.8 s), so the split is the quietest frame
-between ``LOOKBACK_S`` before and ``LOOKAHEAD_S`` after the detection, or rather the middle of the pause
-around it. Even a one-breath command leaves a short gap after the phrase, and that gap is the quietest
-stretch of the window. The frames before the
+fires between 0.12 s before and 0.41 s after the end of the phrase (measured on flite and espeak-ng voices
+saying "okay nabu" followed by a command after 0 to 0.8 s, in room noise), so the split is searched
+between ``LOOKBACK_S`` before and ``LOOKAHEAD_S`` after the detection: it is the start of the longest run
+of near-silent frames there. Even a one-breath command leaves a short gap after the phrase, longer than
+the closure of a stop consonant inside a word; a command glued to the phrase with no gap at all may lose
+its first syllable (or keep the phrase's last). The frames before the
 split warm the VAD front end up (its noise suppressor and noise floor) without reaching the endpointer.
 
 Pure: no I/O, no clock; the detector comes in through the constructor (microwakeword.py).
@@ -18,6 +19,7 @@ Pure: no I/O, no clock; the detector comes in through the constructor (microwake
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
@@ -29,8 +31,8 @@ LOOKBACK_S = 0.5
 """The split between phrase and command is searched from this long before the detection..."""
 LOOKAHEAD_S = 0.25
 """...to this long after it (the handoff waits for these frames)."""
-QUIET_DB = 3.0
-"""Frames this close to the quietest one belong to the same pause."""
+QUIET_DB = 6.0
+"""Frames this close to the quietest one of the window count as silent."""
 RING_S = 1.5
 """Audio kept while idle: the search window plus about a second to warm the VAD front end up with."""
 
@@ -122,17 +124,19 @@ class WakeStage:
         window = [i for i, f in enumerate(frames) if f.t >= t0]
         if not window:
             return Handoff([], frames)
-        levels = {i: NoiseFloorGate.level_db(frames[i].pcm) for i in window}
-        quietest = min(window, key=levels.__getitem__)
-        # The pause is the run of near-silent frames around the quietest one; cutting in its middle
-        # leaves the phrase's fading tail behind and keeps some of the pause as pre-roll for the command.
-        quiet = levels[quietest] + QUIET_DB
-        first = last = quietest
-        while first - 1 in levels and levels[first - 1] <= quiet:
-            first -= 1
-        while last + 1 in levels and levels[last + 1] <= quiet:
-            last += 1
-        split = (first + last + 1) // 2
+        levels = [NoiseFloorGate.level_db(frames[i].pcm) for i in window]
+        quiet = min(levels) + QUIET_DB
+        # Runs of near-silent frames: the pause after the phrase, and the closures of stops ("what time",
+        # "kitchen"). The pause is the longest (earliest on a tie); the command starts after it.
+        best_start, best_len, run_start = window[0], 0, None
+        for k, level in enumerate([*levels, math.inf]):
+            if level <= quiet:
+                run_start = k if run_start is None else run_start
+                continue
+            if run_start is not None and k - run_start > best_len:
+                best_start, best_len = window[run_start], k - run_start
+            run_start = None
+        split = best_start
         return Handoff(frames[:split], frames[split:])
 
     def reset(self) -> None:
