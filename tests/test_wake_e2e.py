@@ -132,3 +132,15 @@ async def test_a_cloud_recognizer_hears_nothing_unaddressed(
     assert len(heard) == 3
     for session, line in zip(heard, addressed, strict=True):
         assert len(session.audio) == round((line["end"] - line["start"]) * 32000)
+
+
+async def test_the_main_job_acts_on_the_addressed_commands_of_the_bundled_sample(tmp_path: Path) -> None:
+    from bench.sample_recording import SCRIPT as SAMPLE_SCRIPT
+    from bench.sample_recording import write
+
+    sample = write(tmp_path / "sample.wav")
+    lines, _ = await _run(ROOT / "config" / "assistant.yaml", sample, {"XDG_CACHE_HOME": str(tmp_path)})
+    # The shipped config's wake word: the commands after it, nothing for the bare command or the chat.
+    assert [line["intent"] for line in lines] == ["LightOn", "TimerStart", "TimeGet", "VolumeUp"]
+    assert sum(line.gap_s is not None for line in SAMPLE_SCRIPT) == 4
+    assert all(line["wake"]["model"] == "okay_nabu" for line in lines)
