@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sized
 from pathlib import Path
 
 from assistantd.audio.frames import Frame, frame_bytes
@@ -131,19 +131,15 @@ def idle_cpu(minutes: float) -> None:
     pcm = pcm * reps
     hours = len(pcm) / 32000 / 3600
 
-    def cpu(work: object) -> float:
+    def per_hour(work: Callable[[], Sized]) -> tuple[float, int]:
+        """CPU-s per audio-hour of ``work`` and how many things it found."""
         start = time.process_time()
-        result = work() if callable(work) else None
-        spent = time.process_time() - start
-        cpu.last = result  # type: ignore[attr-defined]
-        return spent / hours
+        found = work()
+        return (time.process_time() - start) / hours, len(found)
 
-    bare = cpu(lambda: bare_detections(pcm))
-    false_bare = len(cpu.last)  # type: ignore[attr-defined]
-    wake = cpu(lambda: asyncio.run(listen(pcm, wake=True)))
-    false_wake = len(cpu.last)  # type: ignore[attr-defined]
-    continuous = cpu(lambda: asyncio.run(listen(pcm, wake=False)))
-    utterances = len(cpu.last)  # type: ignore[attr-defined]
+    bare, false_bare = per_hour(lambda: bare_detections(pcm))
+    wake, false_wake = per_hour(lambda: asyncio.run(listen(pcm, wake=True)))
+    continuous, utterances = per_hour(lambda: asyncio.run(listen(pcm, wake=False)))
     print(f"\nidle CPU-s per audio-hour, {hours * 60:.1f} min of conversation and room noise, no wake phrase")
     print(f"  bare pymicro-wakeword loop (baseline) {bare:7.1f}   x1.00   detections: {false_bare}")
     print(
