@@ -191,8 +191,12 @@ class AssistantApp:
         return isinstance(self.source, MicrophoneSource) and self.source.retrying(now)
 
     async def aclose(self, grace_s: float) -> None:
-        for chime in self._chimes:
-            chime.cancel()
+        if self._chimes:  # a chime is short: let it finish within the grace period
+            _, playing = await asyncio.wait(set(self._chimes), timeout=grace_s)
+            for chime in playing:
+                chime.cancel()
+            if playing:
+                await asyncio.wait(playing)
         await self.runner.aclose(grace_s)
         await close_recognizer(self.recognizer)
 

@@ -34,11 +34,11 @@ def speech(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, list[Any], 
     return pcm, placed, cache
 
 
-def _config(tmp: Path, recognizer: str) -> Path:
+def _config(tmp: Path, recognizer: str, wake: str = "") -> Path:
     path = tmp / "assistant.yaml"
     path.write_text(
         f"""
-wake: {{model: okay_nabu, command_timeout_s: 4}}
+wake: {{model: okay_nabu, command_timeout_s: 4{wake}}}
 recognizer:
 {recognizer}
 intents: {{files: ["{INTENTS}"]}}
@@ -132,6 +132,27 @@ async def test_a_cloud_recognizer_hears_nothing_unaddressed(
     assert len(heard) == 3
     for session, line in zip(heard, addressed, strict=True):
         assert len(session.audio) == round((line["end"] - line["start"]) * 32000)
+
+
+async def test_the_chime_plays_when_the_phrase_is_heard(
+    speech: tuple[bytes, list[Any], Path], tmp_path: Path
+) -> None:
+    if shutil.which("aplay") is None:
+        pytest.skip("needs aplay (alsa-utils)")
+    pcm, _, cache = speech
+    chime = write_wav(tmp_path / "chime.wav", bytes(range(256)) * 25)
+    played = tmp_path / "played.raw"
+    # ALSA's file plugin (FACTS.md): what aplay plays on the default device lands in `played`.
+    alsa = tmp_path / "alsa.conf"
+    alsa.write_text(
+        f'pcm.!default {{ type file slave.pcm {{ type null }} file "{played}" format "raw" }}\n',
+        encoding="utf-8",
+    )
+    local = f'  default: local\n  fallback: null\n  local: {{cache_dir: "{cache}"}}'
+    config = _config(tmp_path, local, wake=f', chime: "{chime}"')
+    lines, _ = await _run(config, write_wav(tmp_path / "wake.wav", pcm), {"ALSA_CONFIG_PATH": str(alsa)})
+    assert len(lines) == 4
+    assert played.read_bytes().startswith(bytes(range(256)) * 25)
 
 
 async def test_the_main_job_acts_on_the_addressed_commands_of_the_bundled_sample(tmp_path: Path) -> None:
