@@ -111,3 +111,8 @@ def _write_silence(path: Path) -> None:
         out.setsampwidth(2)
         out.setframerate(16000)
         out.writeframes(bytes(32000))
+
+
+def test_check_config_loads_the_model_and_says_which(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check-config", "--config", str(REPO / "config" / "assistant.yaml")]) == 0
+    assert "wake word okay_nabu at cutoff 0.85" in capsys.readouterr().out
