@@ -171,8 +171,6 @@ class Listener:
         self._deadline = 0.0
         """Audio-clock end of the command or follow-up window, seconds."""
         self._last_end = 0.0
-        self.no_command = 0
-        """Wake words no command followed within command_timeout_s."""
 
     def follow_up(self, seconds: float) -> None:
         """After a reply: the next ``seconds`` of speech are a command without the phrase (wake mode)."""
@@ -183,8 +181,8 @@ class Listener:
         self.mode = "follow_up"
 
     async def utterances(self) -> AsyncIterator[Utterance]:
-        """Live utterances in order, each yielded at its onset. Ends when the source ends (after the last
-        utterance has ended); closing the iterator stops listening."""
+        """Live utterances in order, each yielded at its onset (in wake mode at the wake word). Ends when
+        the source ends (after the last utterance has ended); closing the iterator stops listening."""
         if self._started:
             raise RuntimeError("Listener.utterances() can be iterated only once")
         self._started = True
@@ -292,7 +290,6 @@ class Listener:
         utt = self._armed
         assert utt is not None
         self._armed = self._current = None
-        self.no_command += 1
         utt._finish(UtteranceEnded(utt.id, utt.start, utt.start, "no_command", 0.0, now))
         log.info("utterance %d: no command within %.1f s of the wake word", utt.id, self.command_timeout_s)
         self._to_idle()
