@@ -6,6 +6,8 @@ the pipeline sees small protocols, so both are tested with real parts or honest 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import difflib
 import json
 import logging
@@ -22,6 +24,7 @@ from assistantd.config import Config
 from assistantd.debug_wav import UtteranceSaver
 from assistantd.endpoint.listener import Listener, Utterance
 from assistantd.endpoint.vad import build_vad
+from assistantd.endpoint.wake import WakeStage
 from assistantd.errors import ConfigError
 from assistantd.handlers.base import Invocation, Outcome
 from assistantd.handlers.build import build_runner
@@ -92,7 +95,9 @@ class AssistantApp:
         watchdog: ProgressWatchdog | None = None,
         report_to: TextIO | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wake: WakeStage | None = None,
     ) -> None:
+        """``wake`` None: continuous listening (every utterance the VAD finds is a command)."""
         self.config = config
         self.metrics = metrics
         self.source = source
@@ -102,9 +107,18 @@ class AssistantApp:
         self.watchdog = watchdog
         self.report_to = report_to
         """Where one JSON line per utterance goes (the --input main job prints to stdout)."""
+        # The chain of stages (module docstring): the mute, then the wake stage, VAD and endpointer.
         self.tap = TappedSource(source, self._progress, gate)
+        self.wake = wake
         vad = build_vad(config.endpoint, config.audio.frame_ms)
-        self.listener = Listener(self.tap, vad, config.endpoint, onset_check=vad.onset_check)
+        self.listener = Listener(
+            self.tap,
+            vad,
+            config.endpoint,
+            onset_check=vad.onset_check,
+            wake=wake,
+            command_timeout_s=config.wake.command_timeout_s,
+        )
         saver = None
         if config.service.save_utterances_dir:
             saver = UtteranceSaver(
@@ -122,6 +136,7 @@ class AssistantApp:
         self._recognizing = 0
         self._recognizer_failing = False
         """The configured recognizer failed the last utterance (its fallback, if any, took over)."""
+        self._chimes: set[asyncio.Task[None]] = set()
 
     def _progress(self) -> None:
         if self.watchdog is not None:
@@ -137,6 +152,8 @@ class AssistantApp:
         try:
             async for utterance in stream:
                 self._hearing = utterance
+                if utterance.wake is not None and self.config.wake.chime:
+                    self._chime(self.config.wake.chime)
                 yield utterance
         finally:
             await _aclose(stream)
@@ -155,18 +172,31 @@ class AssistantApp:
             self.metrics.set_total("dropped_frames", mic.frames_dropped)
             if mic.state in ("missing", "busy", "failed", "stalled"):
                 return f"microphone {mic.state}"
-        if self._hearing is not None and not self._hearing.ended:
+        hearing = self._hearing
+        if hearing is not None and not hearing.ended:
+            if hearing.wake is not None and not hearing.chunks:
+                return f"waiting for a command after {hearing.wake.describe()}"
             return "hearing"
         if self._recognizing:
             return "recognizing"
         if self._recognizer_failing:
             return "recognizer unavailable"
+        if self.wake is not None:
+            last = self.wake.last
+            heard = f" (last heard at {last.time:.2f} s, p {last.probability:.2f})" if last else ""
+            return f"listening for {self.wake.detector.name}{heard}"
         return "listening"
 
     def capture_waiting(self, now: float) -> bool:
         return isinstance(self.source, MicrophoneSource) and self.source.retrying(now)
 
     async def aclose(self, grace_s: float) -> None:
+        if self._chimes:  # a chime is short: let it finish within the grace period
+            _, playing = await asyncio.wait(set(self._chimes), timeout=grace_s)
+            for chime in playing:
+                chime.cancel()
+            if playing:
+                await asyncio.wait(playing)
         await self.runner.aclose(grace_s)
         await close_recognizer(self.recognizer)
 
@@ -184,15 +214,41 @@ class AssistantApp:
         else:
             task.add_done_callback(lambda t: self._finished(report, [] if t.cancelled() else t.result()))
 
+    def _chime(self, path: str) -> None:
+        """Play the chime without waiting for it (the microphone stays open: see WakeConfig.chime)."""
+
+        async def play() -> None:
+            try:
+                process = await asyncio.create_subprocess_exec(
+                    "aplay", "-q", path, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+                )
+            except OSError as err:
+                log.warning("wake chime: cannot run aplay (%s)", err.strerror or err)
+                return
+            try:
+                await process.wait()
+            finally:
+                if process.returncode is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        process.kill()
+                    await process.wait()
+
+        task = asyncio.get_running_loop().create_task(play(), name="wake-chime")
+        self._chimes.add(task)
+        task.add_done_callback(self._chimes.discard)
+
     def _finished(self, report: UtteranceReport, outcomes: list[Outcome]) -> None:
-        self._recognizer_failing = bool(report.error or report.note)
+        if report.outcome is None:  # a wake word without a command says nothing about the recognizer
+            self._recognizer_failing = bool(report.error or report.note)
+        if report.text and report.wake is not None:  # one follow-up per wake word, not a chain
+            self.listener.follow_up(self.config.wake.follow_up_s)
         for outcome in outcomes:
             self.metrics.inc("handler_runs")
             if not outcome.ok:
                 self.metrics.inc("handler_failures")
         if self.report_to is None:
             return
-        line = {
+        line: dict[str, object] = {
             "start": round(report.start_s, 3),
             "end": round(report.start_s + report.duration_s, 3),
             "text": report.text,
@@ -201,6 +257,10 @@ class AssistantApp:
             "slots": report.slots,
             "handlers": [{"handler": o.handler, "ok": o.ok, "detail": o.detail} for o in outcomes],
         }
+        if report.wake is not None:
+            line["wake"] = report.wake.to_dict()
+        if report.outcome is not None:
+            line["outcome"] = report.outcome
         if report.error:
             line["error"] = report.error
         if report.note:
@@ -239,6 +299,12 @@ def build_app(
     matcher = load_matcher(config)
     check_bindings(config, matcher.intent_names())
     recognizer = recognizer_for(config, with_fallback=True)
+    wake = None
+    if config.wake.model is not None:
+        from assistantd.endpoint.microwakeword import load_detector  # noqa: PLC0415 - numpy, TFLite
+
+        detector = load_detector(config.wake, config.source)
+        wake = WakeStage(detector, config.audio.frame_ms, config.wake.refractory_s)
     runner = build_runner(config.handlers, gate)
     return AssistantApp(
         config,
@@ -250,4 +316,5 @@ def build_app(
         gate=gate if realtime else None,
         watchdog=watchdog,
         report_to=report_to if report_to is not None else (sys.stdout if input_path else None),
+        wake=wake,
     )

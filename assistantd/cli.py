@@ -67,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--plot", type=Path, default=None, metavar="OUT.png", help="draw waveform, VAD and segments"
     )
 
+    p = sub.add_parser("wake", help="print where the wake word fires in a WAV file, one JSON line each")
+    p.add_argument("path", type=Path, metavar="PATH.wav")
+    _config_arg(p)
+    p.add_argument("--model", default=None, help="a built-in model or a model .json (default: wake.model)")
+    p.add_argument("--cutoff", type=float, default=None, help="probability cutoff (default: the config's)")
+
     p = sub.add_parser("intents", help="work with intent files")
     intents_sub = p.add_subparsers(dest="intents_command", required=True, metavar="ACTION")
     p = intents_sub.add_parser("test", help="print the intent TEXT matches as JSON; exit 1 if none")
@@ -119,6 +125,10 @@ _COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]]
         lambda a: {"config_path": a.config, "intent": a.intent, "slots": a.slot, "text": a.text},
     ),
     "segments": ("segments", lambda a: {"path": a.path, "config_path": a.config, "plot": a.plot}),
+    "wake": (
+        "wake",
+        lambda a: {"path": a.path, "config_path": a.config, "model": a.model, "cutoff": a.cutoff},
+    ),
     "intents": (
         "intents",
         lambda a: {

@@ -17,6 +17,8 @@ COUNTERS = {
     "handler_failures": "Handler runs that failed",
     "capture_restarts": "Times the audio device was reopened",
     "dropped_frames": "Audio frames dropped because the loop fell behind",
+    "wake_detections": "Wake words heard (each opens an utterance)",
+    "wake_no_command": "Wake words no command followed",
 }
 
 STAGES = {

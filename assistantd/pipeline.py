@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from assistantd.audio.frames import BYTES_PER_SECOND
+from assistantd.endpoint.wake import Detection
 from assistantd.metrics import Metrics
 from assistantd.recognizer.base import RecognitionFailed, Recognizer
 
@@ -70,6 +71,10 @@ class UtteranceReport:
     latency_ms: float | None = None
     """Endpoint (last audio chunk) -> final text in hand."""
     error: str | None = None
+    wake: Detection | None = None
+    """The wake word that opened this utterance (wake mode)."""
+    outcome: str | None = None
+    """"no command" when the wake word was heard but no speech followed it."""
 
     def fields(self) -> dict[str, object]:
         """Structured journald fields (upper case, as journald wants them)."""
@@ -82,6 +87,10 @@ class UtteranceReport:
             out["LATENCY_MS"] = f"{self.latency_ms:.0f}"
         if self.error:
             out["ERROR"] = self.error
+        if self.wake is not None:
+            out["WAKE_MODEL"] = self.wake.model
+            out["WAKE_TIME_S"] = f"{self.wake.time:.3f}"
+            out["WAKE_PROBABILITY"] = f"{self.wake.probability:.3f}"
         return out
 
 
@@ -105,8 +114,11 @@ class Pipeline:
         """Called with (utterance id, all its audio) when saving utterances for debugging is on."""
 
     async def handle(self, utterance: UtteranceLike) -> UtteranceReport:
-        report = UtteranceReport(id=str(utterance.id), start_s=utterance.start)
+        wake: Detection | None = getattr(utterance, "wake", None)
+        report = UtteranceReport(id=str(utterance.id), start_s=utterance.start, wake=wake)
         self.metrics.inc("utterances")
+        if wake is not None:
+            self.metrics.inc("wake_detections")
         ended_at: float | None = None
         audio_bytes = 0
         kept: list[bytes] = []
@@ -123,10 +135,15 @@ class Pipeline:
         try:
             transcript = await self.recognizer.transcribe(live())
         except RecognitionFailed as failure:
+            if _no_command(utterance):
+                # The session opened at the wake word had nothing to hear: not the recognizer's failure.
+                return self._report_no_command(report)
             report.error = str(failure)
             self.metrics.inc("recognizer_errors")
             self.metrics.inc("lost")
         else:
+            if _no_command(utterance):
+                return self._report_no_command(report)
             report.text = transcript.text
             report.recognizer = transcript.recognizer
             report.note = transcript.note
@@ -137,6 +154,7 @@ class Pipeline:
             if ended_at is not None:
                 report.latency_ms = (self.clock() - ended_at) * 1000
                 self.metrics.observe("endpoint_to_final", report.latency_ms / 1000)
+        report.start_s = utterance.start  # a wake-mode utterance learns its start after it was yielded
         report.duration_s = audio_bytes / BYTES_PER_SECOND
         self.metrics.observe("utterance", report.duration_s)
         if self.keep_audio is not None:
@@ -155,8 +173,23 @@ class Pipeline:
         self.dispatcher.dispatch(report)
         return report
 
+    def _report_no_command(self, report: UtteranceReport) -> UtteranceReport:
+        report.outcome = "no command"
+        self.metrics.inc("wake_no_command")
+        assert report.wake is not None
+        log.info(
+            "utterance %s: wake word %s, but no command followed",
+            report.id,
+            report.wake.describe(),
+            extra=report.fields(),
+        )
+        self.dispatcher.dispatch(report)
+        return report
+
     def _log(self, r: UtteranceReport) -> None:
         timing = f"{r.duration_s:.2f} s of audio"
+        if r.wake is not None:
+            timing += f", after {r.wake.describe()}"
         if r.latency_ms is not None:
             timing += f", final {r.latency_ms:.0f} ms after the endpoint"
         if r.error:
@@ -178,3 +211,8 @@ class Pipeline:
             timing,
             extra=r.fields(),
         )
+
+
+def _no_command(utterance: UtteranceLike) -> bool:
+    """A wake-word utterance that ended without any speech (the listener's ``no_command``)."""
+    return getattr(utterance, "end_reason", None) == "no_command"

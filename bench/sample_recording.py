@@ -1,8 +1,12 @@
-"""The bundled sample recording: flite voices speaking example commands in room noise.
+"""The bundled sample recording: flite voices in room noise, some speaking to the assistant, some not.
 
-``python -m bench.sample_recording [OUT.wav]`` (default samples/commands_in_noise.wav).
+``python -m bench.sample_recording [OUT.wav]`` (default samples/wake_commands_in_noise.wav).
 Deterministic: the same flite and seed give the same file. scripts/run.sh makes it when missing, so the
 main job runs without a microphone.
+
+The shipped config listens for "okay nabu" (wake.model: okay_nabu), so the sample has four commands after
+the phrase (in one breath and after a pause), one command said without it and a stretch of conversation:
+the main job must act on the first four and on nothing else.
 """
 
 from __future__ import annotations
@@ -11,44 +15,32 @@ import argparse
 import wave
 from pathlib import Path
 
-import numpy as np
-
-from bench.synth import make_noise, mix_at_snr, set_level, speech_level_dbfs, synthesize, to_pcm
+from bench.synth import to_pcm
+from bench.wake_audio import Line, build
 
 RATE = 16000
-# (voice, command): each command is a sentence of config/intents/en.yaml.
+# Each command is a sentence of config/intents/en.yaml; the voices are ones okay_nabu fires on.
 SCRIPT = (
-    ("flite:slt", "turn on the kitchen lights"),
-    ("flite:rms", "set a timer for five minutes"),
-    ("flite:awb", "what time is it"),
-    ("flite:slt", "turn the volume up"),
-    ("flite:rms", "pause the music"),
+    Line("flite:kal16", "turn on the kitchen lights", gap_s=0.15),
+    Line("flite:rms", "set a timer for five minutes", gap_s=0.6),
+    Line("flite:awb", "what time is it", gap_s=0.3),
+    Line("flite:slt", "turn off the kitchen lights"),  # no wake phrase: ignored
+    Line("flite:kal16", "turn the volume up", gap_s=0.8),
+    Line("flite:rms", "I have to pick up the kids at five and then we can have dinner together"),
+    Line("flite:awb", "did you see the game last night, it was a close one until the very end"),
 )
 SNR_DB = 20.0
-SPEECH_LEVEL_DBFS = -26.0
-DEFAULT_OUT = Path("samples/commands_in_noise.wav")
-
-
-def build(seed: int = 7) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    pieces: list[np.ndarray] = [np.zeros(RATE)]
-    for voice, text in SCRIPT:
-        clip = synthesize(text, voice)
-        pieces.append(set_level(clip, SPEECH_LEVEL_DBFS, speech_level_dbfs(clip)))
-        pieces.append(np.zeros(int(RATE * rng.uniform(1.8, 2.6))))
-    speech = np.concatenate(pieces)
-    # Room noise: a fan's low rumble under a little pink hiss.
-    noise = make_noise("fan", len(speech), rng) + 0.5 * make_noise("pink", len(speech), rng)
-    return mix_at_snr(speech, noise, SNR_DB, speech_level=SPEECH_LEVEL_DBFS)
+DEFAULT_OUT = Path("samples/wake_commands_in_noise.wav")
 
 
 def write(path: Path, seed: int = 7) -> Path:
+    audio, _ = build(SCRIPT, seed=seed, snr_db=SNR_DB)
     path.parent.mkdir(parents=True, exist_ok=True)
     with wave.open(str(path), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(RATE)
-        out.writeframes(to_pcm(build(seed)))
+        out.writeframes(to_pcm(audio))
     return path
 
 

@@ -9,7 +9,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/_setup.sh"
 apt_install
 venv_install "[plot]"
-SAMPLE=samples/commands_in_noise.wav
+SAMPLE=samples/wake_commands_in_noise.wav
 [ -f "$SAMPLE" ] || .venv/bin/python -m bench.sample_recording "$SAMPLE" >/dev/null
 .venv/bin/assistantd check-config --config config/assistant.yaml
 if [ $# -gt 0 ]; then
@@ -19,5 +19,5 @@ if .venv/bin/assistantd devices | grep -q '^ *[0-9]'; then
     echo "run.sh: listening on the microphone (Ctrl-C to stop)" >&2
     exec .venv/bin/assistantd run --config config/assistant.yaml
 fi
-echo "run.sh: no microphone found; running the pipeline over $SAMPLE (flite voices in room noise)" >&2
+echo "run.sh: no microphone found; running the pipeline over $SAMPLE (flite voices in room noise; the wake word is "okay nabu")" >&2
 exec .venv/bin/assistantd run --config config/assistant.yaml --input "$SAMPLE"

@@ -29,7 +29,7 @@ def test_empty_file_gives_defaults(tmp_path: Path) -> None:
 def test_every_section_parsed_from_nothing_equals_its_dataclass_defaults() -> None:
     # Each default is written twice (the field and the from_node call); this catches the two drifting apart.
     parsed, built = Config.from_dict({}, env={}), Config()
-    for section in ("audio", "endpoint", "recognizer", "intents", "handlers", "service"):
+    for section in ("audio", "endpoint", "recognizer", "intents", "handlers", "service", "wake"):
         assert getattr(parsed, section) == getattr(built, section), section
 
 

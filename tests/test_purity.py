@@ -40,6 +40,7 @@ PURE = [
     "endpoint/vad.py",
     "endpoint/offline.py",
     "endpoint/silero.py",
+    "endpoint/wake.py",
     "handlers/base.py",
     "handlers/speaking.py",
 ]

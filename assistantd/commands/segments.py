@@ -1,7 +1,7 @@
 """``assistantd segments PATH.wav``: print the utterances the endpointer finds, one JSON object per line.
 
 Runs as fast as the CPU allows (no real-time pacing). ``--plot OUT.png`` draws the waveform, the VAD's
-verdicts, the noise floor and the segments.
+verdicts, the noise floor and the segments, and, when the config has a wake word, where it fired.
 """
 
 from __future__ import annotations
@@ -13,29 +13,40 @@ import numpy as np
 
 from assistantd.audio.frames import SAMPLE_RATE
 from assistantd.audio.wavfile import read_wav_pcm16k
-from assistantd.config import EndpointConfig, default_config_path, load_config
+from assistantd.config import Config, default_config_path, load_config
 from assistantd.endpoint.offline import Segment, Trace, analyse_pcm
+from assistantd.endpoint.wake import Detection
 from assistantd.errors import AudioError
 
 
 def run(path: Path, config_path: Path | None, plot: Path | None) -> int:
-    config = load_config(config_path).endpoint if config_path is not None else _default_endpoint_config()
+    config = load_config(config_path) if config_path is not None else _default_config()
     pcm = read_wav_pcm16k(path)
-    segments, trace = analyse_pcm(pcm, config)
+    segments, trace = analyse_pcm(pcm, config.endpoint)
     for seg in segments:
         print(json.dumps({"start": round(seg.start, 3), "end": round(seg.end, 3), "reason": seg.reason}))
     if plot is not None:
-        _plot(pcm, segments, trace, plot)
+        _plot(pcm, segments, trace, plot, _detections(pcm, config))
     return 0
 
 
-def _default_endpoint_config() -> EndpointConfig:
-    """The installed config's endpoint section when there is one (errors reported), else the defaults."""
+def _default_config() -> Config:
+    """The installed config when there is one (errors reported), else the defaults."""
     path = default_config_path()
-    return load_config(path).endpoint if path.is_file() else EndpointConfig()
+    return load_config(path) if path.is_file() else Config()
 
 
-def _plot(pcm: bytes, segments: list[Segment], trace: Trace, out: Path) -> None:
+def _detections(pcm: bytes, config: Config) -> list[Detection]:
+    if config.wake.model is None:
+        return []
+    from assistantd.commands.wake import detect  # noqa: PLC0415 - loads TFLite and numpy
+    from assistantd.endpoint.microwakeword import load_detector  # noqa: PLC0415
+
+    found, _ = detect(pcm, load_detector(config.wake, config.source), config.wake.refractory_s)
+    return found
+
+
+def _plot(pcm: bytes, segments: list[Segment], trace: Trace, out: Path, wakes: list[Detection]) -> None:
     # Lazily: matplotlib is an optional extra and takes a second to import.
     import matplotlib  # noqa: PLC0415
 
@@ -51,8 +62,18 @@ def _plot(pcm: bytes, segments: list[Segment], trace: Trace, out: Path) -> None:
         ax_wave.axvspan(seg.start, seg.end, color="tab:green", alpha=0.25)
     for seg in trace.cancelled:
         ax_wave.axvspan(seg.start, seg.end, color="tab:red", alpha=0.2)
+    for wake in wakes:
+        ax_wave.axvline(wake.time, color="tab:blue", linewidth=1.2)
+        ax_wave.annotate(
+            f"{wake.model} {wake.probability:.2f}",
+            (wake.time, 0.9),
+            xycoords=("data", "axes fraction"),
+            fontsize="small",
+            color="tab:blue",
+        )
     ax_wave.set_ylabel("waveform")
-    ax_wave.set_title("segments: green = uploaded, red = cancelled (too short)")
+    title = "segments: green = uploaded, red = cancelled (too short)"
+    ax_wave.set_title(title + (", blue = wake word heard" if wakes else ""))
     ft = np.asarray(trace.t)
     ax_vad.step(ft, np.asarray(trace.vad, dtype=float) * 0.9, where="post", label="webrtcvad", linewidth=0.7)
     ax_vad.step(

@@ -20,6 +20,7 @@ from assistantd.config.reader import Context, Node
 from assistantd.config.recognizer import RecognizerConfig
 from assistantd.config.secret import Secret
 from assistantd.config.service import ServiceConfig
+from assistantd.config.wake import WakeConfig
 from assistantd.errors import ConfigError
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "RecognizerConfig",
     "Secret",
     "ServiceConfig",
+    "WakeConfig",
     "default_config_path",
     "load_config",
 ]
@@ -48,6 +50,7 @@ class Config:
     intents: IntentsConfig = IntentsConfig()
     handlers: HandlersConfig = HandlersConfig()
     service: ServiceConfig = ServiceConfig()
+    wake: WakeConfig = WakeConfig()
     source: str = "<defaults>"
     """The file this came from (for messages)."""
     base_dir: Path = field(default=Path("."), compare=False)
@@ -71,6 +74,7 @@ class Config:
             intents=IntentsConfig.from_node(node.node("intents")),
             handlers=HandlersConfig.from_node(node.node("handlers")),
             service=ServiceConfig.from_node(node.node("service")),
+            wake=WakeConfig.from_node(node.node("wake"), base_dir),
             source=source,
             base_dir=base_dir,
         )

@@ -12,6 +12,19 @@ recognizer can stream it. Listening never waits for a consumer:
 * Utterances not yet taken from ``utterances()`` wait in a queue of ``max_pending``; when it overflows, the
   oldest waiting utterance is discarded (a stale command is worth less than the newest) and counted in
   ``Listener.dropped_utterances``.
+
+With a wake stage (wake.py) the chain is source -> wake -> VAD -> endpointer, and listening has modes:
+
+* ``idle``: only the wake detector runs (no VAD, no endpointer): speech nobody addressed to the assistant
+  never becomes an utterance, and the idle cost is the detector's alone.
+* ``handoff``: the phrase was heard. The utterance is yielded at once, so a cloud recognizer connects while
+  the person is still talking; a few more frames are collected, then the audio from the phrase/command
+  split on goes to the VAD and the endpointer.
+* ``armed``: waiting for the command to start. If the endpointer has not started an utterance within
+  ``command_timeout_s`` of the detection, the utterance ends as ``no_command`` with no audio.
+* ``command``: the endpointer's utterance is streaming; when it ends, back to ``idle``.
+* ``follow_up``: after a reply (``follow_up()``), the VAD and endpointer listen without the phrase for a
+  while, as in continuous mode; if nobody speaks, back to ``idle`` silently.
 """
 
 from __future__ import annotations
@@ -21,8 +34,9 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import AsyncIterator
+from typing import Literal
 
-from assistantd.audio.frames import AudioSource, frame_bytes
+from assistantd.audio.frames import AudioSource, Frame, frame_bytes
 from assistantd.config.endpoint import EndpointConfig
 from assistantd.endpoint.machine import (
     Endpointer,
@@ -34,6 +48,9 @@ from assistantd.endpoint.machine import (
     UtteranceStarted,
 )
 from assistantd.endpoint.vad import FrontEndVad, Vad, check_frame_ms
+from assistantd.endpoint.wake import Detection, WakeStage
+
+WakeMode = Literal["idle", "handoff", "armed", "command", "follow_up"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +69,8 @@ class Utterance:
         self.end: float | None = None
         """Audio-clock time just after the last uploaded sample, seconds (set at the end)."""
         self.end_reason: EndReason | None = None
+        self.wake: Detection | None = None
+        """The wake word that opened this utterance (None in continuous mode and for a follow-up)."""
         self.voiced_s = 0.0
         self.chunks = 0
         """Chunks accepted into the buffer."""
@@ -118,8 +137,11 @@ class Listener:
         onset_check: OnsetCheck | None = None,
         queue_chunks: int | None = None,
         max_pending: int = 4,
+        wake: WakeStage | None = None,
+        command_timeout_s: float = 5.0,
     ) -> None:
-        """``onset_check`` defaults to the one a FrontEndVad carries (build_vad makes it from the config)."""
+        """``onset_check`` defaults to the one a FrontEndVad carries (build_vad makes it from the config).
+        With ``wake``, only speech after the wake phrase (or in a follow-up window) becomes an utterance."""
         check_frame_ms(source.frame_ms)
         self.source = source
         self.vad = vad
@@ -140,10 +162,27 @@ class Listener:
         self._pending_changed = asyncio.Event()
         self._current: Utterance | None = None
         self._started = False
+        self._next_id = 1
+        self.wake = wake
+        self.command_timeout_s = command_timeout_s
+        self.mode: WakeMode = "idle"
+        self._armed: Utterance | None = None
+        """Yielded at the detection, waiting for the endpointer to start the command."""
+        self._deadline = 0.0
+        """Audio-clock end of the command or follow-up window, seconds."""
+        self._last_end = 0.0
+
+    def follow_up(self, seconds: float) -> None:
+        """After a reply: the next ``seconds`` of speech are a command without the phrase (wake mode)."""
+        if self.wake is None or self.mode != "idle" or seconds <= 0:
+            return
+        self.endpointer.rearm(self._last_end)
+        self._deadline = self._last_end + seconds
+        self.mode = "follow_up"
 
     async def utterances(self) -> AsyncIterator[Utterance]:
-        """Live utterances in order, each yielded at its onset. Ends when the source ends (after the last
-        utterance has ended); closing the iterator stops listening."""
+        """Live utterances in order, each yielded at its onset (in wake mode at the wake word). Ends when
+        the source ends (after the last utterance has ended); closing the iterator stops listening."""
         if self._started:
             raise RuntimeError("Listener.utterances() can be iterated only once")
         self._started = True
@@ -179,33 +218,114 @@ class Listener:
                     # A short last frame at the end of a file: the VADs only take whole frames.
                     self.short_frames += 1
                     continue
-                speech = self.vad.is_speech(frame.pcm)
-                events = self.endpointer.process(frame.pcm, speech, frame.t)
-                last_end = frame.t + self.source.frame_ms / 1000
-                if events:
-                    self._dispatch(events)
+                last_end = self._last_end = frame.t + self.source.frame_ms / 1000
+                changed = self._endpoint(frame) if self.wake is None else self._wake_step(frame)
+                if changed:
                     # Let consumers see the new audio now, even if the source never has to wait (a file).
                     await asyncio.sleep(0)
         finally:
             # At the end of the audio, and also when cancelled or failed: a consumer reading the utterance
             # in flight must not wait forever.
+            if self.mode == "handoff" and self.wake is not None:
+                self._hand_over(self.wake)
             self._dispatch(self.endpointer.finish(last_end))
+            if self._armed is not None:
+                self._no_command(last_end)
             # Close the source (a device stream) now when listening stops, not whenever GC gets to it.
             aclose = getattr(frames, "aclose", None)
             if aclose is not None:
                 await aclose()
 
+    def _endpoint(self, frame: Frame) -> bool:
+        """VAD -> endpointer for one frame; True when something happened."""
+        speech = self.vad.is_speech(frame.pcm)
+        events = self.endpointer.process(frame.pcm, speech, frame.t)
+        self._dispatch(events)
+        return bool(events)
+
+    def _wake_step(self, frame: Frame) -> bool:
+        """One frame in wake mode (the module docstring lists the modes)."""
+        wake = self.wake
+        assert wake is not None
+        if self.mode == "idle":
+            detection = wake.listen(frame)
+            if detection is None:
+                return False
+            self._arm(detection)
+            return True
+        if self.mode == "handoff":
+            if wake.collect(frame):
+                self._hand_over(wake)
+            return False
+        changed = self._endpoint(frame)
+        if self.endpointer.utterance_id is None and self._last_end >= self._deadline - 1e-9:
+            if self.mode == "armed":
+                self._no_command(self._last_end)
+                return True
+            if self.mode == "follow_up":
+                log.debug("follow-up window ended without speech")
+                self._to_idle()
+        return changed
+
+    def _arm(self, detection: Detection) -> None:
+        log.info("wake word %s", detection.describe())
+        utt = Utterance(self._new_id(), detection.time, detection.time, self.queue_chunks)
+        utt.wake = detection
+        self._armed = self._current = utt
+        self._deadline = detection.time + self.command_timeout_s
+        self.mode = "handoff"
+        self._enqueue(utt)
+
+    def _hand_over(self, wake: WakeStage) -> None:
+        handoff = wake.handoff()
+        for frame in handoff.warm:
+            self.vad.is_speech(frame.pcm)  # the noise suppressor and floor learn the room; nothing is sent
+        self.mode = "armed"
+        if handoff.command:
+            self.endpointer.rearm(handoff.command[0].t)
+            for frame in handoff.command:
+                self._endpoint(frame)
+
+    def _no_command(self, now: float) -> None:
+        utt = self._armed
+        assert utt is not None
+        self._armed = self._current = None
+        utt._finish(UtteranceEnded(utt.id, utt.start, utt.start, "no_command", 0.0, now))
+        log.info("utterance %d: no command within %.1f s of the wake word", utt.id, self.command_timeout_s)
+        self._to_idle()
+
+    def _to_idle(self) -> None:
+        self.mode = "idle"
+        if self.wake is not None:
+            self.wake.reset()
+
+    def _new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id - 1
+
+    def _enqueue(self, utt: Utterance) -> None:
+        if len(self._pending) >= self.max_pending:
+            stale = self._pending.popleft()
+            self.dropped_utterances += 1
+            log.warning("utterance %d dropped: nobody took it from the listener", stale.id)
+        self._pending.append(utt)
+        self._pending_changed.set()
+
     def _dispatch(self, events: list[Event]) -> None:
         for event in events:
             if isinstance(event, UtteranceStarted):
-                utt = Utterance(event.utterance_id, event.start, event.onset, self.queue_chunks)
+                if self._armed is not None:
+                    # The command the wake word announced: its utterance is already out.
+                    utt, self._armed = self._armed, None
+                    utt.start, utt.onset = event.start, event.onset
+                    self.mode = "command"
+                    self._current = utt
+                    continue
+                utt = Utterance(self._new_id(), event.start, event.onset, self.queue_chunks)
                 self._current = utt
-                if len(self._pending) >= self.max_pending:
-                    stale = self._pending.popleft()
-                    self.dropped_utterances += 1
-                    log.warning("utterance %d dropped: nobody took it from the listener", stale.id)
-                self._pending.append(utt)
-                self._pending_changed.set()
+                if self.wake is not None:
+                    self.mode = "command"
+                self._enqueue(utt)
             elif isinstance(event, UtteranceAudio):
                 if self._current is not None:
                     self._current._push(event.pcm)
@@ -223,3 +343,5 @@ class Listener:
                     utt.chunks,
                     utt.dropped_chunks,
                 )
+                if self.wake is not None:
+                    self._to_idle()

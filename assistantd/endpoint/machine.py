@@ -50,9 +50,10 @@ from typing import Literal
 from assistantd.audio.frames import BYTES_PER_SECOND
 from assistantd.config.endpoint import EndpointConfig
 
-EndReason = Literal["silence", "max_length", "cancelled", "end_of_audio"]
+EndReason = Literal["silence", "max_length", "cancelled", "end_of_audio", "no_command"]
 """Why an utterance ended: silence after speech, forced at max length, shorter than the minimum (the
-recognizer result is to be discarded), or the audio stream ended mid-utterance."""
+recognizer result is to be discarded), or the audio stream ended mid-utterance. ``no_command`` is never
+the machine's: the listener ends an utterance opened by the wake word that no speech followed."""
 
 
 class State(enum.Enum):
@@ -228,6 +229,15 @@ class Endpointer:
         self._held.clear()
         self.state = State.IDLE
         return [self._ended("end_of_audio", now)]
+
+    def rearm(self, floor: float) -> None:
+        """Start listening afresh at audio-clock ``floor`` (seconds): forget the pre-roll ring, and never
+        reach back before ``floor``. The wake stage calls this when it hands audio over after the phrase,
+        so neither the phrase nor audio from an earlier command window can become pre-roll."""
+        if self.state is not State.IDLE:
+            raise RuntimeError("rearm() needs the endpointer idle")
+        self._ring.clear()
+        self._emitted_end = max(self._emitted_end, floor)
 
     @property
     def utterance_id(self) -> int | None:

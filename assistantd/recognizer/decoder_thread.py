@@ -55,7 +55,7 @@ class DecoderThread:
 
     @contextlib.asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
-        """One utterance at a time on this decoder (a recognizer and a wake-word gate may share it)."""
+        """One utterance at a time on this decoder."""
         async with self._turn:
             yield
 

@@ -30,7 +30,6 @@ from assistantd.recognizer.decoder_thread import DecoderThread
 from assistantd.recognizer.grammar import Grammar
 from assistantd.recognizer.grammar_cache import GrammarCache, default_cache_dir
 from assistantd.recognizer.utterance import Timing, decode_utterance, final_text
-from assistantd.recognizer.wake import WakeWordGate
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +78,6 @@ class LocalRecognizer:
         self._generation = 0
         self._searches: set[str] = set()
         """Searches added to the decoder (touched only on the decoder thread)."""
-        self._gate: WakeWordGate | None = None
 
     @classmethod
     def from_config(cls, config: Config, env: Mapping[str, str] | None = None) -> LocalRecognizer:
@@ -168,15 +166,6 @@ class LocalRecognizer:
             text,
         )
         return Transcript(text=text, recognizer=self.name)
-
-    def wake_word_gate(self) -> WakeWordGate | None:
-        """A gate sharing this decoder when ``recognizer.local.wake_word`` is configured, else None."""
-        wake = self.settings.wake_word
-        if wake is not None and self._gate is None:
-            self._gate = WakeWordGate(
-                self.thread, wake.phrase, wake.threshold, self.model.dictionary, follow_up_s=wake.follow_up_s
-            )
-        return self._gate
 
     def close(self) -> None:
         self.thread.close()

@@ -43,12 +43,10 @@ async def decode_utterance(
     search: str,
     audio: AsyncIterable[bytes],
     finish: Callable[[Any], T],
-    *,
-    keep: bytearray | None = None,
 ) -> tuple[T, Timing]:
     """Run one utterance through ``search``: feed chunks as they arrive, end it, return ``finish(decoder)``.
 
-    Call inside ``thread.turn()``. ``keep`` collects the audio too (the wake-word gate needs it).
+    Call inside ``thread.turn()``.
     Decoder errors become RecognitionFailed; an open utterance is always closed again.
     """
     cpu_before = thread.cpu_s
@@ -68,8 +66,6 @@ async def decode_utterance(
             if not chunk:
                 continue
             received += len(chunk)
-            if keep is not None:
-                keep += chunk
             pending.append(await thread.submit(functools.partial(_process, data=chunk)))
             while pending and pending[0].done():
                 pending.pop(0).result()  # a decoder error surfaces here, mid-utterance

@@ -11,11 +11,10 @@ from typing import Any
 import pytest
 
 from assistantd.config import Config
-from assistantd.config.local import LocalRecognizerConfig, WakeWordConfig
+from assistantd.config.local import LocalRecognizerConfig
 from assistantd.errors import ConfigError
 from assistantd.recognizer.base import RecognitionFailed, Recognizer
 from assistantd.recognizer.local import LocalRecognizer, ModelPaths
-from assistantd.recognizer.wake import WakeWordGate
 
 from .speech import chunks, have_flite, noisy_command
 
@@ -35,7 +34,7 @@ def speech_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def recognizer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRecognizer]:
     cache = tmp_path_factory.mktemp("grammar-cache")
-    settings = LocalRecognizerConfig(cache_dir=str(cache), wake_word=WakeWordConfig(phrase="hey computer"))
+    settings = LocalRecognizerConfig(cache_dir=str(cache))
     rec = LocalRecognizer(settings, [SAMPLE])
     yield rec
     rec.close()
@@ -154,28 +153,6 @@ async def test_a_cancelled_utterance_leaves_the_decoder_usable(
     assert (await recognizer.transcribe(chunks(audio))).text == "what time is it"
 
 
-async def test_wake_word_gate_passes_only_utterances_with_the_phrase(
-    recognizer: LocalRecognizer, speech_dir: Path
-) -> None:
-    gate = recognizer.wake_word_gate()
-    assert gate is not None
-    woken = await gate.check(
-        chunks(noisy_command("hey computer, turn on the kitchen light", "slt", speech_dir))
-    )
-    assert woken.detected
-    # What followed the phrase is the command.
-    assert (await recognizer.transcribe(chunks(woken.command_audio))).text == "turn on the kitchen light"
-
-    ignored = await gate.check(chunks(noisy_command("switch off the bedroom lights", "slt", speech_dir)))
-    assert not ignored.detected and ignored.command_audio == b""
-
-
-async def test_no_wake_word_by_default(tmp_path: Path) -> None:
-    rec = LocalRecognizer(LocalRecognizerConfig(cache_dir=str(tmp_path)), [SAMPLE])
-    assert rec.wake_word_gate() is None
-    rec.close()
-
-
 async def test_reload_switches_to_the_new_grammar(tmp_path: Path, speech_dir: Path) -> None:
     intents = tmp_path / "en.yaml"
     intents.write_text(SAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
@@ -224,34 +201,6 @@ async def test_a_start_cancelled_while_loading_is_retried(tmp_path: Path, speech
         assert (await rec.transcribe(chunks(audio))).text == "what time is it"
     finally:
         rec.close()
-
-
-async def test_a_bare_wake_phrase_lets_the_next_utterance_through(
-    recognizer: LocalRecognizer, speech_dir: Path
-) -> None:
-    now = [100.0]
-    gate = WakeWordGate(
-        recognizer.thread,
-        "hey computer",
-        1e-20,
-        recognizer.model.dictionary,
-        follow_up_s=5,
-        clock=lambda: now[0],
-    )
-    command = noisy_command("turn on the kitchen light", "kal16", speech_dir)
-
-    bare = await gate.check(chunks(noisy_command("hey computer", "kal16", speech_dir)))
-    assert bare.detected and bare.command_audio == b""
-    now[0] += 3
-    follow = await gate.check(chunks(command))
-    assert follow.detected and follow.follow_up and follow.command_audio == command
-    assert (await recognizer.transcribe(chunks(follow.command_audio))).text == "turn on the kitchen light"
-
-    # Once used, or after follow_up_s, the gate is shut again.
-    assert not (await gate.check(chunks(command))).detected
-    await gate.check(chunks(noisy_command("hey computer", "kal16", speech_dir)))
-    now[0] += 6
-    assert not (await gate.check(chunks(command))).detected
 
 
 async def test_a_broken_intents_file_on_reload_keeps_the_old_grammar(
