@@ -30,7 +30,6 @@ With a wake stage (wake.py) the chain is source -> wake -> VAD -> endpointer, an
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from collections.abc import AsyncIterator
@@ -49,6 +48,7 @@ from assistantd.endpoint.machine import (
 )
 from assistantd.endpoint.vad import FrontEndVad, Vad, check_frame_ms
 from assistantd.endpoint.wake import Detection, WakeStage
+from assistantd.tasks import cancel_and_wait
 
 WakeMode = Literal["idle", "handoff", "armed", "command", "follow_up"]
 
@@ -203,10 +203,7 @@ class Listener:
                 finally:
                     waiter.cancel()
         finally:
-            if not pump.done():
-                pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump
+            await cancel_and_wait(pump)
 
     async def _pump(self) -> None:
         last_end = 0.0
