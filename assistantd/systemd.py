@@ -11,10 +11,22 @@ from collections.abc import Callable, Mapping
 import systemd.daemon as _daemon
 
 Notify = Callable[[str], bool]
+log = logging.getLogger(__name__)
+_unreachable: set[str] = set()
+"""NOTIFY_SOCKET values already reported unreachable (one warning each, not one per ping)."""
 
 
 def _default_notify(message: str) -> bool:
-    return bool(_daemon.notify(message))
+    """Send ``message`` to the service manager; a socket that is gone or refuses costs the notification,
+    never the daemon (systemd-python raises OSError for it)."""
+    try:
+        return bool(_daemon.notify(message))
+    except OSError as err:
+        where = os.environ.get("NOTIFY_SOCKET", "")
+        if where not in _unreachable:
+            _unreachable.add(where)
+            log.warning("cannot notify the service manager at %s (%s); carrying on without it", where, err)
+        return False
 
 
 class Notifier:

@@ -64,3 +64,21 @@ def test_progress_watchdog_goes_unhealthy_when_frames_stop() -> None:
     dog.progress(10.0)
     assert dog.healthy(12.9)
     assert not dog.healthy(13.1)
+
+
+def test_a_notify_socket_that_is_gone_costs_a_warning_not_the_daemon(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The manager's socket vanished (a stale NOTIFY_SOCKET, a restarted manager): systemd-python raises
+    # FileNotFoundError, which used to end the daemon with a traceback at READY.
+    gone = tmp_path / "gone"
+    monkeypatch.setenv("NOTIFY_SOCKET", str(gone))
+    notifier = Notifier(env={"NOTIFY_SOCKET": str(gone), "WATCHDOG_USEC": "4000000"})
+    notifier.ready("listening")
+    notifier.watchdog()
+    notifier.stopping()
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [
+        f"cannot notify the service manager at {gone} ([Errno 2] No such file or directory); "
+        "carrying on without it"
+    ]
