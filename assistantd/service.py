@@ -259,13 +259,14 @@ class Service:
         if interval is None:
             return
         withheld = False
+        self.watchdog.begin(self.clock())
         while True:
             now = self.clock()
             waiting = self.app is not None and self.app.capture_waiting(now)
             if self.watchdog.healthy(now) or waiting:
                 self.notifier.watchdog()
                 withheld = False
-            elif not withheld:
+            elif not withheld and self.watchdog.overdue(now):
                 withheld = True
                 log.warning("audio loop made no progress: withholding the watchdog ping")
             await asyncio.sleep(interval)

@@ -75,12 +75,24 @@ class ProgressWatchdog:
     def __init__(self, stall_s: float) -> None:
         self.stall_s = stall_s
         self._last: float | None = None
+        self._since: float | None = None
+
+    def begin(self, now: float) -> None:
+        """Listening starts now: the first frame is due within ``stall_s`` of it."""
+        if self._since is None:
+            self._since = now
 
     def progress(self, now: float) -> None:
         self._last = now
 
     def healthy(self, now: float) -> bool:
         return self._last is not None and now - self._last <= self.stall_s
+
+    def overdue(self, now: float) -> bool:
+        """No frame for longer than ``stall_s``: since the last one, or since listening began. (Before
+        the first frame the loop is not known to be alive, so no ping, but not yet late either.)"""
+        since = self._last if self._last is not None else self._since
+        return since is not None and now - since > self.stall_s
 
 
 def under_journald(env: Mapping[str, str] | None = None) -> bool:

@@ -66,6 +66,17 @@ def test_progress_watchdog_goes_unhealthy_when_frames_stop() -> None:
     assert not dog.healthy(13.1)
 
 
+def test_progress_watchdog_is_overdue_only_stall_s_after_listening_began_or_the_last_frame() -> None:
+    dog = ProgressWatchdog(stall_s=3.0)
+    dog.begin(100.0)
+    # Just started: no frame yet, so no ping (not known to be alive), but not late either.
+    assert not dog.healthy(100.0) and not dog.overdue(100.0)
+    assert dog.overdue(103.1)
+    dog.progress(104.0)
+    assert not dog.overdue(106.9)
+    assert dog.overdue(107.1)
+
+
 def test_a_notify_socket_that_is_gone_costs_a_warning_not_the_daemon(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

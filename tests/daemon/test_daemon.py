@@ -69,6 +69,21 @@ def test_ready_status_and_a_watchdog_that_follows_the_audio(
     assert daemon.wait() == 0
 
 
+def test_a_normal_start_logs_no_watchdog_warning(
+    start_daemon: StartDaemon, config: dict[str, Any], audio: Audio
+) -> None:
+    # The first watchdog tick comes before the first frame: that is not a stall (it used to be logged
+    # as one at every start). A long stall_s keeps a slow test writer from causing a real one.
+    config["service"]["watchdog_stall_s"] = 30.0
+    daemon = start_daemon(config)
+    daemon.notice("READY")
+    daemon.write(_spoken(audio))
+    daemon.reports(1)
+    daemon.end_input()
+    assert daemon.wait() == 0
+    assert not [line for line in daemon.stderr if "made no progress" in line]
+
+
 def test_sigterm_mid_utterance_lets_it_finish(
     start_daemon: StartDaemon, config: dict[str, Any], audio: Audio
 ) -> None:
