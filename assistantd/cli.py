@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -165,6 +166,11 @@ def setup_logging(verbose: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "run":
+        # Until the daemon installs its own handler (after the imports and model loading begin), a
+        # SIGHUP (a reload sent by someone who edited the config just as it started) would kill it.
+        # The config is read after the handler is in place, so an ignored reload loses no edit.
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     setup_logging(args.verbose)
     module_name, to_kwargs = _COMMANDS[args.command]
     module = importlib.import_module(f"assistantd.commands.{module_name}")

@@ -84,6 +84,41 @@ def test_a_normal_start_logs_no_watchdog_warning(
     assert not [line for line in daemon.stderr if "made no progress" in line]
 
 
+def _killed_by_sighup_now(pid: int) -> bool | None:
+    """True while the process has started its own imports (webrtcvad's extension is mapped) and SIGHUP
+    still has its default action (neither ignored nor caught); None once the process is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        maps = Path(f"/proc/{pid}/maps").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    masks = dict(line.split(":\t", 1) for line in status.splitlines() if line.startswith("Sig"))
+    hup = 1 << (signal.SIGHUP - 1)
+    handled = any(int(masks[key], 16) & hup for key in ("SigIgn", "SigCgt"))
+    return "_webrtcvad" in maps and not handled
+
+
+def test_a_sighup_while_starting_cannot_kill_it(
+    start_daemon: StartDaemon, config: dict[str, Any], audio: Audio
+) -> None:
+    # While it imports and loads models (hundreds of ms on a Pi) a SIGHUP (a reload from someone who
+    # just edited the config) used to end the process: its handler came only after the imports.
+    # Watched from the start until READY: there must be no moment when SIGHUP would kill it.
+    daemon = start_daemon(config)
+    exposed = 0
+    while not [n for n in daemon.notices if "READY" in n.fields] and daemon.proc.poll() is None:
+        exposed += bool(_killed_by_sighup_now(daemon.proc.pid))
+        time.sleep(0.001)
+    assert exposed == 0, f"SIGHUP would have killed the starting daemon ({exposed} samples)"
+    daemon.send(signal.SIGHUP)  # and now it is a reload
+    daemon.notice("RELOADING")
+    daemon.write(_spoken(audio))
+    (report,) = daemon.reports(1)
+    assert report["intent"] == "LightOn"
+    daemon.end_input()
+    assert daemon.wait() == 0
+
+
 def test_sigterm_mid_utterance_lets_it_finish(
     start_daemon: StartDaemon, config: dict[str, Any], audio: Audio
 ) -> None:
