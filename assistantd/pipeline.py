@@ -94,6 +94,12 @@ class UtteranceReport:
         return out
 
 
+def printable(text: str) -> str:
+    """``text`` with lone surrogates (a cloud's JSON may carry an escaped "\\ud800") replaced by U+FFFD:
+    they cannot be encoded as UTF-8, so the report line, the log and a handler's argv would all fail."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 class Pipeline:
     def __init__(
         self,
@@ -144,7 +150,7 @@ class Pipeline:
         else:
             if _no_command(utterance):
                 return self._report_no_command(report)
-            report.text = transcript.text
+            report.text = printable(transcript.text)
             report.recognizer = transcript.recognizer
             report.note = transcript.note
             self.metrics.inc("recognized")

@@ -274,3 +274,15 @@ async def test_live_audio_falls_back_with_the_whole_utterance_in_bounded_time(
     finals = run.finals_ms()
     assert len(finals) == len(COMMANDS)
     print(f"{case} (real time): endpoint -> final text {finals} ms")
+
+
+async def test_a_transcript_with_a_lone_surrogate_keeps_its_report_line(
+    recording: Path, grammar_cache: Path, tmp_path: Path
+) -> None:
+    # The cloud's JSON escapes a lone surrogate ("\ud800"): it cannot be written as UTF-8, and the
+    # report line used to be lost to a UnicodeEncodeError.
+    async with FakeSauc("turn off the bedroom light \ud800", app_key=APP_KEY, access_key=ACCESS_KEY) as fake:
+        run = await run_daemon(fake.url, recording, grammar_cache, tmp_path, keys=(APP_KEY, ACCESS_KEY))
+    assert run.returncode == 0, run.log
+    assert [line["text"] for line in run.lines] == ["turn off the bedroom light \ufffd"] * len(COMMANDS)
+    assert "Traceback" not in run.log
