@@ -15,7 +15,7 @@ from assistantd.config.secret import Secret
 from assistantd.config.template import MissingValueError
 from assistantd.errors import HandlerError
 from assistantd.handlers.base import Invocation
-from assistantd.handlers.process import run_process
+from assistantd.handlers.process import one_line, run_process
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +58,11 @@ class ExecHandler:
         )
         if result.output or result.discarded:
             log.info(
-                "%s output (%d bytes kept, %d discarded):\n%s",
+                "%s output (%d bytes kept, %d discarded): %s",
                 self._name,
                 len(result.output),
                 result.discarded,
-                result.output.decode("utf-8", errors="replace").rstrip(),
+                one_line(result.output.decode("utf-8", errors="replace").rstrip()),
             )
         if result.timed_out:
             raise HandlerError(

@@ -13,6 +13,7 @@ import contextlib
 import os
 import signal
 import time
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -49,9 +50,27 @@ class ProcessResult:
     duration_s: float
 
     def summary(self, chars: int = 200) -> str:
+        """The last line of output, as one printable line (see ``one_line``)."""
         text = self.output.decode("utf-8", errors="replace").strip()
         last = text.splitlines()[-1] if text else ""
-        return last[-chars:]
+        return one_line(last[-chars:])
+
+
+def one_line(text: str) -> str:
+    """A program's output as one printable log line: newlines become ``\\n`` and other control
+    characters (NUL, ESC, CR, ...) ``\\xNN`` / ``\\uNNNN``, so a handler's output can neither break
+    a log line nor pass for one, nor drive the terminal that shows the log."""
+    out = []
+    for ch in text:
+        if ch == "\n":
+            out.append("\\n")
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch != "\t" and unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
+            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 def inherited_env(environ: Mapping[str, str]) -> dict[str, str]:

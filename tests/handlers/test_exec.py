@@ -190,6 +190,26 @@ async def test_output_is_bounded_and_the_rest_counted(
     assert "1000 bytes kept, 299000 discarded" in caplog.text
 
 
+async def test_output_is_logged_as_one_printable_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A program's output could forge log lines or drive the terminal that shows the log.
+    forged = "ok\n2026-01-01 00:00:00,000 INFO assistantd.service: forged\x00\x1b[2J\rend"
+    script = f"import sys; sys.stdout.write({forged!r}); sys.exit(1)"
+    runner = _runner(tmp_path, [sys.executable, "-c", script])
+    caplog.set_level(logging.INFO, logger="assistantd")
+    task = runner.dispatch(Invocation("u9", "x", "Do"))
+    assert task is not None
+    (outcome,) = await task
+    (logged,) = [r.getMessage() for r in caplog.records if "output (" in r.getMessage()]
+    assert logged.endswith(
+        "output (67 bytes kept, 0 discarded): "
+        "ok\\n2026-01-01 00:00:00,000 INFO assistantd.service: forged\\x00\\x1b[2J\\x0dend"
+    )
+    assert "\n" not in logged and "\x00" not in logged and "\x1b" not in logged
+    assert "\n" not in outcome.detail and "\x00" not in outcome.detail and "\x1b" not in outcome.detail
+
+
 async def test_missing_program_is_a_failure(tmp_path: Path) -> None:
     runner = _runner(tmp_path, [str(tmp_path / "no-such-program")])
     task = runner.dispatch(Invocation("u5", "x", "Do"))
