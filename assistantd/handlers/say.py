@@ -64,6 +64,9 @@ class Voice:
             raise HandlerError(
                 f"TTS {argv[0]} exit status {result.returncode}" + (f": {summary}" if summary else "")
             )
+        if not self.tts.command and _espeak_failed_to_play(result.output):
+            # espeak-ng exits 0 when it cannot open the sound device; its "error:" line is the only sign.
+            raise HandlerError(f"TTS espeak-ng could not play: {result.summary()}")
         return result.duration_s
 
 
@@ -84,3 +87,7 @@ class SayHandler:
             raise HandlerError(str(err)) from None
         spoken_s = await self._voice.say(text)
         return f"said {len(text)} characters in {spoken_s:.2f} s"
+
+
+def _espeak_failed_to_play(output: bytes) -> bool:
+    return any(line.startswith(b"error:") for line in output.splitlines())

@@ -105,3 +105,21 @@ async def test_failing_tts_is_a_failure_and_releases_the_gate(tmp_path: Path) ->
     (outcome,) = await task
     assert not outcome.ok and "exit status 1" in outcome.detail
     assert not gate.is_muted(now=clock.now)
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+async def test_espeak_that_cannot_open_the_sound_device_is_a_failure() -> None:
+    # espeak-ng exits 0 with no sound card or a device name that does not exist: nothing was heard,
+    # so the reply must not be reported as said.
+    cfg = handlers_config(
+        {
+            "tts": {"device": "no_such_pcm_device", "tail_ms": 0},
+            "bindings": [{"intent": "Hi", "say": {"text": "hello"}}],
+        }
+    )
+    runner = build_runner(cfg, SpeakingGate(), environ=dict(os.environ))
+    task = runner.dispatch(Invocation("u3", "hi", "Hi"))
+    assert task is not None
+    (outcome,) = await task
+    assert not outcome.ok
+    assert outcome.detail.startswith("TTS espeak-ng could not play: error: "), outcome.detail
