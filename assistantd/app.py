@@ -48,7 +48,7 @@ async def _aclose(iterator: AsyncIterator[object]) -> None:
 
 
 class TappedSource:
-    """Wraps a source: tells the watchdog about every consumed frame, and silences frames while the
+    """Wraps a source: tells the watchdog about every consumed frame, and holds back frames while the
     assistant itself is speaking (plus a tail), so it never hears its own replies."""
 
     def __init__(
@@ -70,10 +70,12 @@ class TappedSource:
             async for frame in frames:
                 self.on_frame()
                 if self.gate is not None and self.gate.is_muted():
+                    # Held back, not replaced by silence: zeros dragged the noise floor and the noise
+                    # suppressor's model down, and the endpointer then stopped ending utterances at
+                    # pauses after a reply. The stages downstream simply pause.
                     self.muted_frames += 1
-                    yield Frame(bytes(len(frame.pcm)), frame.t)
-                else:
-                    yield frame
+                    continue
+                yield frame
         finally:
             # Closing the inner generator closes the device (or file) at once, not at garbage collection.
             await _aclose(frames)
