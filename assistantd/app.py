@@ -33,7 +33,7 @@ from assistantd.handlers.speaking import SpeakingGate
 from assistantd.intents.loader import load_matcher
 from assistantd.metrics import Metrics
 from assistantd.pipeline import MatcherLike, Pipeline, UtteranceLike, UtteranceReport
-from assistantd.recognizer.base import Recognizer, close_recognizer, start_recognizer
+from assistantd.recognizer.base import Recognizer, close_recognizer, hurry_recognizer, start_recognizer
 from assistantd.recognizer.registry import recognizer_for
 from assistantd.systemd import ProgressWatchdog
 
@@ -191,6 +191,9 @@ class AssistantApp:
 
     def capture_waiting(self, now: float) -> bool:
         return isinstance(self.source, MicrophoneSource) and self.source.retrying(now)
+
+    def hurry(self) -> None:
+        hurry_recognizer(self.recognizer)
 
     async def aclose(self, grace_s: float) -> None:
         if self._chimes:  # a chime is short: let it finish within the grace period

@@ -6,6 +6,7 @@ so the pipeline is tested with real recognizers and handlers or with honest doub
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -147,6 +148,15 @@ class Pipeline:
             report.error = str(failure)
             self.metrics.inc("recognizer_errors")
             self.metrics.inc("lost")
+        except asyncio.CancelledError:
+            # Cancelled at shutdown, past the grace: still one report, saying what became of it.
+            report.error = "lost: the daemon stopped before the recognizer answered"
+            report.start_s = utterance.start
+            report.duration_s = audio_bytes / BYTES_PER_SECOND
+            self.metrics.inc("lost")
+            self._log(report)
+            self.dispatcher.dispatch(report)
+            raise
         else:
             if _no_command(utterance):
                 return self._report_no_command(report)

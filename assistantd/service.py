@@ -55,6 +55,9 @@ class App(Protocol):
     async def aclose(self, grace_s: float) -> None:
         """Let running handlers finish within grace_s, then close connections."""
 
+    def hurry(self) -> None:
+        """Stopping: answer the utterances in flight as soon as possible (fall back now, not later)."""
+
 
 BuildApp = Callable[[Config, Metrics, ProgressWatchdog], App]
 
@@ -238,6 +241,7 @@ class Service:
         self.notifier.stopping()
         log.info("stopping: %d utterance(s) in flight, %.1f s grace", len(self._in_flight), grace)
         await cancel_and_wait(listen)  # stops capture; the utterance in flight keeps its own task
+        self.app.hurry()
         if self._in_flight:
             _, pending = await asyncio.wait(set(self._in_flight), timeout=grace)
             for task in pending:

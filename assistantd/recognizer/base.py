@@ -58,6 +58,14 @@ async def start_recognizer(recognizer: Recognizer) -> None:
         await start()
 
 
+def hurry_recognizer(recognizer: Recognizer) -> None:
+    """The daemon is stopping: a recognizer that can answer sooner (a fallback waiting on a stalled
+    cloud) should do so now, inside the shutdown grace. Those without a ``hurry()`` need nothing."""
+    hurry = getattr(recognizer, "hurry", None)
+    if hurry is not None:
+        hurry()
+
+
 async def close_recognizer(recognizer: Recognizer) -> None:
     """Release what a recognizer holds (the local decoder thread); its ``close()`` may be sync or async."""
     close = getattr(recognizer, "close", None)

@@ -104,6 +104,12 @@ class FallbackRecognizer:
         self.name = primary.name
         self._max_bytes = int(max_buffer_s * BYTES_PER_SECOND)
         self._deadline = final_deadline_s
+        self._hurried = asyncio.Event()
+
+    def hurry(self) -> None:
+        """Stop waiting for the primary: the daemon is stopping, and the fallback can still answer the
+        utterance in flight within the shutdown grace (a stalled cloud would hold it past the grace)."""
+        self._hurried.set()
 
     async def start(self) -> None:
         """Load both now (the local decoder and grammar take a moment): not during the first failure."""
@@ -146,19 +152,23 @@ class FallbackRecognizer:
 
     async def _ask_primary(self, tape: _Tape) -> Transcript:
         task = asyncio.create_task(self.primary.transcribe(tape.play()))
-        if self._deadline is None:
-            return await task
         ended = asyncio.create_task(tape.wait_ended())
+        hurried = asyncio.create_task(self._hurried.wait())
         try:
-            await asyncio.wait((task, ended), return_when=asyncio.FIRST_COMPLETED)
-            if not task.done():
-                await asyncio.wait((task,), timeout=self._deadline)
-            if not task.done():
-                raise RecognitionFailed(
-                    self.primary.name, f"no final result within {self._deadline:g} s of the endpoint"
+            await asyncio.wait((task, ended, hurried), return_when=asyncio.FIRST_COMPLETED)
+            if not task.done() and not hurried.done():
+                await asyncio.wait(
+                    (task, hurried), timeout=self._deadline, return_when=asyncio.FIRST_COMPLETED
                 )
+            if not task.done():
+                why = (
+                    "abandoned: the daemon is stopping"
+                    if hurried.done()
+                    else f"no final result within {self._deadline:g} s of the endpoint"
+                )
+                raise RecognitionFailed(self.primary.name, why)
             return task.result()
         finally:
-            for pending in (task, ended):
+            for pending in (task, ended, hurried):
                 pending.cancel()
-            await asyncio.gather(task, ended, return_exceptions=True)
+            await asyncio.gather(task, ended, hurried, return_exceptions=True)

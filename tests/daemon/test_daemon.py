@@ -17,6 +17,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.daemon.conftest import StartDaemon
 from tests.daemon.harness import DEADLINE_S, REPO, Audio, free_port, write_config
 
@@ -336,6 +338,48 @@ def test_secrets_never_reach_the_output(
     everything = "\n".join([*daemon.stdout, *daemon.stderr, *(n.text for n in daemon.notices)])
     for value in secrets.values():
         assert value not in everything
+
+
+@pytest.mark.parametrize("fallback", ["local", None])
+def test_sigterm_while_the_cloud_stalls_still_reports_the_utterance(
+    start_daemon: StartDaemon, config: dict[str, Any], audio: Audio, fallback: str | None
+) -> None:
+    # The cloud takes the audio and never answers (its final deadline, 60 s, is far past the shutdown
+    # grace). On SIGTERM the utterance in flight used to be cancelled with no report at all.
+    fake = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.sauc", "--no-final"], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert fake.stdout is not None
+        url = fake.stdout.readline().split(" on ", 1)[1].strip()
+        config["recognizer"].update(
+            default="volcengine",
+            fallback=fallback,
+            transport={"final_timeout_s": 60},
+            volcengine={"app_key": "${VOLC_APP_KEY}", "access_key": "${VOLC_ACCESS_KEY}", "url": url},
+        )
+        keys = {"VOLC_APP_KEY": "test-app-key", "VOLC_ACCESS_KEY": "test-access-key"}
+        daemon = start_daemon(config, env=keys)
+        daemon.notice("READY")
+        daemon.write(_spoken(audio))
+        daemon.wait_until(
+            lambda: any(s.startswith("recognizing") for s in daemon.statuses()), DEADLINE_S, "recognizing"
+        )
+        daemon.send(signal.SIGTERM)
+        assert daemon.wait() == 0
+    finally:
+        fake.terminate()
+        fake.wait(DEADLINE_S)
+        if fake.stdout is not None:
+            fake.stdout.close()
+    (report,) = daemon.reports(1)
+    if fallback:
+        # Stopping hurries the fallback: the local recognizer answers within the grace.
+        assert (report["recognizer"], report["text"], report["intent"]) == ("local", COMMAND, "LightOn")
+        assert report["note"] == "volcengine failed: abandoned: the daemon is stopping"
+    else:
+        assert report["text"] is None
+        assert report["error"] == "lost: the daemon stopped before the recognizer answered"
 
 
 def test_a_bad_config_at_start_exits_2_and_never_reports_ready(

@@ -357,6 +357,14 @@ def _error_frame(code: int, message: str) -> bytes:
     return bytes((0x11, 0xF0, 0x10, 0x00)) + struct.pack(">II", code, len(text)) + text
 
 
+async def _pause(ws: ServerConnection, seconds: float) -> None:
+    """Wait ``seconds``, or less if the client leaves first: a server's timer dies with its connection
+    (and a long delay does not hold up the fake's shutdown)."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await ws.wait_closed()
+
+
 async def _main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.fakes.sauc", description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, default=0)
@@ -366,6 +374,7 @@ async def _main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--app-key", default="test-app-key")
     parser.add_argument("--access-key", default="test-access-key")
     parser.add_argument("--api-key", default="test-api-key")
+    parser.add_argument("--no-final", action="store_true", help="never send a final result (a stalled cloud)")
     args = parser.parse_args(argv)
     fake = FakeSauc(
         args.transcript,
@@ -375,6 +384,7 @@ async def _main(argv: Sequence[str] | None = None) -> None:
         access_key=args.access_key,
         api_key=args.api_key,
         port=args.port,
+        faults=[Fault(no_final=True)] * 1000 if args.no_final else (),
     )
     async with fake:
         print(f"fake {args.vendor} sauc server on {fake.url}", flush=True)
@@ -384,11 +394,3 @@ async def _main(argv: Sequence[str] | None = None) -> None:
 if __name__ == "__main__":
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_main())
-
-
-async def _pause(ws: ServerConnection, seconds: float) -> None:
-    """Wait ``seconds``, or less if the client leaves first: a server's timer dies with its connection
-    (and a long delay does not hold up the fake's shutdown)."""
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(seconds):
-            await ws.wait_closed()
