@@ -30,7 +30,16 @@ class UtteranceLike(Protocol):
         """Audio-clock time of the first sample, seconds."""
         ...
 
+    @property
+    def dropped_s(self) -> float:
+        """Seconds of its audio dropped because the reader fell behind a live source."""
+        ...
+
     def audio(self) -> AsyncIterator[bytes]: ...
+
+    def release(self) -> None:
+        """The reader is done with the audio (even if it stopped early): what still comes is discarded."""
+        ...
 
 
 class MatchLike(Protocol):
@@ -49,8 +58,9 @@ class MatcherLike(Protocol):
 
 
 class DispatcherLike(Protocol):
-    def dispatch(self, report: UtteranceReport) -> None:
-        """Start the bound handlers (or the fallback handler when no intent matched); never blocks."""
+    async def dispatch(self, report: UtteranceReport) -> None:
+        """Start the bound handlers (or the fallback handler when no intent matched) and return once they
+        are scheduled, not finished. Only audio that is not live may wait here, for room to schedule them."""
 
 
 @dataclass
@@ -70,6 +80,8 @@ class UtteranceReport:
     latency_ms: float | None = None
     """Endpoint (last audio chunk) -> final text in hand."""
     error: str | None = None
+    dropped_audio_s: float = 0.0
+    """Audio of this utterance dropped because the pipeline fell behind a live source."""
 
     def fields(self) -> dict[str, object]:
         """Structured journald fields (upper case, as journald wants them)."""
@@ -121,7 +133,11 @@ class Pipeline:
             ended_at = self.clock()
 
         try:
-            transcript = await self.recognizer.transcribe(live())
+            try:
+                transcript = await self.recognizer.transcribe(live())
+            finally:
+                # A recognizer may stop reading early (it failed, or had its answer): stop buffering.
+                utterance.release()
         except RecognitionFailed as failure:
             report.error = str(failure)
             self.metrics.inc("recognizer_errors")
@@ -138,6 +154,9 @@ class Pipeline:
                 report.latency_ms = (self.clock() - ended_at) * 1000
                 self.metrics.observe("endpoint_to_final", report.latency_ms / 1000)
         report.duration_s = audio_bytes / BYTES_PER_SECOND
+        report.dropped_audio_s = utterance.dropped_s
+        if report.dropped_audio_s:
+            self.metrics.inc("dropped_audio")
         self.metrics.observe("utterance", report.duration_s)
         if self.keep_audio is not None:
             self.keep_audio(report.id, b"".join(kept))
@@ -152,11 +171,13 @@ class Pipeline:
                 self.metrics.inc("unmatched")
         self._log(report)
         # Every utterance is reported; the dispatcher decides what runs (nothing for empty text or errors).
-        self.dispatcher.dispatch(report)
+        await self.dispatcher.dispatch(report)
         return report
 
     def _log(self, r: UtteranceReport) -> None:
         timing = f"{r.duration_s:.2f} s of audio"
+        if r.dropped_audio_s:
+            timing += f" ({r.dropped_audio_s:.2f} s more dropped: the pipeline fell behind)"
         if r.latency_ms is not None:
             timing += f", final {r.latency_ms:.0f} ms after the endpoint"
         if r.error:
