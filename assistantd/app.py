@@ -266,10 +266,14 @@ def build_app(
     input_path: str | None = None,
     pace: bool = False,
     report_to: TextIO | None = None,
+    source: AudioSource | None = None,
 ) -> AssistantApp:
-    """Build every collaborator for ``config``. Raises ConfigError/AudioError before anything runs."""
+    """Build every collaborator for ``config``. Raises ConfigError/AudioError before anything runs.
+
+    ``source`` is an audio source already made (tests); otherwise it is opened from ``input_path``."""
     gate = SpeakingGate()
-    source = open_source(config.audio, input_path, pace=pace)
+    if source is None:
+        source = open_source(config.audio, input_path, pace=pace)
     matcher = load_matcher(config)
     check_bindings(config, matcher.intent_names())
     recognizer = recognizer_for(config, with_fallback=True)
