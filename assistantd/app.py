@@ -6,6 +6,7 @@ the pipeline sees small protocols, so both are tested with real parts or honest 
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import json
 import logging
@@ -184,7 +185,12 @@ class AssistantApp:
         if not self.source.live:
             # A recording waits for the handlers instead of dropping commands; the service holds this
             # utterance's slot meanwhile, so the listener, and through it the file reader, waits too.
-            await self.runner.room()
+            try:
+                await self.runner.room()
+            except asyncio.CancelledError:
+                self.metrics.inc("dropped")
+                self._finished(report, [], dropped="handlers not run: shutting down")
+                raise
         invocation = Invocation(report.id, report.text, report.intent, report.slots)
         task = self.runner.dispatch(invocation)
         if task is None:

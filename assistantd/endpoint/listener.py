@@ -17,6 +17,8 @@ recognizer can stream it. Both buffers are bounded; what happens when one is ful
   ``max_pending``; when it overflows, the oldest waiting utterance is discarded (a stale command is worth
   less than the newest), counted in ``Listener.dropped_utterances`` and handed to ``on_drop`` so that it
   is reported like any other utterance.
+
+Utterances still waiting when listening stops (shutdown, reload, a failed source) go to ``on_drop`` too.
 """
 
 from __future__ import annotations
@@ -212,6 +214,9 @@ class Listener:
                 pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pump
+            # Stopped (shutdown, reload, a failed source) with utterances nobody took: each is still told.
+            while self._pending:
+                self._drop(self._pending.popleft(), "listening stopped before it was taken")
 
     async def _pump(self) -> None:
         last_end = 0.0
@@ -255,7 +260,8 @@ class Listener:
                 utt = Utterance(event.utterance_id, event.start, event.onset, self.queue_chunks, self._room)
                 self._current = utt
                 if len(self._pending) >= self.max_pending:
-                    self._drop(self._pending.popleft())
+                    why = f"the assistant fell behind the live audio ({self.max_pending} utterances waiting)"
+                    self._drop(self._pending.popleft(), why)
                 self._pending.append(utt)
                 self._pending_changed.set()
             elif isinstance(event, UtteranceAudio):
@@ -276,9 +282,8 @@ class Listener:
                     utt.dropped_chunks,
                 )
 
-    def _drop(self, stale: Utterance) -> None:
+    def _drop(self, stale: Utterance, why: str) -> None:
         self.dropped_utterances += 1
-        why = f"the assistant fell behind the live audio ({self.max_pending} utterances waiting)"
         log.warning("utterance %d dropped unheard: %s", stale.id, why)
         stale.release()
         if self.on_drop is not None:

@@ -187,3 +187,20 @@ async def test_closing_the_iterator_stops_listening_and_ends_the_utterance_in_fl
     assert first.ended and first.end_reason == "end_of_audio"
     async with asyncio.timeout(5):
         assert await first.wait_ended() == "end_of_audio"
+
+
+async def test_utterances_still_waiting_when_listening_stops_are_told(three_phrases: Mix) -> None:
+    source = PcmSource(three_phrases.pcm, live=True)
+    dropped: list[tuple[int, str]] = []
+    listener = Listener(source, build_vad(CONFIG), CONFIG, on_drop=lambda u, why: dropped.append((u.id, why)))
+    taken = []
+    async with contextlib.aclosing(listener.utterances()) as utterances:
+        async for utt in utterances:
+            taken.append(utt.id)
+            await source.exhausted.wait()  # utterances 2 and 3 wait in the queue meanwhile
+            break
+    assert taken == [1]
+    assert dropped == [
+        (2, "listening stopped before it was taken"),
+        (3, "listening stopped before it was taken"),
+    ]
