@@ -59,6 +59,7 @@ class TappedSource:
     ) -> None:
         self.inner = inner
         self.frame_ms = inner.frame_ms
+        self.live = inner.live
         self.on_frame = on_frame
         self.gate = gate
         """None when the audio clock is not the wall clock (a recording read faster than real time)."""
@@ -120,6 +121,7 @@ class AssistantApp:
             onset_check=vad.onset_check,
             wake=wake,
             command_timeout_s=config.wake.command_timeout_s,
+            on_drop=self._dropped,
         )
         saver = None
         if config.service.save_utterances_dir:
@@ -206,16 +208,29 @@ class AssistantApp:
         await close_recognizer(self.recognizer)
 
     # -- Dispatcher protocol (called by the pipeline) -------------------------------------------
-    def dispatch(self, report: UtteranceReport) -> None:
+    async def dispatch(self, report: UtteranceReport) -> None:
+        if report.outcome is None:  # a wake word without a command says nothing about the recognizer
+            self._recognizer_failing = bool(report.error or report.note)
         if not report.text:
             # No words (noise, a cough) or a failed recognition: nothing to act on, and the fallback
             # reply ("Sorry, I didn't get that") would answer every noise. Reported, not acted on.
             self._finished(report, [])
             return
+        if not self.source.live:
+            # A recording waits for the handlers instead of dropping commands; the service holds this
+            # utterance's slot meanwhile, so the listener, and through it the file reader, waits too.
+            try:
+                await self.runner.room()
+            except asyncio.CancelledError:
+                self.metrics.inc("dropped")
+                self._finished(report, [], dropped="handlers not run: shutting down")
+                raise
         invocation = Invocation(report.id, report.text, report.intent, report.slots)
         task = self.runner.dispatch(invocation)
         if task is None:
-            self._finished(report, [])
+            why = "shutting down" if self.runner.closing else "the handlers fell behind (backlog full)"
+            self.metrics.inc("dropped")
+            self._finished(report, [], dropped=f"handlers not run: {why}")
         else:
             task.add_done_callback(lambda t: self._finished(report, [] if t.cancelled() else t.result()))
 
@@ -242,9 +257,19 @@ class AssistantApp:
         self._chimes.add(task)
         task.add_done_callback(self._chimes.discard)
 
-    def _finished(self, report: UtteranceReport, outcomes: list[Outcome]) -> None:
-        if report.outcome is None:  # a wake word without a command says nothing about the recognizer
-            self._recognizer_failing = bool(report.error or report.note)
+    def _dropped(self, utterance: Utterance, why: str) -> None:
+        """The listener discarded an utterance unheard (a live source the pipeline fell behind)."""
+        self.metrics.inc("utterances")
+        self.metrics.inc("dropped")
+        end = utterance.end if utterance.end is not None else utterance.start
+        report = UtteranceReport(
+            id=str(utterance.id), start_s=utterance.start, duration_s=end - utterance.start
+        )
+        self._finished(report, [], dropped=f"dropped unheard: {why}")
+
+    def _finished(
+        self, report: UtteranceReport, outcomes: list[Outcome], *, dropped: str | None = None
+    ) -> None:
         if report.text and report.wake is not None:  # one follow-up per wake word, not a chain
             self.listener.follow_up(self.config.wake.follow_up_s)
         for outcome in outcomes:
@@ -256,6 +281,7 @@ class AssistantApp:
         line: dict[str, object] = {
             "start": round(report.start_s, 3),
             "end": round(report.start_s + report.duration_s, 3),
+            "outcome": _outcome(report, dropped),
             "text": report.text,
             "recognizer": report.recognizer,
             "intent": report.intent,
@@ -264,13 +290,27 @@ class AssistantApp:
         }
         if report.wake is not None:
             line["wake"] = report.wake.to_dict()
-        if report.outcome is not None:
-            line["outcome"] = report.outcome
-        if report.error:
-            line["error"] = report.error
+        if report.error or dropped:
+            line["error"] = dropped or report.error
         if report.note:
             line["note"] = report.note
+        if report.dropped_audio_s:
+            line["dropped_audio_s"] = round(report.dropped_audio_s, 3)
         print(json.dumps(line, ensure_ascii=False), file=self.report_to, flush=True)
+
+
+def _outcome(report: UtteranceReport, dropped: str | None) -> str:
+    """One word for a report line: dropped, lost (no text: the recognizer failed), fell back, recognized
+    (with words) or silent (no words: noise, a cough)."""
+    if dropped:
+        return "dropped"
+    if report.outcome is not None:  # "no command": the wake word with nothing after it
+        return report.outcome
+    if report.error:
+        return "lost"
+    if report.note:
+        return "fell back"
+    return "recognized" if report.text else "silent"
 
 
 def check_bindings(config: Config, intents: Sequence[str]) -> None:
@@ -295,12 +335,14 @@ def build_app(
     input_path: str | None = None,
     pace: bool = False,
     report_to: TextIO | None = None,
+    source: AudioSource | None = None,
 ) -> AssistantApp:
-    """Build every collaborator for ``config``. Raises ConfigError/AudioError before anything runs."""
+    """Build every collaborator for ``config``. Raises ConfigError/AudioError before anything runs.
+
+    ``source`` is an audio source already made (tests); otherwise it is opened from ``input_path``."""
     gate = SpeakingGate()
-    source = open_source(config.audio, input_path, pace=pace)
-    # Replies are muted in wall-clock time: that only lines up with audio that arrives in real time.
-    realtime = input_path is None or pace
+    if source is None:
+        source = open_source(config.audio, input_path, pace=pace)
     matcher = load_matcher(config)
     check_bindings(config, matcher.intent_names())
     recognizer = recognizer_for(config, with_fallback=True)
@@ -318,7 +360,8 @@ def build_app(
         recognizer=recognizer,
         matcher=matcher,
         runner=runner,
-        gate=gate if realtime else None,
+        # Replies are muted in wall-clock time: that only lines up with audio that arrives in real time.
+        gate=gate if source.live else None,
         watchdog=watchdog,
         report_to=report_to if report_to is not None else (sys.stdout if input_path else None),
         wake=wake,

@@ -11,6 +11,8 @@ COUNTERS = {
     "recognizer_errors": "Utterances the configured recognizer failed",
     "fallbacks": "Utterances recognized by the fallback recognizer",
     "lost": "Utterances that produced no text at all",
+    "dropped": "Utterances dropped because the pipeline fell behind a live source",
+    "dropped_audio": "Utterances that lost audio because their recognizer fell behind a live source",
     "matched": "Transcripts that matched an intent",
     "unmatched": "Transcripts that matched nothing",
     "handler_runs": "Handler runs",
@@ -78,7 +80,7 @@ class Metrics:
         return (
             f"{c['utterances']} utterances, {c['matched']} matched, "
             f"{c['recognizer_errors']} recognizer errors, "
-            f"{c['fallbacks']} fallbacks, {c['capture_restarts']} capture restarts, "
+            f"{c['fallbacks']} fallbacks, {c['dropped']} dropped, {c['capture_restarts']} capture restarts, "
             f"{c['dropped_frames']} dropped frames{lat}"
         )
 

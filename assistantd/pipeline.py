@@ -32,7 +32,16 @@ class UtteranceLike(Protocol):
         """Audio-clock time of the first sample, seconds."""
         ...
 
+    @property
+    def dropped_s(self) -> float:
+        """Seconds of its audio dropped because the reader fell behind a live source."""
+        ...
+
     def audio(self) -> AsyncIterator[bytes]: ...
+
+    def release(self) -> None:
+        """The reader is done with the audio (even if it stopped early): what still comes is discarded."""
+        ...
 
 
 class MatchLike(Protocol):
@@ -51,8 +60,9 @@ class MatcherLike(Protocol):
 
 
 class DispatcherLike(Protocol):
-    def dispatch(self, report: UtteranceReport) -> None:
-        """Start the bound handlers (or the fallback handler when no intent matched); never blocks."""
+    async def dispatch(self, report: UtteranceReport) -> None:
+        """Start the bound handlers (or the fallback handler when no intent matched) and return once they
+        are scheduled, not finished. Only audio that is not live may wait here, for room to schedule them."""
 
 
 @dataclass
@@ -76,6 +86,8 @@ class UtteranceReport:
     """The wake word that opened this utterance (wake mode)."""
     outcome: str | None = None
     """"no command" when the wake word was heard but no speech followed it."""
+    dropped_audio_s: float = 0.0
+    """Audio of this utterance dropped because the pipeline fell behind a live source."""
 
     def fields(self) -> dict[str, object]:
         """Structured journald fields (upper case, as journald wants them)."""
@@ -140,11 +152,15 @@ class Pipeline:
             ended_at = self.clock()
 
         try:
-            transcript = await self.recognizer.transcribe(live())
+            try:
+                transcript = await self.recognizer.transcribe(live())
+            finally:
+                # A recognizer may stop reading early (it failed, or had its answer): stop buffering.
+                utterance.release()
         except RecognitionFailed as failure:
             if _no_command(utterance):
                 # The session opened at the wake word had nothing to hear: not the recognizer's failure.
-                return self._report_no_command(report)
+                return await self._report_no_command(report)
             report.error = str(failure)
             self.metrics.inc("recognizer_errors")
             self.metrics.inc("lost")
@@ -155,11 +171,11 @@ class Pipeline:
             report.duration_s = audio_bytes / BYTES_PER_SECOND
             self.metrics.inc("lost")
             self._log(report)
-            self.dispatcher.dispatch(report)
+            await self.dispatcher.dispatch(report)  # a report with no text: nothing awaits inside
             raise
         else:
             if _no_command(utterance):
-                return self._report_no_command(report)
+                return await self._report_no_command(report)
             report.text = printable(transcript.text)
             report.recognizer = transcript.recognizer
             report.note = transcript.note
@@ -172,6 +188,9 @@ class Pipeline:
                 self.metrics.observe("endpoint_to_final", report.latency_ms / 1000)
         report.start_s = utterance.start  # a wake-mode utterance learns its start after it was yielded
         report.duration_s = audio_bytes / BYTES_PER_SECOND
+        report.dropped_audio_s = utterance.dropped_s
+        if report.dropped_audio_s:
+            self.metrics.inc("dropped_audio")
         self.metrics.observe("utterance", report.duration_s)
         if self.keep_audio is not None:
             self.keep_audio(report.id, b"".join(kept))
@@ -186,10 +205,10 @@ class Pipeline:
                 self.metrics.inc("unmatched")
         self._log(report)
         # Every utterance is reported; the dispatcher decides what runs (nothing for empty text or errors).
-        self.dispatcher.dispatch(report)
+        await self.dispatcher.dispatch(report)
         return report
 
-    def _report_no_command(self, report: UtteranceReport) -> UtteranceReport:
+    async def _report_no_command(self, report: UtteranceReport) -> UtteranceReport:
         report.outcome = "no command"
         self.metrics.inc("wake_no_command")
         assert report.wake is not None
@@ -199,11 +218,13 @@ class Pipeline:
             report.wake.describe(),
             extra=report.fields(),
         )
-        self.dispatcher.dispatch(report)
+        await self.dispatcher.dispatch(report)
         return report
 
     def _log(self, r: UtteranceReport) -> None:
         timing = f"{r.duration_s:.2f} s of audio"
+        if r.dropped_audio_s:
+            timing += f" ({r.dropped_audio_s:.2f} s more dropped: the pipeline fell behind)"
         if r.wake is not None:
             timing += f", after {r.wake.describe()}"
         if r.latency_ms is not None:

@@ -94,7 +94,7 @@ async def test_run_acts_only_on_commands_after_the_wake_word(
         if i == BARE:
             assert line["outcome"] == "no command" and line["text"] is None and line["handlers"] == []
             continue
-        assert "outcome" not in line
+        assert line["outcome"] == "recognized"
         assert (line["recognizer"], line["intent"], line["slots"]) == ("local", intent, slots), line
         assert [h["ok"] for h in line["handlers"]] == [True]
     # The log line of each utterance says which wake word opened it.
@@ -123,7 +123,7 @@ async def test_a_cloud_recognizer_hears_nothing_unaddressed(
         assert fake.connections == 0 and fake.sessions == []
 
         lines, _ = await _run(config, write_wav(tmp_path / "all.wav", pcm), env)
-    addressed = [line for line in lines if "outcome" not in line]
+    addressed = [line for line in lines if line["outcome"] == "recognized"]
     assert len(addressed) == 3 and all(line["intent"] == "LightOn" for line in addressed)
     # One session per wake word, opened at the detection (the bare phrase's too, with nothing sent),
     # each holding exactly the utterance's audio: the phrase was not uploaded.

@@ -87,6 +87,8 @@ class WavFileSource:
         self.path = Path(path)
         self.frame_ms = frame_ms
         self._pacer = _Pacer(pace, clock, sleep)
+        self.live = pace
+        """Paced, it stands in for a microphone; unpaced, its reader waits for the consumer."""
         reader = open_wav(self.path)
         with reader as wav:
             self.rate = wav.getframerate()
@@ -152,6 +154,8 @@ class StdinSource:
         self._key, self._fd = _stream_key(self._stream)
         self.frame_ms = frame_ms
         self._pacer = _Pacer(pace, clock, sleep)
+        self.live = pace
+        """Paced, it stands in for a microphone; unpaced, its reader waits for the consumer."""
 
     async def _chunks(self) -> AsyncIterator[bytes]:
         step = int(SAMPLE_RATE * CHUNK_S) * SAMPLE_WIDTH

@@ -30,6 +30,10 @@ class AudioSource(Protocol):
     """Anything that yields fixed-length frames; sources never end the loop on a device error."""
 
     frame_ms: int
+    live: bool
+    """True when audio arrives at its own pace whether or not it is read (a microphone, or a recording
+    paced to imitate one): a consumer that falls behind can only drop, and says so. False for a file or a
+    pipe read as fast as it is consumed: the consumer makes the reader wait instead, and nothing is lost."""
 
     def frames(self) -> AsyncIterator[Frame]:
         """Frames in order. A file source ends at EOF; a microphone source runs until cancelled."""

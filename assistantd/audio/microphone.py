@@ -197,6 +197,8 @@ class MicrophoneSource:
     ) -> None:
         self.cfg = cfg
         self.frame_ms = cfg.frame_ms
+        self.live = True
+        """Speech goes on whether or not the daemon keeps up: what it cannot take is dropped, and reported."""
         self._factory = pyaudio_factory
         self._sleep = sleep
         self._rand = rand

@@ -147,7 +147,8 @@ class HandlersConfig:
     max_concurrent: int = 4
     """At most this many utterances' handlers run at once; further ones wait their turn."""
     max_pending: int = 16
-    """Utterances waiting for a slot; beyond it a new one is dropped (and logged), never the older ones."""
+    """Utterances waiting for a slot; beyond it a new one from a live source is dropped (and reported), never
+    the older ones. A recording waits for room instead."""
     kill_grace_s: float = 2.0
     """Between SIGTERM and SIGKILL for an exec handler (or TTS command) past its timeout."""
     output_limit_bytes: int = 65536

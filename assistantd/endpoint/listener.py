@@ -3,15 +3,22 @@
 ``Listener.utterances()`` runs one background task that reads the source, asks the VAD about each frame and
 feeds the pure Endpointer; the events it returns are turned into ``Utterance`` objects, each with its own
 bounded chunk buffer. The audio of an utterance is readable while the person is still talking, so a
-recognizer can stream it. Listening never waits for a consumer:
+recognizer can stream it. Both buffers are bounded; what happens when one is full depends on the source
+(``AudioSource.live``):
 
-* Per utterance, the buffer holds ``queue_chunks`` chunks (by default enough for a whole max-length
-  utterance). When it is full, new chunks are dropped (drop-newest: what the recognizer has is a
-  contiguous prefix of the utterance, never audio with a hole in the middle) and counted in
-  ``dropped_chunks``. The end of the stream is always delivered.
-* Utterances not yet taken from ``utterances()`` wait in a queue of ``max_pending``; when it overflows, the
-  oldest waiting utterance is discarded (a stale command is worth less than the newest) and counted in
-  ``Listener.dropped_utterances``.
+* A source that is not live (a file, a pipe) is read only as fast as it is consumed: before each frame the
+  listener waits until the utterance being heard has room for a chunk and the queue has room for an
+  utterance. Nothing is dropped, and memory stays bounded because the reader waits.
+* A live source (a microphone) never waits for a consumer: speech goes on regardless. Per utterance, the
+  buffer holds ``queue_chunks`` chunks (by default enough for a whole max-length utterance); when it is
+  full, new chunks are dropped (drop-newest: what the recognizer has is a contiguous prefix of the
+  utterance, never audio with a hole in the middle) and counted in ``dropped_chunks``. The end of the
+  stream is always delivered. Utterances not yet taken from ``utterances()`` wait in a queue of
+  ``max_pending``; when it overflows, the oldest waiting utterance is discarded (a stale command is worth
+  less than the newest), counted in ``Listener.dropped_utterances`` and handed to ``on_drop`` so that it
+  is reported like any other utterance.
+
+Utterances still waiting when listening stops (shutdown, reload, a failed source) go to ``on_drop`` too.
 
 With a wake stage (wake.py) the chain is source -> wake -> VAD -> endpointer, and listening has modes:
 
@@ -32,10 +39,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Literal
 
-from assistantd.audio.frames import AudioSource, Frame, frame_bytes
+from assistantd.audio.frames import BYTES_PER_SECOND, AudioSource, Frame, frame_bytes
 from assistantd.config.endpoint import EndpointConfig
 from assistantd.endpoint.machine import (
     Endpointer,
@@ -54,13 +61,18 @@ WakeMode = Literal["idle", "handoff", "armed", "command", "follow_up"]
 
 log = logging.getLogger(__name__)
 
+OnDrop = Callable[["Utterance", str], None]
+"""Told about an utterance the listener discarded, and why (one short phrase)."""
+
 
 class Utterance:
     """One utterance, live: ``async for pcm in utt.audio()`` yields its audio from the onset (pre-roll
     included) until the endpoint. Fields are filled in as it goes; ``end`` and ``end_reason`` are None until
     it has ended."""
 
-    def __init__(self, utterance_id: int, start: float, onset: float, queue_chunks: int) -> None:
+    def __init__(
+        self, utterance_id: int, start: float, onset: float, queue_chunks: int, room: asyncio.Event
+    ) -> None:
         self.id = utterance_id
         self.start = start
         """Audio-clock time of the first uploaded sample, seconds."""
@@ -76,8 +88,13 @@ class Utterance:
         """Chunks accepted into the buffer."""
         self.bytes = 0
         self.dropped_chunks = 0
+        """Chunks dropped because the buffer was full (live sources only)."""
+        self.dropped_bytes = 0
         self._buffer: deque[bytes] = deque()
         self._capacity = queue_chunks
+        self._room = room
+        """Set whenever a chunk leaves the buffer: the Listener may be waiting for room (see _full)."""
+        self._released = False
         self._changed = asyncio.Event()
         self._ended = asyncio.Event()
 
@@ -91,11 +108,18 @@ class Utterance:
     def ended(self) -> bool:
         return self._ended.is_set()
 
+    @property
+    def dropped_s(self) -> float:
+        """Seconds of this utterance's audio dropped because its reader fell behind a live source."""
+        return self.dropped_bytes / BYTES_PER_SECOND
+
     async def audio(self) -> AsyncIterator[bytes]:
         """The audio chunks, as they arrive; ends when the utterance ends. Read it once."""
         while True:
             while self._buffer:
-                yield self._buffer.popleft()
+                chunk = self._buffer.popleft()
+                self._room.set()
+                yield chunk
             if self._ended.is_set():
                 return
             self._changed.clear()
@@ -107,10 +131,23 @@ class Utterance:
         assert self.end_reason is not None
         return self.end_reason
 
+    def release(self) -> None:
+        """The reader is done (recognized, or gave up early): audio still to come is discarded, so a
+        listener waiting for room in this utterance's buffer never waits on a reader that is gone."""
+        self._released = True
+        self._buffer.clear()
+        self._room.set()
+
     # -- fed by the Listener --------------------------------------------------------------------------
+    def _full(self) -> bool:
+        return len(self._buffer) >= self._capacity and not self._released
+
     def _push(self, pcm: bytes) -> None:
+        if self._released:
+            return
         if len(self._buffer) >= self._capacity:
             self.dropped_chunks += 1
+            self.dropped_bytes += len(pcm)
             return
         self._buffer.append(pcm)
         self.chunks += 1
@@ -139,9 +176,13 @@ class Listener:
         max_pending: int = 4,
         wake: WakeStage | None = None,
         command_timeout_s: float = 5.0,
+        on_drop: OnDrop | None = None,
     ) -> None:
         """``onset_check`` defaults to the one a FrontEndVad carries (build_vad makes it from the config).
-        With ``wake``, only speech after the wake phrase (or in a follow-up window) becomes an utterance."""
+        With ``wake``, only speech after the wake phrase (or in a follow-up window) becomes an utterance.
+        ``on_drop`` hears of every utterance discarded unheard (only a live source discards any)."""
+        if max_pending < 1:
+            raise ValueError("max_pending must be at least 1")
         check_frame_ms(source.frame_ms)
         self.source = source
         self.vad = vad
@@ -155,11 +196,14 @@ class Listener:
             queue_chunks = int(total_ms // source.frame_ms) + config.start_window_frames + 2
         self.queue_chunks = queue_chunks
         self.max_pending = max_pending
+        self.on_drop = on_drop
         self.dropped_utterances = 0
         self.short_frames = 0
         """Frames of the wrong length that were skipped (a source's partial last frame)."""
         self._pending: deque[Utterance] = deque()
         self._pending_changed = asyncio.Event()
+        self._room = asyncio.Event()
+        """Set when an utterance is taken from the queue or a chunk from a buffer (see _wait_for_room)."""
         self._current: Utterance | None = None
         self._started = False
         self._next_id = 1
@@ -190,7 +234,9 @@ class Listener:
         try:
             while True:
                 while self._pending:
-                    yield self._pending.popleft()
+                    utterance = self._pending.popleft()
+                    self._room.set()
+                    yield utterance
                 if pump.done():
                     pump.result()  # re-raise a failure of the source
                     if not self._pending:
@@ -204,13 +250,19 @@ class Listener:
                     waiter.cancel()
         finally:
             await cancel_and_wait(pump)
+            # Stopped (shutdown, reload, a failed source) with utterances nobody took: each is still told.
+            while self._pending:
+                self._drop(self._pending.popleft(), "listening stopped before it was taken")
 
     async def _pump(self) -> None:
         last_end = 0.0
         size = frame_bytes(self.source.frame_ms)
+        live = self.source.live
         frames = self.source.frames()
         try:
             async for frame in frames:
+                if not live:
+                    await self._wait_for_room()
                 if len(frame.pcm) != size:
                     # A short last frame at the end of a file: the VADs only take whole frames.
                     self.short_frames += 1
@@ -266,7 +318,7 @@ class Listener:
 
     def _arm(self, detection: Detection) -> None:
         log.info("wake word %s", detection.describe())
-        utt = Utterance(self._new_id(), detection.time, detection.time, self.queue_chunks)
+        utt = Utterance(self._new_id(), detection.time, detection.time, self.queue_chunks, self._room)
         utt.wake = detection
         self._armed = self._current = utt
         self._deadline = detection.time + self.command_timeout_s
@@ -302,11 +354,17 @@ class Listener:
 
     def _enqueue(self, utt: Utterance) -> None:
         if len(self._pending) >= self.max_pending:
-            stale = self._pending.popleft()
-            self.dropped_utterances += 1
-            log.warning("utterance %d dropped: nobody took it from the listener", stale.id)
+            why = f"the assistant fell behind the live audio ({self.max_pending} utterances waiting)"
+            self._drop(self._pending.popleft(), why)
         self._pending.append(utt)
         self._pending_changed.set()
+
+    async def _wait_for_room(self) -> None:
+        """Backpressure for a source that is not live. One frame brings at most one new utterance and one
+        chunk (machine.py), so once there is room for both, the frame's events fit without a drop."""
+        while len(self._pending) >= self.max_pending or (self._current is not None and self._current._full()):
+            self._room.clear()
+            await self._room.wait()
 
     def _dispatch(self, events: list[Event]) -> None:
         for event in events:
@@ -318,7 +376,7 @@ class Listener:
                     self.mode = "command"
                     self._current = utt
                     continue
-                utt = Utterance(self._new_id(), event.start, event.onset, self.queue_chunks)
+                utt = Utterance(self._new_id(), event.start, event.onset, self.queue_chunks, self._room)
                 self._current = utt
                 if self.wake is not None:
                     self.mode = "command"
@@ -342,3 +400,10 @@ class Listener:
                 )
                 if self.wake is not None:
                     self._to_idle()
+
+    def _drop(self, stale: Utterance, why: str) -> None:
+        self.dropped_utterances += 1
+        log.warning("utterance %d dropped unheard: %s", stale.id, why)
+        stale.release()
+        if self.on_drop is not None:
+            self.on_drop(stale, why)

@@ -4,6 +4,7 @@
 run in order, stopping at the first failure (a reply saying "done" after a failed action would lie), and
 at most ``max_concurrent`` invocations run at once. Up to ``max_pending`` more wait for a slot; beyond
 that a new invocation is dropped and logged, and the older ones keep their place (they were said first).
+A caller that must not drop (audio read from a file) awaits ``room()`` first and dispatches right after.
 Every run is logged with its outcome and duration; no handler exception reaches the caller.
 """
 
@@ -47,6 +48,7 @@ class Runner:
         self._tasks: set[asyncio.Task[list[Outcome]]] = set()
         self._service_tasks: list[asyncio.Task[None]] = []
         self._closing = False
+        self._freed = asyncio.Event()
         self.dropped = 0
         """Invocations refused because the backlog was full (or the runner was closing)."""
 
@@ -60,6 +62,21 @@ class Runner:
         if invocation.intent is None:
             return self._fallback
         return self._bindings.get(invocation.intent, ())
+
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
+    async def room(self) -> None:
+        """Wait until ``dispatch`` would accept an invocation (or the runner is closing, when it never will).
+        Dispatch in the same step, without awaiting anything in between, to be sure of the place."""
+        while len(self._tasks) >= self._capacity and not self._closing:
+            self._freed.clear()
+            await self._freed.wait()
+
+    def _done(self, task: asyncio.Task[list[Outcome]]) -> None:
+        self._tasks.discard(task)
+        self._freed.set()
 
     def dispatch(self, invocation: Invocation) -> asyncio.Task[list[Outcome]] | None:
         """Schedule the invocation's handlers and return at once.
@@ -78,7 +95,7 @@ class Runner:
             return None
         task = asyncio.create_task(self._run(invocation), name=f"utterance:{invocation.utterance_id}")
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._done)
         return task
 
     async def _run(self, invocation: Invocation) -> list[Outcome]:
@@ -129,6 +146,7 @@ class Runner:
         Idempotent. Cancelled exec handlers have their process groups killed.
         """
         self._closing = True
+        self._freed.set()
         pending = set(self._tasks)
         if pending:
             _, late = await asyncio.wait(pending, timeout=grace_s)

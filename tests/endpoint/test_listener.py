@@ -1,4 +1,5 @@
-"""The live Listener on real speech in noise: streaming before the endpoint, and no stalls."""
+"""The live Listener on real speech in noise: streaming before the endpoint, no stalls on a live source,
+and no drops on one that is not."""
 
 from __future__ import annotations
 
@@ -19,10 +20,12 @@ CONFIG = EndpointConfig()
 
 
 class PcmSource:
-    """An AudioSource over a PCM buffer that waits a loop turn per frame, as a device read would."""
+    """An AudioSource over a PCM buffer that waits a loop turn per frame, as a device read would. ``live``
+    says whether it stands for a microphone (True) or a file (False)."""
 
-    def __init__(self, pcm: bytes, frame_ms: int = 30, partial_last: bool = False) -> None:
+    def __init__(self, pcm: bytes, frame_ms: int = 30, partial_last: bool = False, *, live: bool) -> None:
         self.frame_ms = frame_ms
+        self.live = live
         self.pcm = pcm
         self.position = 0.0
         """Seconds of audio handed out so far."""
@@ -56,7 +59,7 @@ def _slice(pcm: bytes, start: float, end: float) -> bytes:
 
 
 async def test_audio_streams_while_the_person_is_still_talking(three_phrases: Mix) -> None:
-    source = PcmSource(three_phrases.pcm)
+    source = PcmSource(three_phrases.pcm, live=True)
     listener = Listener(source, build_vad(CONFIG), CONFIG)
     seen: list[tuple[Utterance, float, bool, bytes]] = []
     async for utt in listener.utterances():
@@ -84,7 +87,7 @@ async def test_audio_streams_while_the_person_is_still_talking(three_phrases: Mi
 
 
 async def test_a_consumer_that_never_reads_does_not_stall_listening(three_phrases: Mix) -> None:
-    source = PcmSource(three_phrases.pcm, partial_last=True)
+    source = PcmSource(three_phrases.pcm, partial_last=True, live=True)
     listener = Listener(source, build_vad(CONFIG), CONFIG, queue_chunks=5)
     taken = [utt async for utt in listener.utterances()]  # takes each utterance, reads none
     assert source.exhausted.is_set()
@@ -96,12 +99,19 @@ async def test_a_consumer_that_never_reads_does_not_stall_listening(three_phrase
         assert utt.end is not None
         # What is kept is the utterance's contiguous beginning, with the pre-roll.
         audio = b"".join([pcm async for pcm in utt.audio()])
-        assert _slice(three_phrases.pcm, utt.start, utt.end).startswith(audio)
+        whole = _slice(three_phrases.pcm, utt.start, utt.end)
+        assert whole.startswith(audio)
+        assert utt.dropped_s == pytest.approx((len(whole) - len(audio)) / 32000)  # the rest, counted
 
 
-async def test_utterances_nobody_takes_are_dropped_oldest_first(three_phrases: Mix) -> None:
-    source = PcmSource(three_phrases.pcm)
-    listener = Listener(source, build_vad(CONFIG), CONFIG, max_pending=1)
+async def test_utterances_nobody_takes_from_a_live_source_are_dropped_oldest_first_and_told(
+    three_phrases: Mix,
+) -> None:
+    source = PcmSource(three_phrases.pcm, live=True)
+    dropped: list[tuple[Utterance, str]] = []
+    listener = Listener(
+        source, build_vad(CONFIG), CONFIG, max_pending=1, on_drop=lambda u, why: dropped.append((u, why))
+    )
     ids = []
     async for utt in listener.utterances():
         ids.append(utt.id)
@@ -109,12 +119,65 @@ async def test_utterances_nobody_takes_are_dropped_oldest_first(three_phrases: M
             await source.exhausted.wait()  # a busy consumer: utterances 2 and 3 come meanwhile
     assert ids == [1, 3]
     assert listener.dropped_utterances == 1
+    ((stale, why),) = dropped
+    assert stale.id == 2 and stale.ended and "fell behind" in why
+    assert [pcm async for pcm in stale.audio()] == []  # released: its audio is not kept
+
+
+async def test_a_source_that_is_not_live_waits_for_a_slow_consumer_and_drops_nothing(
+    three_phrases: Mix,
+) -> None:
+    """Buffers as small as the ones that drop above: the source is read only as fast as it is consumed."""
+    source = PcmSource(three_phrases.pcm, partial_last=True, live=False)
+    dropped: list[Utterance] = []
+    listener = Listener(
+        source,
+        build_vad(CONFIG),
+        CONFIG,
+        queue_chunks=5,
+        max_pending=1,
+        on_drop=lambda u, _: dropped.append(u),
+    )
+    seen: list[tuple[Utterance, bytes]] = []
+    async for utt in listener.utterances():
+        if not seen:
+            for _ in range(500):  # busy elsewhere for a while before it takes any audio
+                await asyncio.sleep(0)
+        chunks = []
+        async for pcm in utt.audio():
+            chunks.append(pcm)
+            for _ in range(3):  # slower than the source, which takes one loop turn per frame
+                await asyncio.sleep(0)
+        seen.append((utt, b"".join(chunks)))
+
+    assert source.exhausted.is_set()
+    assert [utt.id for utt, _ in seen] == [1, 2, 3] and not dropped
+    assert listener.dropped_utterances == 0
+    for utt, audio in seen:
+        assert utt.end_reason == "silence" and utt.dropped_chunks == 0
+        assert utt.end is not None
+        assert audio == _slice(three_phrases.pcm, utt.start, utt.end)  # every chunk, in order
+
+
+async def test_a_reader_that_gives_up_early_does_not_hold_up_a_source_that_is_not_live(
+    three_phrases: Mix,
+) -> None:
+    source = PcmSource(three_phrases.pcm, live=False)
+    listener = Listener(source, build_vad(CONFIG), CONFIG, queue_chunks=5, max_pending=1)
+    ids = []
+    async with asyncio.timeout(60):  # bounds a hang only
+        async for utt in listener.utterances():
+            ids.append(utt.id)
+            async for _ in utt.audio():
+                break  # a recognizer that failed after its first chunk...
+            utt.release()  # ...and says it is done (the pipeline does this for every utterance)
+    assert ids == [1, 2, 3] and source.exhausted.is_set()
 
 
 async def test_closing_the_iterator_stops_listening_and_ends_the_utterance_in_flight(
     three_phrases: Mix,
 ) -> None:
-    source = PcmSource(three_phrases.pcm)
+    source = PcmSource(three_phrases.pcm, live=True)
     listener = Listener(source, build_vad(CONFIG), CONFIG)
     async with contextlib.aclosing(listener.utterances()) as utterances:
         async for utt in utterances:
@@ -124,3 +187,20 @@ async def test_closing_the_iterator_stops_listening_and_ends_the_utterance_in_fl
     assert first.ended and first.end_reason == "end_of_audio"
     async with asyncio.timeout(5):
         assert await first.wait_ended() == "end_of_audio"
+
+
+async def test_utterances_still_waiting_when_listening_stops_are_told(three_phrases: Mix) -> None:
+    source = PcmSource(three_phrases.pcm, live=True)
+    dropped: list[tuple[int, str]] = []
+    listener = Listener(source, build_vad(CONFIG), CONFIG, on_drop=lambda u, why: dropped.append((u.id, why)))
+    taken = []
+    async with contextlib.aclosing(listener.utterances()) as utterances:
+        async for utt in utterances:
+            taken.append(utt.id)
+            await source.exhausted.wait()  # utterances 2 and 3 wait in the queue meanwhile
+            break
+    assert taken == [1]
+    assert dropped == [
+        (2, "listening stopped before it was taken"),
+        (3, "listening stopped before it was taken"),
+    ]

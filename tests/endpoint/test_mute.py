@@ -40,11 +40,11 @@ async def test_commands_after_a_spoken_reply_are_endpointed_as_if_there_had_been
     clips = [command, reply, command, command, command]
     audio = mix(clips, gaps_s=[0.8, 1.0, 1.0, 1.0], noise=noise, snr_db=10)
     said = audio.truth[1]
-    source = PcmSource(audio.pcm)
+    source = PcmSource(audio.pcm, live=True)  # the mute only ever applies to live audio
     # The reply and a 0.3 s tail are muted, as the say handler holds the gate.
     tap = TappedSource(source, lambda: None, MutedBetween(source, said[0], said[1] + 0.3))
     heard = await _heard(Listener(tap, build_vad(CONFIG), CONFIG))
-    plain = PcmSource(audio.pcm)
+    plain = PcmSource(audio.pcm, live=True)
     reference = await _heard(Listener(plain, build_vad(CONFIG), CONFIG))
 
     # Without the mute the reply is an utterance of its own; everything else is the same.

@@ -52,7 +52,8 @@ async def _listen(listener: Listener, follow_up_s: float = 0.0) -> list[tuple[Ut
 
 async def test_only_speech_after_the_phrase_becomes_an_utterance(audio: tuple[bytes, list[Placed]]) -> None:
     pcm, placed = audio
-    listener = Listener(PcmSource(pcm), build_vad(CONFIG), CONFIG, wake=_stage(), command_timeout_s=5)
+    source = PcmSource(pcm, live=True)
+    listener = Listener(source, build_vad(CONFIG), CONFIG, wake=_stage(), command_timeout_s=5)
     heard = await _listen(listener)
     addressed = [p for p, (line, _, _) in zip(placed, SCRIPT, strict=True) if line.gap_s is not None]
     assert len(heard) == len(addressed)
@@ -77,7 +78,7 @@ async def test_the_same_audio_in_continuous_mode_makes_an_utterance_of_everythin
     audio: tuple[bytes, list[Placed]],
 ) -> None:
     pcm, placed = audio
-    heard = await _listen(Listener(PcmSource(pcm), build_vad(CONFIG), CONFIG))
+    heard = await _listen(Listener(PcmSource(pcm, live=True), build_vad(CONFIG), CONFIG))
     assert all(utt.wake is None for utt, _ in heard)
     # Every line (the bare phrase too) is at least one utterance: the wake stage is what filters.
     for where in placed:
@@ -94,7 +95,7 @@ async def test_a_follow_up_window_takes_one_command_without_the_phrase(
         Line("flite:awb", "turn the volume up"),  # long after it
     ]
     audio, placed = build(script, cache=tmp_path_factory.mktemp("follow-up"))
-    listener = Listener(PcmSource(to_pcm(audio)), build_vad(CONFIG), CONFIG, wake=_stage())
+    listener = Listener(PcmSource(to_pcm(audio), live=True), build_vad(CONFIG), CONFIG, wake=_stage())
     heard = await _listen(listener, follow_up_s=3.0)
     assert [utt.wake is not None for utt, _ in heard] == [True, False]
     assert placed[1].start - 0.5 < heard[1][0].start <= placed[1].start

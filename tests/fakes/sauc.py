@@ -63,6 +63,8 @@ class Fault:
     """Wait this long after the last packet before the final response."""
     no_final: bool = False
     """Never send the final response (the connection stays open)."""
+    hold_final: asyncio.Event | None = None
+    """Send the final response only once this is set: a cloud as slow to answer as the test wants."""
 
 
 @dataclass
@@ -262,6 +264,8 @@ class FakeSauc:
             return
         if fault.final_delay_s:
             await _pause(ws, fault.final_delay_s)
+        if fault.hold_final is not None:
+            await fault.hold_final.wait()
         duration_ms = len(session.audio) // 32
         utterance = {"text": self.transcript, "start_time": 0, "end_time": duration_ms, "definite": True}
         session.final_sent_at = time.perf_counter()

@@ -125,3 +125,30 @@ async def test_aclose_waits_for_the_grace_then_cancels_and_is_idempotent(
     assert "cancelling 1 handler run(s)" in caplog.text
     await runner.aclose(0.05)
     assert runner.dispatch(Invocation("u3", "x", "Q")) is None
+
+
+async def test_room_waits_for_a_place_in_the_backlog_instead_of_dropping() -> None:
+    log: list[str] = []
+    gate = asyncio.Event()
+    runner = Runner({"A": [Step("a", log, gate=gate)]}, max_concurrent=1, max_pending=1)
+    first, second = (runner.dispatch(Invocation(f"u{i}", "x", "A")) for i in (1, 2))
+    assert first is not None and second is not None
+    waiting = asyncio.create_task(runner.room())  # full: one running, one waiting for its turn
+    gate.set()
+    await waiting
+    assert first.done()  # the place came when the first invocation finished, not before
+    third = runner.dispatch(Invocation("u3", "x", "A"))
+    assert third is not None and runner.dropped == 0
+    await asyncio.gather(first, second, third)
+    assert log == ["a:u1", "a:u2", "a:u3"]
+
+
+async def test_room_gives_up_when_the_runner_closes() -> None:
+    gate = asyncio.Event()
+    runner = Runner({"A": [Step("a", [], gate=gate)]}, max_concurrent=1, max_pending=0)
+    assert runner.dispatch(Invocation("u1", "x", "A")) is not None
+    waiting = asyncio.create_task(runner.room())
+    closing = asyncio.create_task(runner.aclose(grace_s=0.0))
+    await waiting  # returns although the place never came: dispatch now refuses (shutting down)
+    assert runner.closing and runner.dispatch(Invocation("u2", "x", "A")) is None
+    await closing
