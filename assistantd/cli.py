@@ -100,7 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 # command name -> (module under assistantd.commands, function mapping parsed args to keyword arguments)
 _COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]] = {
-    "run": ("run", lambda a: {"config_path": a.config, "input_path": a.input, "pace": a.pace}),
+    "run": (
+        "run",
+        lambda a: {"config_path": a.config, "input_path": a.input, "pace": a.pace, "verbose": a.verbose},
+    ),
     "check-config": ("check_config", lambda a: {"config_path": a.config}),
     "devices": ("devices", lambda a: {}),
     "capture": (
