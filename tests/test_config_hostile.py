@@ -13,7 +13,7 @@ import pytest
 
 from assistantd.cli import main
 from assistantd.config import load_config
-from assistantd.config.files import MAX_DEPTH, MAX_INTENT_FILES, MAX_WALKED_DIRS
+from assistantd.config.files import MAX_DEPTH, MAX_INTENT_FILES, MAX_WALKED_DIRS, MAX_YAML_BYTES
 from assistantd.errors import ConfigError
 from assistantd.intents.depth import MAX_EXPANDED_DEPTH, MAX_TEMPLATE_NESTING
 from assistantd.intents.loader import load_intent_files, load_matcher
@@ -164,3 +164,14 @@ def test_too_many_intent_files_are_refused(tmp_path: Path) -> None:
 
 def test_the_shipped_config_is_unaffected() -> None:
     assert main(["check-config", "--config", str(REPO / "config" / "assistant.yaml")]) == 0
+
+
+def test_a_huge_config_file_is_refused_before_it_is_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "assistant.yaml"
+    with config.open("wb") as f:
+        f.write(b"# padding\n")
+        f.truncate(MAX_YAML_BYTES + 1)  # sparse: no disk is spent on it
+    err = _check_config(config, capsys)
+    assert err == f"assistantd check-config: {config}: expected a config file of at most 8 MiB\n"

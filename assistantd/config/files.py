@@ -16,6 +16,9 @@ import yaml
 
 from assistantd.errors import ConfigError
 
+MAX_YAML_BYTES = 8 << 20
+"""Config and intent files are read whole: a file bigger than this is refused before it is read into memory
+(the shipped ones are a few KiB)."""
 MAX_DEPTH = 64
 """Nesting levels a config or intent file may use (they need about 8). PyYAML composes and constructs
 recursively, so a few hundred levels ended in RecursionError; deeper input is refused while composing."""
@@ -81,7 +84,11 @@ def read_yaml(path: Path, what: str) -> object:
     """The parsed document of ``path``; ``what`` names the file's role in errors ("config file")."""
     source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as f:
+            raw = f.read(MAX_YAML_BYTES + 1)
+        if len(raw) > MAX_YAML_BYTES:
+            raise ConfigError(source, "", f"expected a {what} of at most {MAX_YAML_BYTES >> 20} MiB")
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError(source, "", f"expected a readable {what}", "no such file") from None
     except (OSError, UnicodeDecodeError) as err:
