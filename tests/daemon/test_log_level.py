@@ -7,12 +7,13 @@ intent loader logs at DEBUG), reports READY and stops at the end of its input.
 from __future__ import annotations
 
 import copy
+import signal
 from typing import Any
 
 import pytest
 
 from tests.daemon.conftest import StartDaemon
-from tests.daemon.harness import Audio, Daemon
+from tests.daemon.harness import Audio, Daemon, write_config
 
 
 def _levels(daemon: Daemon) -> set[str]:
@@ -59,3 +60,22 @@ def test_the_verbose_flag_wins_over_the_config(
 ) -> None:
     levels, lines = _run(start_daemon, config, audio, "error", verbose=True)
     assert {"DEBUG", "INFO"} <= levels, lines
+
+
+def test_a_reload_applies_the_new_log_level(
+    start_daemon: StartDaemon, config: dict[str, Any], audio: Audio
+) -> None:
+    daemon = start_daemon(config)
+    ready = daemon.notice("READY", timeout=30)
+    daemon.log_line("assistantd ready", timeout=5)
+    quiet = copy.deepcopy(config)
+    quiet["service"]["log_level"] = "error"
+    write_config(daemon.config, quiet)
+    daemon.send(signal.SIGHUP)
+    reloading = daemon.notice("RELOADING", timeout=10, since=daemon.notices.index(ready) + 1)
+    daemon.notice("READY", timeout=30, since=daemon.notices.index(reloading) + 1)
+    since = len(daemon.stderr)
+    daemon.write(audio.room(1.0))
+    daemon.end_input()
+    assert daemon.wait(30) == 0
+    assert not [line for line in daemon.stderr[since:] if " INFO " in line]  # "assistantd stopped" among them
