@@ -74,8 +74,12 @@ def _run(
     seed: int,
     make: Callable[[random.Random, Path], Path],
     check: Callable[[Path], None],
+    *,
+    repro_dir: Path | None = None,
 ) -> FuzzResult:
-    """``make`` writes one mutated case into a fresh directory and returns the file to check."""
+    """``make`` writes one mutated case into a fresh directory and returns the file to check; the first
+    case of each escaped exception type is copied under ``repro_dir`` (default: the temp directory)."""
+    repros = repro_dir if repro_dir is not None else Path(tempfile.gettempdir())
     rng = random.Random(seed)
     result = FuzzResult(name, cases)
     start = time.perf_counter()
@@ -88,9 +92,10 @@ def _run(
             except AssistantError as err:
                 result.clean += 1
                 if "\n" in str(err):
-                    _escaped(result, "multi-line error", case, Path(tmp), str(err))
+                    _escaped(result, "multi-line error", case, Path(tmp), str(err), repros=repros)
             except Exception as exc:  # the bench reports what the property forbids
-                _escaped(result, type(exc).__name__, case, Path(tmp), traceback.format_exc(limit=-3))
+                detail = traceback.format_exc(limit=-3)
+                _escaped(result, type(exc).__name__, case, Path(tmp), detail, repros=repros)
             else:
                 result.accepted += 1
             took = time.perf_counter() - began
@@ -101,10 +106,10 @@ def _run(
     return result
 
 
-def _escaped(result: FuzzResult, kind: str, case: int, tmp: Path, detail: str) -> None:
+def _escaped(result: FuzzResult, kind: str, case: int, tmp: Path, detail: str, *, repros: Path) -> None:
     result.tracebacks[kind] = result.tracebacks.get(kind, 0) + 1
     if kind not in result.repros:
-        saved = Path(tempfile.gettempdir()) / f"assistantd-fuzz-{result.name}-{kind}-case{case}"
+        saved = repros / f"assistantd-fuzz-{result.name}-{kind}-case{case}"
         shutil.rmtree(saved, ignore_errors=True)
         shutil.copytree(tmp, saved)
         result.repros[kind] = f"{saved}: {detail.strip().splitlines()[-1][:300]}"

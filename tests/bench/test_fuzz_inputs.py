@@ -24,11 +24,15 @@ def _trusting_yaml_reader(path: Path) -> None:
         yaml.safe_load(file.read_text(encoding="utf-8"))
 
 
-def test_the_fuzzer_catches_readers_that_trust_their_input() -> None:
-    wavs = fuzz_inputs._run("trusting-wavs", 300, 1, fuzz_inputs.make_wav_case, _trusting_wav_reader)
+def test_the_fuzzer_catches_readers_that_trust_their_input(tmp_path: Path) -> None:
+    make_wav, make_config = fuzz_inputs.make_wav_case, fuzz_inputs.make_config_case
+    wavs = fuzz_inputs._run("trusting-wavs", 300, 1, make_wav, _trusting_wav_reader, repro_dir=tmp_path)
     assert wavs.tracebacks.get("RuntimeError", 0) > 0 or wavs.tracebacks.get("Error", 0) > 0
-    configs = fuzz_inputs._run("trusting-yaml", 300, 1, fuzz_inputs.make_config_case, _trusting_yaml_reader)
+    configs = fuzz_inputs._run(
+        "trusting-yaml", 300, 1, make_config, _trusting_yaml_reader, repro_dir=tmp_path
+    )
     assert configs.tracebacks.get("RecursionError", 0) > 0
+    assert [p.name for p in tmp_path.glob("assistantd-fuzz-trusting-yaml-RecursionError-case*")]
 
 
 def test_no_config_case_ends_in_a_traceback() -> None:
