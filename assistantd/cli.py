@@ -51,6 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check-config", help="validate a config file; exit 0 or print the error and exit 2")
     _config_arg(p)
+    p.add_argument(
+        "--credentials-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="read credential:assistantd_NAME secrets from DIR/NAME, as the unit's LoadCredential= does "
+        "(default: $CREDENTIALS_DIRECTORY under systemd, else /etc/assistantd/credentials)",
+    )
 
     sub.add_parser("devices", help="list audio input devices")
 
@@ -107,8 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 # command name -> (module under assistantd.commands, function mapping parsed args to keyword arguments)
 _COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], dict[str, Any]]]] = {
-    "run": ("run", lambda a: {"config_path": a.config, "input_path": a.input, "pace": a.pace}),
-    "check-config": ("check_config", lambda a: {"config_path": a.config}),
+    "run": (
+        "run",
+        lambda a: {"config_path": a.config, "input_path": a.input, "pace": a.pace, "verbose": a.verbose},
+    ),
+    "check-config": (
+        "check_config",
+        lambda a: {"config_path": a.config, "credentials_dir": a.credentials_dir},
+    ),
     "devices": ("devices", lambda a: {}),
     "capture": (
         "capture",

@@ -30,6 +30,20 @@ from assistantd.tasks import cancel_and_wait
 log = logging.getLogger(__name__)
 
 EXIT_FORCED = 130
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+
+
+def set_log_level(name: str) -> None:
+    """Apply ``service.log_level`` to the root logger and its handlers.
+
+    The handlers too: a logger pinned to its own level (websockets stays at INFO so that frames and headers
+    never reach a log) hands its records straight to the root's handlers, past the root's level.
+    """
+    level = _LEVELS[name]
+    root = logging.getLogger()
+    root.setLevel(level)
+    for handler in root.handlers:
+        handler.setLevel(level)
 
 
 class App(Protocol):
@@ -79,7 +93,10 @@ class Service:
         notifier: Notifier | None = None,
         clock: Callable[[], float] = time.monotonic,
         max_in_flight: int = 2,
+        follow_log_level: bool = True,
     ) -> None:
+        """``follow_log_level=False`` keeps the logging as the command line set it (``-v``) instead of
+        applying each accepted config's ``service.log_level``."""
         self.config_path = config_path
         self.build = build
         self.load = load
@@ -95,6 +112,7 @@ class Service:
         self._slots = asyncio.Semaphore(max_in_flight)
         self.watchdog = ProgressWatchdog(stall_s=5.0)
         self.input_finished = asyncio.Event()
+        self._follow_log_level = follow_log_level
 
     # -- signals ----------------------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -127,6 +145,7 @@ class Service:
             loop.add_signal_handler(sig, handler)
         try:
             self.config = self.load(self.config_path)
+            self._apply_log_level(self.config)
             self.watchdog = ProgressWatchdog(stall_s=watchdog_stall_s(self.config))
             self.app = self.build(self.config, self.metrics, self.watchdog)
             await self.app.start()
@@ -226,9 +245,14 @@ class Service:
         grace = config.service.shutdown_grace_s
         tg.create_task(self._close_when_idle(old, grace), name="close-old-app")
         self.watchdog.stall_s = watchdog_stall_s(config)
+        self._apply_log_level(config)
         log.info("reloaded %s", config.source)
         self.notifier.ready(self._status())
         return tg.create_task(self._listen(app), name="listen")
+
+    def _apply_log_level(self, config: Config) -> None:
+        if self._follow_log_level:
+            set_log_level(config.service.log_level)
 
     async def _close_when_idle(self, app: App, grace_s: float) -> None:
         if self._in_flight:

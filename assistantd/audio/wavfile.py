@@ -20,11 +20,17 @@ def read_wav_pcm16k(path: Path) -> bytes:
     A file cut short is read as far as it goes, with a warning (``open_wav``'s policy).
     """
     reader = open_wav(path)
+    out = bytearray()
     with reader as wav:
-        rate, channels, width = wav.getframerate(), wav.getnchannels(), wav.getsampwidth()
+        converter = ToMono16k(wav.getframerate(), wav.getnchannels(), wav.getsampwidth())
+        # A second at a time, so only the 16 kHz result grows with the file, not float copies of all of it.
+        step = wav.getframerate()
+        left = reader.nframes
         try:
-            raw = wav.readframes(reader.nframes)
+            while left > 0 and (raw := wav.readframes(min(step, left))):
+                left -= len(raw) // (wav.getsampwidth() * wav.getnchannels())
+                out += converter.process(raw)
         except OSError as err:
             raise AudioError(f"{path}: cannot read: {err.strerror or err}") from None
-    converter = ToMono16k(rate, channels, width)
-    return converter.process(raw) + converter.flush()
+    out += converter.flush()
+    return bytes(out)

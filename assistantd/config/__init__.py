@@ -65,8 +65,9 @@ class Config:
         base_dir: Path = Path("."),
         env: Mapping[str, str] | None = None,
         credentials_dir: str | None = None,
+        credential_prefix: str = "",
     ) -> Config:
-        node = Node(data, "", Context(source, env or {}, credentials_dir))
+        node = Node(data, "", Context(source, env or {}, credentials_dir, credential_prefix))
         cfg = cls(
             audio=AudioConfig.from_node(node.node("audio")),
             endpoint=EndpointConfig.from_node(node.node("endpoint")),
@@ -90,8 +91,18 @@ def default_config_path() -> Path:
     return Path(DEFAULT_CONFIG_PATHS[0])
 
 
-def load_config(path: Path | str | None = None, env: Mapping[str, str] | None = None) -> Config:
-    """Read and check one config file. Raises ConfigError; never returns a half-valid config."""
+def load_config(
+    path: Path | str | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    credentials_dir: str | None = None,
+    credential_prefix: str = "",
+) -> Config:
+    """Read and check one config file. Raises ConfigError; never returns a half-valid config.
+
+    ``credential:`` references read $CREDENTIALS_DIRECTORY unless ``credentials_dir`` is given (with the
+    ``credential_prefix`` the unit adds to the names of its files; see secret.py).
+    """
     file = Path(path) if path is not None else default_config_path()
     source = str(file)
     data = read_yaml(file, "config file")
@@ -101,5 +112,8 @@ def load_config(path: Path | str | None = None, env: Mapping[str, str] | None = 
         source=source,
         base_dir=file.resolve().parent,
         env=environ,
-        credentials_dir=environ.get("CREDENTIALS_DIRECTORY"),
+        credentials_dir=credentials_dir
+        if credentials_dir is not None
+        else environ.get("CREDENTIALS_DIRECTORY"),
+        credential_prefix=credential_prefix if credentials_dir is not None else "",
     )

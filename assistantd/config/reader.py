@@ -26,6 +26,8 @@ class Context:
     source: str
     env: Mapping[str, str] = field(default_factory=dict)
     credentials_dir: str | None = None
+    credential_prefix: str = ""
+    """Stripped from ``credential:NAME`` when reading the unit's source directory (see secret.py)."""
 
 
 def _describe(value: object) -> str:
@@ -173,7 +175,7 @@ class Node:
             # Never echo the value: it may be a secret pasted inline.
             raise self.error(key, "expected a reference ${ENV_NAME}, file:PATH or credential:NAME")
         try:
-            return resolve_secret(value, self.ctx.env, self.ctx.credentials_dir)
+            return resolve_secret(value, self.ctx.env, self.ctx.credentials_dir, self.ctx.credential_prefix)
         except SecretReferenceError as err:
             raise self.error(key, f"expected {err}") from None
 

@@ -13,6 +13,12 @@ from pathlib import Path
 
 _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 
+INSTALLED_CREDENTIALS_DIR = "/etc/assistantd/credentials"
+"""Where scripts/install.sh keeps the secret files (root-only)."""
+UNIT_CREDENTIAL_PREFIX = "assistantd_"
+"""The unit's ``LoadCredential=assistantd:/etc/assistantd/credentials`` hands the file NAME of that directory
+to the daemon as credential ``assistantd_NAME``; reading the directory itself, the prefix comes off."""
+
 
 @dataclass(frozen=True)
 class Secret:
@@ -34,8 +40,15 @@ class SecretReferenceError(ValueError):
     """Raised by resolve_secret; the message never contains a secret value."""
 
 
-def resolve_secret(raw: str, env: Mapping[str, str], credentials_dir: str | None) -> Secret:
-    """Resolve one reference. Inline literal secrets are refused: they would sit in a readable file."""
+def resolve_secret(
+    raw: str, env: Mapping[str, str], credentials_dir: str | None, credential_prefix: str = ""
+) -> Secret:
+    """Resolve one reference. Inline literal secrets are refused: they would sit in a readable file.
+
+    ``credential:NAME`` reads ``credentials_dir/NAME`` ($CREDENTIALS_DIRECTORY under systemd). With a
+    ``credential_prefix`` (``check-config --credentials-dir``, reading the unit's source directory) NAME
+    must carry the prefix the unit gives it, and the file is NAME without it.
+    """
     text = raw.strip()
     match = _ENV_REF.match(text)
     if match:
@@ -52,6 +65,14 @@ def resolve_secret(raw: str, env: Mapping[str, str], credentials_dir: str | None
             )
         if not name or "/" in name:
             raise SecretReferenceError("credential:NAME with a plain file name")
+        if credential_prefix:
+            if not name.startswith(credential_prefix) or name == credential_prefix:
+                raise SecretReferenceError(
+                    f"credential:{credential_prefix}<file name>, as the unit's LoadCredential= names "
+                    f"the files of {credentials_dir}"
+                )
+            file = Path(credentials_dir) / name.removeprefix(credential_prefix)
+            return Secret(text, _read_secret_file(file, f"{text} ({file})"))
         return Secret(text, _read_secret_file(Path(credentials_dir) / name, text))
     if text.startswith("file:"):
         path = text.removeprefix("file:")

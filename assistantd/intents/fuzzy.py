@@ -89,40 +89,80 @@ def strip_skip_words(text: str, skip_words: Sequence[str], spaceless: bool) -> s
     return _WHITESPACE.sub(" ", re.sub(pattern, " ", text)).strip()
 
 
+MAX_SAMPLE_CHARS = 400
+"""Samples longer than this are dropped: nobody says them, and a rule naming the next one twice, twenty
+times over, would otherwise make a sample of a million words."""
+
+
+class _Expansions:
+    """Rule and list expansions already made, by name and limit: the same call gives the same list, so a
+    rule named twice by each of forty others is expanded once per limit, not 2**40 times."""
+
+    def __init__(self) -> None:
+        self.made: dict[tuple[str, int], list[str]] = {}
+
+
+def _expand_ref(
+    key: str,
+    bodies: Sequence[Expression],
+    limit: int,
+    *,
+    lists: Mapping[str, SlotList],
+    rules: Mapping[str, Sentence],
+    memo: _Expansions,
+) -> list[str]:
+    made = memo.made.get((key, limit))
+    if made is not None:
+        return made
+    out: list[str] = []
+    for body in bodies:
+        out.extend(_expand(body, lists, rules, limit - len(out), memo))
+        if len(out) >= limit:
+            break
+    memo.made[key, limit] = out
+    return out
+
+
+def _short(texts: Iterator[str], limit: int) -> list[str]:
+    return [text for text in itertools.islice(texts, limit) if len(text) <= MAX_SAMPLE_CHARS]
+
+
 def _expand(
-    expr: Expression, lists: Mapping[str, SlotList], rules: Mapping[str, Sentence], limit: int
+    expr: Expression,
+    lists: Mapping[str, SlotList],
+    rules: Mapping[str, Sentence],
+    limit: int,
+    memo: _Expansions,
 ) -> list[str]:
     if isinstance(expr, TextChunk):
         return [expr.text]
     if isinstance(expr, Alternative):
         out: list[str] = []
         for item in expr.items:
-            out.extend(_expand(item, lists, rules, limit - len(out)))
+            out.extend(_expand(item, lists, rules, limit - len(out), memo))
             if len(out) >= limit:
                 break
         return out
     if isinstance(expr, SequenceExpr):
-        parts = [_expand(item, lists, rules, limit) for item in expr.items]
-        return ["".join(p) for p in itertools.islice(itertools.product(*parts), limit)]
+        parts = [_expand(item, lists, rules, limit, memo) for item in expr.items]
+        return _short(("".join(p) for p in itertools.product(*parts)), limit)
     if isinstance(expr, Permutation):
-        parts = [_expand(item, lists, rules, limit) for item in expr.items]
+        parts = [_expand(item, lists, rules, limit, memo) for item in expr.items]
+        if not all(parts):
+            return []  # else every one of the n! orders would be tried for nothing
         orders = itertools.permutations(parts)
-        joined = (" ".join(p) for order in orders for p in itertools.product(*order))
-        return list(itertools.islice(joined, limit))
+        return _short((" ".join(p) for order in orders for p in itertools.product(*order)), limit)
     if isinstance(expr, ListReference):
         slot_list = lists[expr.list_name]
         if isinstance(slot_list, RangeSlotList):
             return [NUMBER_MARK]
         if isinstance(slot_list, TextSlotList):
-            out = []
-            for value in slot_list.values:
-                out.extend(_expand(value.text_in, lists, rules, limit - len(out)))
-                if len(out) >= limit:
-                    break
-            return out
+            values = [value.text_in for value in slot_list.values]
+            return _expand_ref(f"{{{expr.list_name}}}", values, limit, lists=lists, rules=rules, memo=memo)
         raise _WildcardError
     if isinstance(expr, RuleReference):
-        return _expand(rules[expr.rule_name].expression, lists, rules, limit)
+        body = [rules[expr.rule_name].expression]
+        return _expand_ref(f"<{expr.rule_name}>", body, limit, lists=lists, rules=rules, memo=memo)
     raise TypeError(f"unexpected template element {expr!r}")
 
 
@@ -130,9 +170,10 @@ def _template_samples(intents: Intents, name: str, limit: int) -> Iterator[Itera
     for block in intents.intents[name].data:
         lists = {**intents.slot_lists, **block.slot_lists}
         rules = {**intents.expansion_rules, **block.expansion_rules}
+        memo = _Expansions()
         for sentence in block.sentences:
             try:
-                yield iter(_expand(sentence.expression, lists, rules, limit))
+                yield iter(_expand(sentence.expression, lists, rules, limit, memo))
             except _WildcardError:
                 continue
 

@@ -36,6 +36,14 @@ from hassil.parser import ParseError
 
 from assistantd.config.reader import Context, Node
 from assistantd.errors import ConfigError
+from assistantd.intents.depth import (
+    MAX_EXPANDED_DEPTH,
+    MAX_TEMPLATE_NESTING,
+    ExpandedDepth,
+    ReferenceCycleError,
+    TooDeepError,
+    text_nesting,
+)
 from assistantd.intents.normalize import normalize_template, normalize_text, primary_language
 
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
@@ -50,7 +58,7 @@ class TemplateUse:
     source: str
     path: str
     sentence: Sentence
-    local_lists: frozenset[str] = frozenset()
+    local_lists: Mapping[str, SlotList] = dataclasses.field(default_factory=dict)
     local_rules: Mapping[str, Sentence] = dataclasses.field(default_factory=dict)
 
 
@@ -91,6 +99,10 @@ def _drop_spaces(expression: Expression) -> Expression:
 
 
 def _parse(node: Node, key: str, template: str, lang: _Lang) -> Sentence:
+    if (nesting := text_nesting(template)) > MAX_TEMPLATE_NESTING:
+        raise node.error(
+            key, f"expected a template nested at most {MAX_TEMPLATE_NESTING} brackets deep", nesting
+        )
     try:
         sentence = parse_sentence(normalize_template(template, lang.code), keep_text=True)
         if lang.spaceless:
@@ -233,9 +245,7 @@ def _value_uses(
                 if not isinstance(value.text_in, TextChunk):
                     path = node.key_path(f"lists.{name}.values[{i}].in")
                     sentence = Sentence(expression=value.text_in)
-                    yield TemplateUse(
-                        node.ctx.source, path, sentence, frozenset(slot_lists), local_rules or {}
-                    )
+                    yield TemplateUse(node.ctx.source, path, sentence, slot_lists, local_rules or {})
 
 
 def parse_intent_file(data: object, source: str) -> IntentFile:
@@ -276,10 +286,10 @@ def parse_intent_file(data: object, source: str) -> IntentFile:
             sentences = [_parse(block, f"sentences[{i}]", t, lang) for i, t in enumerate(texts)]
             for i, sentence in enumerate(sentences):
                 path = block.key_path(f"sentences[{i}]")
-                uses.append(TemplateUse(source, path, sentence, frozenset(local_lists), local_rules))
+                uses.append(TemplateUse(source, path, sentence, local_lists, local_rules))
             for rule_name, rule in local_rules.items():
                 path = block.key_path(f"expansion_rules.{rule_name}")
-                uses.append(TemplateUse(source, path, rule, frozenset(local_lists), local_rules))
+                uses.append(TemplateUse(source, path, rule, local_lists, local_rules))
             uses.extend(_value_uses(block, local_lists, local_rules))
             data = IntentData(
                 sentence_texts=[s.text or "" for s in sentences],
@@ -308,7 +318,12 @@ def references(expression: Expression) -> Iterator[Expression]:
             yield from references(item)
 
 
-def _check_references(use: TemplateUse, lists: Mapping[str, SlotList], rules: Mapping[str, Sentence]) -> None:
+def _check_references(
+    use: TemplateUse,
+    lists: Mapping[str, SlotList],
+    rules: Mapping[str, Sentence],
+    depths: dict[tuple[int, int], ExpandedDepth],
+) -> None:
     known_rules = {**rules, **use.local_rules}
     for ref in references(use.sentence.expression):
         if (
@@ -323,29 +338,34 @@ def _check_references(use: TemplateUse, lists: Mapping[str, SlotList], rules: Ma
                 f"expected a defined list (known lists: {known})",
                 f"{{{ref.list_name}}}",
             )
-        if isinstance(ref, RuleReference):
-            if ref.rule_name not in known_rules:
-                known = ", ".join(sorted(known_rules)) or "none"
-                raise ConfigError(
-                    use.source,
-                    use.path,
-                    f"expected a defined expansion rule (known: {known})",
-                    f"<{ref.rule_name}>",
-                )
-            _check_no_cycle(use, ref.rule_name, known_rules, ())
-
-
-def _check_no_cycle(
-    use: TemplateUse, name: str, rules: Mapping[str, Sentence], stack: tuple[str, ...]
-) -> None:
-    if name in stack:
-        chain = " -> ".join(f"<{n}>" for n in (*stack, name))
+        if isinstance(ref, RuleReference) and ref.rule_name not in known_rules:
+            known = ", ".join(sorted(known_rules)) or "none"
+            raise ConfigError(
+                use.source,
+                use.path,
+                f"expected a defined expansion rule (known: {known})",
+                f"<{ref.rule_name}>",
+            )
+    # One measurer per set of local lists and rules, so each rule and list is walked once per language.
+    key = (id(use.local_lists), id(use.local_rules))
+    if key not in depths:
+        depths[key] = ExpandedDepth({**lists, **use.local_lists}, known_rules)
+    try:
+        depths[key].of(use.sentence.expression)
+    except ReferenceCycleError as err:
         raise ConfigError(
-            use.source, use.path, "expected expansion rules that do not refer to themselves", chain
-        )
-    for ref in references(rules[name].expression):
-        if isinstance(ref, RuleReference) and ref.rule_name in rules:
-            _check_no_cycle(use, ref.rule_name, rules, (*stack, name))
+            use.source,
+            use.path,
+            "expected expansion rules and lists that do not refer to themselves",
+            err.chain,
+        ) from None
+    except TooDeepError as err:
+        raise ConfigError(
+            use.source,
+            use.path,
+            f"expected at most {MAX_EXPANDED_DEPTH} levels of nesting with rules and lists expanded",
+            f"more through {err.through}",
+        ) from None
 
 
 def merge_language(files: Sequence[IntentFile]) -> Intents:
@@ -381,9 +401,10 @@ def merge_language(files: Sequence[IntentFile]) -> Intents:
         for name, blocks in file.intents.items():
             blocks_by_intent.setdefault(name, []).extend(blocks)
         skip_words.extend(w for w in file.skip_words if w not in skip_words)
+    depths: dict[tuple[int, int], ExpandedDepth] = {}
     for file in files:
         for use in file.uses:
-            _check_references(use, slot_lists, rules)
+            _check_references(use, slot_lists, rules, depths)
     wildcards = {name for name, sl in slot_lists.items() if isinstance(sl, WildcardSlotList)}
     intents: dict[str, Intent] = {}
     for name, merged in blocks_by_intent.items():

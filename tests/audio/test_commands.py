@@ -102,7 +102,10 @@ def test_capture_of_a_corrupt_wav_exits_2_with_one_line(tmp_path: Path) -> None:
     out = tmp_path / "out.wav"
     proc = assistantd("capture", "--input", str(bad), str(out))
     assert proc.returncode == 2
-    assert proc.stderr == f"assistantd capture: {bad}: not a WAV file (empty or truncated header)\n"
+    assert proc.stderr == (
+        f"assistantd capture: {bad}: not a usable WAV file (truncated header: the 'fmt' chunk at byte 12 "
+        "says 16 bytes, past the end of the file at byte 22)\n"
+    )
     assert "Traceback" not in proc.stdout + proc.stderr
     assert not out.exists()
 

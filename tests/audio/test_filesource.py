@@ -91,7 +91,7 @@ def _riff(fmt: bytes, data: bytes = b"\x00\x00" * 10) -> bytes:
     ("content", "message"),
     [
         (b"", "not a WAV file (empty or truncated header)"),
-        (_riff(struct.pack("<HHIIHH", 1, 1, 16000, 32000, 2, 16))[:30], "empty or truncated header"),
+        (_riff(struct.pack("<HHIIHH", 1, 1, 16000, 32000, 2, 16))[:30], "truncated header"),
         (b"RIFF\x10\x00\x00\x00AVI LIST", "not a usable WAV file (not a WAVE file)"),
         (b"ID3\x03" + bytes(100), "not a usable WAV file (file does not start with RIFF id)"),
         (_riff(struct.pack("<HHIIHH", 3, 1, 16000, 64000, 4, 32)), "unsupported WAV encoding (IEEE float)"),
