@@ -112,6 +112,8 @@ class Service:
         self._slots = asyncio.Semaphore(max_in_flight)
         self.watchdog = ProgressWatchdog(stall_s=5.0)
         self.input_finished = asyncio.Event()
+        self._failure: AssistantError | None = None
+        """What ended listening for good, raised once the daemon has stopped in order."""
         self._follow_log_level = follow_log_level
 
     # -- signals ----------------------------------------------------------------------------------
@@ -185,6 +187,8 @@ class Service:
             metrics_server.close()
             await metrics_server.wait_closed()
         log.info("assistantd stopped")
+        if self._failure is not None:
+            raise self._failure
         return 0
 
     async def _serve_metrics(self, port: int | None) -> asyncio.Server | None:
@@ -198,11 +202,18 @@ class Service:
             return None
 
     async def _listen(self, app: App) -> None:
-        async for utterance in app.utterances():
-            await self._slots.acquire()
-            task = asyncio.create_task(self._handle(app, utterance), name=f"utterance-{utterance.id}")
-            self._in_flight.add(task)
-            task.add_done_callback(self._in_flight.discard)
+        try:
+            async for utterance in app.utterances():
+                await self._slots.acquire()
+                task = asyncio.create_task(self._handle(app, utterance), name=f"utterance-{utterance.id}")
+                self._in_flight.add(task)
+                task.add_done_callback(self._in_flight.discard)
+        except AssistantError as err:
+            # The input failed for good (stdin that never gave audio): stop in order, then say it in one
+            # line (the CLI exits 2). Raised into the TaskGroup it became a traceback.
+            self._failure = err
+            self._stop.set()
+            return
         self.input_finished.set()
         if self._in_flight:
             await asyncio.wait(set(self._in_flight))

@@ -112,8 +112,10 @@ def test_a_sighup_while_starting_cannot_kill_it(
         exposed += bool(_killed_by_sighup_now(daemon.proc.pid))
         time.sleep(0.001)
     assert exposed == 0, f"SIGHUP would have killed the starting daemon ({exposed} samples)"
+    ready = len(daemon.notices)
     daemon.send(signal.SIGHUP)  # and now it is a reload
-    daemon.notice("RELOADING")
+    reloading = daemon.notice("RELOADING", since=ready)
+    daemon.notice("READY", since=daemon.notices.index(reloading) + 1)
     daemon.write(_spoken(audio))
     (report,) = daemon.reports(1)
     assert report["intent"] == "LightOn"
@@ -391,3 +393,15 @@ def test_a_bad_config_at_start_exits_2_and_never_reports_ready(
     (line,) = [line for line in daemon.stderr if line.startswith("assistantd run:")]
     assert str(daemon.config) in line and "handlers.bindings[0].intent" in line and "'LightOn'" in line
     assert not [n for n in daemon.notices if "READY" in n.fields]
+
+
+def test_stdin_that_gives_no_audio_is_one_line_and_exit_2(
+    start_daemon: StartDaemon, config: dict[str, Any]
+) -> None:
+    # The input failed for good: the daemon stops in order and says why in one line (it was a
+    # traceback from the task group, exit 1).
+    daemon = start_daemon(config)
+    daemon.end_input()
+    assert daemon.wait() == 2
+    assert daemon.stderr[-1] == "assistantd run: stdin: no audio (expected raw 16 kHz mono s16le)"
+    assert not [line for line in daemon.stderr if "Traceback" in line]
