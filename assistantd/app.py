@@ -64,12 +64,19 @@ class TappedSource:
         self.gate = gate
         """None when the audio clock is not the wall clock (a recording read faster than real time)."""
         self.muted_frames = 0
+        self.offset_s = 0.0
+        """Added to every frame's time: after a reload, the new source's clock carries on from the old
+        one's instead of starting again at 0 (reports stay in one timeline)."""
+        self.end_s = 0.0
+        """End of the last frame read, on the carried-on clock."""
 
     async def frames(self) -> AsyncIterator[Frame]:
         frames = self.inner.frames()
         try:
-            async for frame in frames:
+            async for captured in frames:
                 self.on_frame()
+                frame = Frame(captured.pcm, captured.t + self.offset_s) if self.offset_s else captured
+                self.end_s = frame.t + self.frame_ms / 1000
                 if self.gate is not None and self.gate.is_muted():
                     # Held back, not replaced by silence: zeros dragged the noise floor and the noise
                     # suppressor's model down, and the endpointer then stopped ending utterances at
@@ -197,6 +204,13 @@ class AssistantApp:
     def hurry(self) -> None:
         hurry_recognizer(self.recognizer)
 
+    def continue_from(self, previous: object) -> None:
+        """Carry on from the app this one replaces at a reload: utterance ids and the audio clock go on
+        where it stopped, so no two reports share an id or a time."""
+        if isinstance(previous, AssistantApp):
+            self.listener.continue_ids(previous.listener.next_id)
+            self.tap.offset_s = previous.tap.end_s
+
     async def aclose(self, grace_s: float) -> None:
         if self._chimes:  # a chime is short: let it finish within the grace period
             _, playing = await asyncio.wait(set(self._chimes), timeout=grace_s)
@@ -279,6 +293,7 @@ class AssistantApp:
         if self.report_to is None:
             return
         line: dict[str, object] = {
+            "id": report.id,
             "start": round(report.start_s, 3),
             "end": round(report.start_s + report.duration_s, 3),
             "outcome": _outcome(report, dropped),

@@ -72,6 +72,9 @@ class App(Protocol):
     def hurry(self) -> None:
         """Stopping: answer the utterances in flight as soon as possible (fall back now, not later)."""
 
+    def continue_from(self, previous: App) -> None:
+        """Replacing ``previous`` at a reload: carry on its utterance ids and audio clock."""
+
 
 BuildApp = Callable[[Config, Metrics, ProgressWatchdog], App]
 
@@ -252,6 +255,7 @@ class Service:
         # Stop capturing with the old app; its utterances in flight finish on the old collaborators.
         await cancel_and_wait(listen)
         old = self.app
+        app.continue_from(old)
         self.config, self.app = config, app
         grace = config.service.shutdown_grace_s
         tg.create_task(self._close_when_idle(old, grace), name="close-old-app")

@@ -352,6 +352,15 @@ class Listener:
         self._next_id += 1
         return self._next_id - 1
 
+    @property
+    def next_id(self) -> int:
+        """The id the next utterance will get."""
+        return self._next_id
+
+    def continue_ids(self, next_id: int) -> None:
+        """Number utterances from ``next_id`` on (a reload's new listener carries on the old one's)."""
+        self._next_id = max(self._next_id, next_id)
+
     def _enqueue(self, utt: Utterance) -> None:
         if len(self._pending) >= self.max_pending:
             why = f"the assistant fell behind the live audio ({self.max_pending} utterances waiting)"
