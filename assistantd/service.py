@@ -5,6 +5,9 @@ Life of the service::
     load config -> build app -> READY=1 -> [listen | watchdog | status | metrics] ... SIGTERM
     SIGTERM/SIGINT -> STOPPING=1, stop capture, let the utterance in flight finish within the grace period,
                       close handlers and sessions, cancel stragglers, exit 0. A second SIGINT forces exit.
+                      One deadline covers all of it: the grace period (shutdown_grace_s, at most 4.5 s)
+                      is shared by utterances and handlers, and STOP_MARGIN_S after it the process exits
+                      with EXIT_STOP_DEADLINE whatever is still running (TimeoutStopSec=10 in the unit).
     SIGHUP         -> RELOADING=1, load + build the new app; on any error keep the old one and log why.
 """
 
@@ -19,6 +22,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Protocol
 
+from assistantd import exit_deadline
 from assistantd.config import Config, load_config
 from assistantd.errors import AssistantError
 from assistantd.metrics import Metrics
@@ -29,6 +33,11 @@ from assistantd.systemd import Notifier, ProgressWatchdog
 log = logging.getLogger(__name__)
 
 EXIT_FORCED = 130
+EXIT_STOP_DEADLINE = 3
+"""The stop deadline passed with something still stuck (logged); the process exited anyway."""
+STOP_MARGIN_S = 3.0
+"""Beyond the grace period, for closing capture (device_calls abandon a hung close after 1 s),
+recognizer sessions and interpreter teardown."""
 
 
 class App(Protocol):
@@ -45,7 +54,7 @@ class App(Protocol):
         ...
 
     def capture_waiting(self, now: float) -> bool:
-        """True while the microphone is gone and its reopen loop is on schedule (no frames, yet alive)."""
+        """True while the microphone's capture loop keeps to its schedule (no frames, yet alive)."""
         ...
 
     async def start(self) -> None:
@@ -236,6 +245,8 @@ class Service:
     async def _shutdown(self, listen: asyncio.Task[None], side: list[asyncio.Task[None]]) -> None:
         assert self.config is not None and self.app is not None
         grace = self.config.service.shutdown_grace_s
+        exit_deadline.arm(grace + STOP_MARGIN_S, EXIT_STOP_DEADLINE)
+        ends = asyncio.get_running_loop().time() + grace
         self.notifier.stopping()
         log.info("stopping: %d utterance(s) in flight, %.1f s grace", len(self._in_flight), grace)
         if not listen.done():
@@ -249,7 +260,7 @@ class Service:
             if pending:
                 log.warning("cancelled %d utterance(s) still running after %.1f s", len(pending), grace)
                 await asyncio.wait(pending)
-        await self.app.aclose(grace)
+        await self.app.aclose(max(0.0, ends - asyncio.get_running_loop().time()))
         for periodic in side:
             periodic.cancel()
 

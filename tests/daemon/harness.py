@@ -116,7 +116,10 @@ class Notice:
 
 
 class Daemon:
-    """``python -m assistantd run --config CONFIG --input -`` under a fake service manager."""
+    """``python -m assistantd run --config CONFIG --input -`` under a fake service manager.
+
+    ``input_path=None`` runs it on the microphone: pass ALSA_CONFIG_PATH in ``env`` (see fifo_device).
+    """
 
     def __init__(
         self,
@@ -124,7 +127,7 @@ class Daemon:
         *,
         env: Mapping[str, str] | None = None,
         watchdog_usec: int | None = 1_000_000,
-        input_path: str = "-",
+        input_path: str | None = "-",
         verbose: bool = False,
     ) -> None:
         # AF_UNIX paths are limited to 108 bytes: pytest's tmp_path can be longer.
@@ -158,8 +161,7 @@ class Daemon:
                 "run",
                 "--config",
                 str(config),
-                "--input",
-                input_path,
+                *(["--input", input_path] if input_path is not None else []),
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -299,11 +301,21 @@ class Daemon:
         self._collect_all()
         return code
 
-    def vm_rss_kb(self) -> int:
+    def _proc_status(self, key: str) -> int:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{key}:"):
                 return int(line.split()[1])
-        raise RuntimeError("no VmRSS line")
+        raise RuntimeError(f"no {key} line")
+
+    def vm_rss_kb(self) -> int:
+        return self._proc_status("VmRSS")
+
+    def threads(self) -> int:
+        """The daemon's threads now (Python's and PortAudio's), or 0 once it has exited."""
+        try:
+            return self._proc_status("Threads")
+        except (FileNotFoundError, ProcessLookupError, RuntimeError):
+            return 0
 
     def close(self) -> None:
         if self.proc.poll() is None:
