@@ -7,7 +7,8 @@ Life of the service::
                       close handlers and sessions, cancel stragglers, exit 0. A second SIGINT forces exit.
                       One deadline covers all of it: the grace period (shutdown_grace_s, at most 4.5 s)
                       is shared by utterances and handlers, and STOP_MARGIN_S after it the process exits
-                      with EXIT_STOP_DEADLINE whatever is still running (TimeoutStopSec=10 in the unit).
+                      with EXIT_STOP_DEADLINE whatever is still running (TimeoutStopSec=10 in the unit;
+                      ``assistantd run`` arms that exit, see exit_deadline.py).
     SIGHUP         -> RELOADING=1, load + build the new app; on any error keep the old one and log why.
 """
 
@@ -22,7 +23,6 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Protocol
 
-from assistantd import exit_deadline
 from assistantd.config import Config, load_config
 from assistantd.errors import AssistantError
 from assistantd.metrics import Metrics
@@ -84,6 +84,7 @@ class Service:
         notifier: Notifier | None = None,
         clock: Callable[[], float] = time.monotonic,
         max_in_flight: int = 2,
+        arm_exit: Callable[[float], object] | None = None,
     ) -> None:
         self.config_path = config_path
         self.build = build
@@ -100,6 +101,8 @@ class Service:
         self._slots = asyncio.Semaphore(max_in_flight)
         self.watchdog = ProgressWatchdog(stall_s=5.0)
         self.input_finished = asyncio.Event()
+        self.arm_exit = arm_exit
+        """Called with the stop deadline (s) when shutdown starts; the CLI exits the process at it."""
 
     # -- signals ----------------------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -245,7 +248,8 @@ class Service:
     async def _shutdown(self, listen: asyncio.Task[None], side: list[asyncio.Task[None]]) -> None:
         assert self.config is not None and self.app is not None
         grace = self.config.service.shutdown_grace_s
-        exit_deadline.arm(grace + STOP_MARGIN_S, EXIT_STOP_DEADLINE)
+        if self.arm_exit is not None:
+            self.arm_exit(grace + STOP_MARGIN_S)
         ends = asyncio.get_running_loop().time() + grace
         self.notifier.stopping()
         log.info("stopping: %d utterance(s) in flight, %.1f s grace", len(self._in_flight), grace)

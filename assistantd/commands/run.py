@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from assistantd import exit_deadline
 from assistantd.app import build_app
 from assistantd.config import Config
 from assistantd.metrics import Metrics
-from assistantd.service import App, Service
+from assistantd.service import EXIT_STOP_DEADLINE, App, Service
 from assistantd.systemd import ProgressWatchdog
 
 
@@ -16,5 +17,8 @@ def run(config_path: Path | None, input_path: str | None, pace: bool) -> int:
     def build(config: Config, metrics: Metrics, watchdog: ProgressWatchdog) -> App:
         return build_app(config, metrics, watchdog, input_path=input_path, pace=pace)
 
-    service = Service(config_path, build)
+    def arm_exit(seconds: float) -> None:
+        exit_deadline.arm(seconds, EXIT_STOP_DEADLINE)
+
+    service = Service(config_path, build, arm_exit=arm_exit)
     return asyncio.run(service.run())

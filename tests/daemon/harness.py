@@ -119,6 +119,7 @@ class Daemon:
     """``python -m assistantd run --config CONFIG --input -`` under a fake service manager.
 
     ``input_path=None`` runs it on the microphone: pass ALSA_CONFIG_PATH in ``env`` (see fifo_device).
+    ``cwd`` is the checkout whose ``assistantd`` runs (a benchmark may compare another one).
     """
 
     def __init__(
@@ -129,6 +130,7 @@ class Daemon:
         watchdog_usec: int | None = 1_000_000,
         input_path: str | None = "-",
         verbose: bool = False,
+        cwd: Path = REPO,
     ) -> None:
         # AF_UNIX paths are limited to 108 bytes: pytest's tmp_path can be longer.
         self.dir = Path(tempfile.mkdtemp(prefix="assistantd-notify-"))
@@ -166,7 +168,7 @@ class Daemon:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            cwd=REPO,
+            cwd=cwd,
             env=child_env,
         )
         assert self.proc.stdout is not None and self.proc.stderr is not None
