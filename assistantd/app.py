@@ -153,7 +153,7 @@ class AssistantApp:
         if mic is not None:
             self.metrics.set_total("capture_restarts", mic.restarts)
             self.metrics.set_total("dropped_frames", mic.frames_dropped)
-            if mic.state in ("missing", "busy", "failed", "stalled"):
+            if mic.state in ("missing", "busy", "failed", "stalled", "wedged"):
                 return f"microphone {mic.state}"
         if self._hearing is not None and not self._hearing.ended:
             return "hearing"

@@ -143,6 +143,7 @@ def test_repeated_stalls_keep_threads_bounded_and_the_watchdog_honest(
     assert not any("withholding the watchdog" in line for line in before), "\n".join(before)
     # ... and stop once it has given up reopening: systemd restarts a daemon whose device calls are stuck.
     daemon.log_line("withholding the watchdog ping", since=at_wedged)
+    daemon.wait_until(lambda: "microphone wedged" in daemon.statuses()[-1], DEADLINE_S, "STATUS= wedged")
     # Each abandoned close holds its own thread and the stream's PortAudio callback thread; one more runs
     # the call in progress.
     assert sampler.peak <= baseline + 2 * ABANDONED_LIMIT + 1, (baseline, sampler.peak)
