@@ -255,8 +255,11 @@ class Service:
         log.info("stopping: %d utterance(s) in flight, %.1f s grace", len(self._in_flight), grace)
         if not listen.done():
             listen.cancel()  # stops capture; the utterance in flight keeps its own task
-        with contextlib.suppress(asyncio.CancelledError):
-            await listen
+        # asyncio.wait, not `await listen` under suppress(CancelledError): that would also swallow the
+        # cancellation of this task itself (a second SIGINT arriving meanwhile must still force the exit).
+        await asyncio.wait({listen})
+        if not listen.cancelled():
+            listen.result()
         if self._in_flight:
             _, pending = await asyncio.wait(set(self._in_flight), timeout=grace)
             for task in pending:
