@@ -181,7 +181,7 @@ class AssistantApp:
         if mic is not None:
             self.metrics.set_total("capture_restarts", mic.restarts)
             self.metrics.set_total("dropped_frames", mic.frames_dropped)
-            if mic.state in ("missing", "busy", "failed", "stalled"):
+            if mic.state in ("missing", "busy", "failed", "stalled", "wedged"):
                 return f"microphone {mic.state}"
         hearing = self._hearing
         if hearing is not None and not hearing.ended:

@@ -5,6 +5,10 @@ Life of the service::
     load config -> build app -> READY=1 -> [listen | watchdog | status | metrics] ... SIGTERM
     SIGTERM/SIGINT -> STOPPING=1, stop capture, let the utterance in flight finish within the grace period,
                       close handlers and sessions, cancel stragglers, exit 0. A second SIGINT forces exit.
+                      One deadline covers all of it: the grace period (shutdown_grace_s, at most 4.5 s)
+                      is shared by utterances and handlers, and STOP_MARGIN_S after it the process exits
+                      with EXIT_STOP_DEADLINE whatever is still running (TimeoutStopSec=10 in the unit;
+                      ``assistantd run`` arms that exit, see exit_deadline.py).
     SIGHUP         -> RELOADING=1, load + build the new app; on any error keep the old one and log why.
 """
 
@@ -46,6 +50,13 @@ def set_log_level(name: str) -> None:
         handler.setLevel(level)
 
 
+EXIT_STOP_DEADLINE = 3
+"""The stop deadline passed with something still stuck (logged); the process exited anyway."""
+STOP_MARGIN_S = 3.0
+"""Beyond the grace period, for closing capture (device_calls abandon a hung close after 1 s),
+recognizer sessions and interpreter teardown."""
+
+
 class App(Protocol):
     """Everything built from one config: capture + endpointer, recognizer, matcher, handlers."""
 
@@ -60,7 +71,7 @@ class App(Protocol):
         ...
 
     def capture_waiting(self, now: float) -> bool:
-        """True while the microphone is gone and its reopen loop is on schedule (no frames, yet alive)."""
+        """True while the microphone's capture loop keeps to its schedule (no frames, yet alive)."""
         ...
 
     async def start(self) -> None:
@@ -97,6 +108,7 @@ class Service:
         clock: Callable[[], float] = time.monotonic,
         max_in_flight: int = 2,
         follow_log_level: bool = True,
+        arm_exit: Callable[[float], object] | None = None,
     ) -> None:
         """``follow_log_level=False`` keeps the logging as the command line set it (``-v``) instead of
         applying each accepted config's ``service.log_level``."""
@@ -118,6 +130,8 @@ class Service:
         self._failure: AssistantError | None = None
         """What ended listening for good, raised once the daemon has stopped in order."""
         self._follow_log_level = follow_log_level
+        self.arm_exit = arm_exit
+        """Called with the stop deadline (s) when shutdown starts; the CLI exits the process at it."""
 
     # -- signals ----------------------------------------------------------------------------------
     def request_stop(self) -> None:
@@ -277,6 +291,9 @@ class Service:
     async def _shutdown(self, listen: asyncio.Task[None], side: list[asyncio.Task[None]]) -> None:
         assert self.config is not None and self.app is not None
         grace = self.config.service.shutdown_grace_s
+        if self.arm_exit is not None:
+            self.arm_exit(grace + STOP_MARGIN_S)
+        ends = asyncio.get_running_loop().time() + grace
         self.notifier.stopping()
         log.info("stopping: %d utterance(s) in flight, %.1f s grace", len(self._in_flight), grace)
         await cancel_and_wait(listen)  # stops capture; the utterance in flight keeps its own task
@@ -288,7 +305,7 @@ class Service:
             if pending:
                 log.warning("cancelled %d utterance(s) still running after %.1f s", len(pending), grace)
                 await asyncio.wait(pending)
-        await self.app.aclose(grace)
+        await self.app.aclose(max(0.0, ends - asyncio.get_running_loop().time()))
         for periodic in side:
             periodic.cancel()
 

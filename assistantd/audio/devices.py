@@ -15,7 +15,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -120,10 +120,18 @@ _NOISE_PREFIXES = (
     "Cannot lock down",
     "bt_audio_service_open",
 )
-_quiet_lock = threading.Lock()
-
-
 QUIET_WAIT_S = 2.0
+
+
+@dataclass
+class _Redirect:
+    saved: int
+    """A duplicate of the real fd 2."""
+    sink: IO[bytes]
+
+
+_state = threading.Condition()
+_active: _Redirect | None = None
 
 
 @contextlib.contextmanager
@@ -131,27 +139,53 @@ def quiet_stderr() -> Iterator[None]:
     """Collect fd 2 while PortAudio initialises; log known noise at debug level, re-emit the rest.
 
     fd 2 is process-wide, so anything another thread writes meanwhile is collected too and re-emitted
-    afterwards (late, not lost). Concurrent use waits up to QUIET_WAIT_S for the other to finish (a
-    PortAudio open left running by a cancelled capture), then runs unquieted rather than hang.
+    afterwards (late, not lost). Concurrent use waits up to QUIET_WAIT_S for the other to finish, then
+    runs unquieted rather than hang. A PortAudio call that never returns would keep fd 2 collected for
+    ever: whoever abandons it calls ``release_stderr``.
     """
-    if not _quiet_lock.acquire(timeout=QUIET_WAIT_S):
-        yield
-        return
+    redirect = _redirect()
     try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-        with tempfile.TemporaryFile() as sink:
-            os.dup2(sink.fileno(), 2)
-            try:
-                yield
-            finally:
-                sys.stderr.flush()
-                os.dup2(saved, 2)
-                os.close(saved)
-                sink.seek(0)
-                _replay(sink.read().decode("utf-8", "replace"))
+        yield
     finally:
-        _quiet_lock.release()
+        if redirect is not None:
+            _restore(redirect)
+
+
+def release_stderr() -> None:
+    """Give fd 2 back now (replaying what was collected) if a quieted call still holds it."""
+    with _state:
+        redirect = _active
+    if redirect is not None:
+        _restore(redirect)
+
+
+def _redirect() -> _Redirect | None:
+    global _active  # noqa: PLW0603 - fd 2 is one per process, and so is its redirection
+    with _state:
+        if not _state.wait_for(lambda: _active is None, QUIET_WAIT_S):
+            return None
+        sys.stderr.flush()
+        sink = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _restore, maybe on another thread
+        saved = os.dup(2)
+        os.dup2(sink.fileno(), 2)
+        _active = _Redirect(saved, sink)
+        return _active
+
+
+def _restore(redirect: _Redirect) -> None:
+    global _active  # noqa: PLW0603
+    with _state:
+        if _active is not redirect:  # released already
+            return
+        sys.stderr.flush()
+        os.dup2(redirect.saved, 2)
+        os.close(redirect.saved)
+        _active = None
+        _state.notify_all()
+    with redirect.sink as sink:
+        sink.seek(0)
+        text = sink.read().decode("utf-8", "replace")
+    _replay(text)
 
 
 def _replay(text: str) -> None:

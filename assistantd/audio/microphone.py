@@ -13,6 +13,12 @@ closed, logged in one line, and reopened after a backoff delay (``audio.retry_in
 ``audio.retry_max_s``). Every attempt makes a new PyAudio, because PortAudio scans devices only when it
 initialises: that is how a replugged USB microphone is found again. The audio clock (``Frame.t``)
 continues across a reopening from the last sample captured; the outage is not counted in it.
+
+Never stuck: opening and closing run on threads of their own with deadlines (``device_calls``), never on
+the event loop and never in asyncio's shared executor. A call past its deadline is abandoned; at most
+``device_calls.ABANDONED_LIMIT`` may be stuck at once, and at that limit the source stops reopening (state
+``wedged``, one error line) until one returns, rather than pile up threads. The watchdog is fed while the
+reopen loop keeps to its schedule (``retrying``), not while it is wedged.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 from assistantd.audio.convert import Framer, ToMono16k
+from assistantd.audio.device_calls import DEVICE_CALLS, CallHungError, DeviceCalls
 from assistantd.audio.devices import (
     PA_ABORT,
     PA_CONTINUE,
@@ -46,14 +53,19 @@ from assistantd.audio.devices import (
     input_devices,
     pyaudio_factory,
     quiet_stderr,
+    release_stderr,
 )
 from assistantd.audio.frames import Frame
 from assistantd.backoff import backoff
 from assistantd.config.audio import AudioConfig
 from assistantd.errors import AudioError
 
-OPEN_GRACE_S = 15.0
-"""How long one attempt to open the device may take before the reopen loop counts as wedged."""
+OPEN_TIMEOUT_S = 10.0
+"""One attempt to open the device (PortAudio initialisation included) is abandoned after this long."""
+PREFLIGHT_TIMEOUT_S = 5.0
+"""The start-up device check is skipped (capture keeps trying on its own) when listing takes longer."""
+SCHEDULE_SLACK_S = 5.0
+"""How late the reopen loop may be on its own schedule before the watchdog stops counting it as alive."""
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +73,9 @@ Sleep = Callable[[float], Awaitable[None]]
 DROP_LOG_INTERVAL_S = 10.0
 """Overflow is reported at most this often, with the count since the last report."""
 CLOSE_TIMEOUT_S = 5.0
-"""A dead device can hang Pa_CloseStream; after this long the old stream is abandoned."""
+"""A dead device can hang Pa_StopStream/Pa_CloseStream; after this long the old stream is abandoned."""
+STOP_CLOSE_S = 1.0
+"""The same when the consumer stops (daemon shutdown, reload): shutdown has its own deadline to keep."""
 
 
 class CaptureState(enum.StrEnum):
@@ -75,6 +89,8 @@ class CaptureState(enum.StrEnum):
     """The stream was open but delivered nothing for stall_timeout_s."""
     FAILED = "failed"
     """Any other open or stream error; retried like the rest."""
+    WEDGED = "wedged"
+    """Too many abandoned device calls are stuck in PortAudio: not reopening until one returns."""
     STOPPED = "stopped"
 
 
@@ -194,6 +210,7 @@ class MicrophoneSource:
         rand: Callable[[], float] = random.random,
         clock: Callable[[], float] = time.monotonic,
         quiet: bool = True,
+        device_calls: DeviceCalls = DEVICE_CALLS,
     ) -> None:
         self.cfg = cfg
         self.frame_ms = cfg.frame_ms
@@ -204,6 +221,7 @@ class MicrophoneSource:
         self._rand = rand
         self._clock = clock
         self._quiet = quiet
+        self._calls = device_calls
         self.state = CaptureState.STARTING
         self.device: DeviceInfo | None = None
         self.frames_delivered = 0
@@ -212,7 +230,8 @@ class MicrophoneSource:
         self.restarts = 0
         self.open_failures = 0
         self.last_error: str | None = None
-        self._next_attempt_at: float | None = None
+        self._due: float | None = None
+        """When the reopen loop's current step (close, backoff sleep + open) must be over."""
         self._samples = 0
         self._dropped_reported = 0
         self._drop_report_at = clock()
@@ -239,15 +258,19 @@ class MicrophoneSource:
         plugged in yet, and ``frames()`` waits for it.
         """
         try:
-            with self._quieted():
-                pa = self._factory()
-        except OSError:
+            found = self._calls.call_blocking(
+                self._list_devices, deadline_s=PREFLIGHT_TIMEOUT_S, what="device scan"
+            )
+        except CallHungError:
+            release_stderr()
+            log.warning(
+                "audio: listing the input devices did not return in %g s; not checking audio.device",
+                PREFLIGHT_TIMEOUT_S,
+            )
             return
-        try:
-            devices = input_devices(pa)
-            chosen = find_input_device(devices, self.cfg.device, default_input_index(pa))
-        finally:
-            pa.terminate()
+        if found is None:
+            return
+        devices, chosen = found
         if not devices:
             return
         if chosen is None:
@@ -258,6 +281,19 @@ class MicrophoneSource:
         problem = self._channel_problem(chosen)
         if problem is not None:
             raise AudioError(problem)
+
+    def _list_devices(self) -> tuple[list[DeviceInfo], DeviceInfo | None] | None:
+        """Runs in a device thread: the inputs present and the one the config means (None: no PortAudio)."""
+        try:
+            with self._quieted():
+                pa = self._factory()
+        except OSError:
+            return None
+        try:
+            devices = input_devices(pa)
+            return devices, find_input_device(devices, self.cfg.device, default_input_index(pa))
+        finally:
+            pa.terminate()
 
     def _channel_problem(self, device: DeviceInfo) -> str | None:
         channels = channels_to_open(device, self.cfg.channels)
@@ -332,26 +368,40 @@ class MicrophoneSource:
         return capture
 
     async def _open_in_thread(self, loop: asyncio.AbstractEventLoop) -> _Capture:
-        opening = loop.run_in_executor(None, self._open, loop)
         try:
-            return await asyncio.shield(opening)
+            return await self._calls.call(
+                lambda: self._open(loop), deadline_s=OPEN_TIMEOUT_S, what="device open", late=_Capture.close
+            )
+        except CallHungError:
+            release_stderr()  # the hung open may hold fd 2 redirected: the log must not vanish with it
+            message = f"opening the device did not return in {OPEN_TIMEOUT_S:g} s; abandoned it"
+            raise CaptureError(CaptureState.FAILED, message) from None
         except asyncio.CancelledError:
-            # Cancelled while PortAudio was still opening: close the stream once it exists, or it would
-            # keep running with nobody reading it.
-            def close_late(done: asyncio.Future[_Capture]) -> None:
-                if not done.cancelled() and done.exception() is None:
-                    done.result().close()
-
-            opening.add_done_callback(close_late)
+            release_stderr()
             raise
 
-    async def _close(self, capture: _Capture) -> None:
-        try:
-            async with asyncio.timeout(CLOSE_TIMEOUT_S):
-                await asyncio.to_thread(capture.close)
-        except TimeoutError:
-            log.warning("audio: closing the old stream hung for %g s; abandoning it", CLOSE_TIMEOUT_S)
+    async def _close(self, capture: _Capture, deadline_s: float) -> None:
         self._samples = capture.framer.samples
+        try:
+            await self._calls.call(capture.close, deadline_s=deadline_s, what="stream close")
+        except CallHungError:
+            log.warning(
+                "audio: closing %s did not return in %g s; abandoned it (%d device call(s) stuck)",
+                capture.name,
+                deadline_s,
+                self._calls.stuck,
+            )
+
+    async def _wait_for_stuck_calls(self) -> None:
+        """At the limit of abandoned calls: say so once and reopen only when one of them returns."""
+        self.state = CaptureState.WEDGED
+        self.last_error = (
+            f"{self._calls.stuck} device calls are stuck in PortAudio (limit {self._calls.limit}); "
+            "not reopening until one returns"
+        )
+        log.error("audio wedged: %s; the watchdog is no longer fed, a restart frees them", self.last_error)
+        await self._calls.freed()
+        log.info("audio: a stuck device call returned; reopening")
 
     def _failed(self, failure: CaptureError, delay: float, repeat: bool) -> None:
         self.state = failure.state
@@ -374,19 +424,25 @@ class MicrophoneSource:
             self._drop_report_at = now
 
     def retrying(self, now: float) -> bool:
-        """True while the device is gone (or busy, or failing) and the reopen loop is on schedule.
+        """True while the capture loop keeps to its schedule: opening, waiting for the next frame (until
+        the stall timeout), closing a stalled stream, backing off, reopening.
 
-        The daemon keeps pinging systemd's watchdog then: restarting the service would not bring a
-        microphone back, and the loop here will. A loop that misses its own next attempt by more than
-        OPEN_GRACE_S is wedged, and then the watchdog may fire.
+        The daemon keeps pinging systemd's watchdog then, frames or not: restarting the service would
+        not bring a microphone back, and the loop here will. Every step of the loop has a deadline; a
+        loop more than SCHEDULE_SLACK_S past it is stuck (a consumer that stopped taking frames, too),
+        and so is a wedged one: then the watchdog may fire.
         """
         waiting = self.state in (
+            CaptureState.STARTING,
+            CaptureState.OPEN,
             CaptureState.MISSING,
             CaptureState.BUSY,
             CaptureState.FAILED,
             CaptureState.STALLED,
         )
-        return waiting and self._next_attempt_at is not None and now <= self._next_attempt_at + OPEN_GRACE_S
+        if self.state is CaptureState.STARTING and self._due is None:
+            return True  # built, and its first open is about to start
+        return waiting and self._due is not None and now <= self._due + SCHEDULE_SLACK_S
 
     # -- the iterator -----------------------------------------------------------------------------
     async def frames(self) -> AsyncIterator[Frame]:
@@ -394,22 +450,25 @@ class MicrophoneSource:
         delays: Iterator[float] | None = None
         try:
             while True:
+                if self._calls.full():
+                    await self._wait_for_stuck_calls()
                 capture: _Capture | None = None
                 try:
+                    self._due = self._clock() + OPEN_TIMEOUT_S
                     capture = await self._open_in_thread(loop)
                     if self.state is not CaptureState.STARTING and self.last_error is not None:
                         log.info("audio: capture resumed")
                     self.state = CaptureState.OPEN
+                    self._due = self._clock() + self.cfg.stall_timeout_s
                     async for frame in capture.frames(self.cfg.stall_timeout_s):
                         delays = None  # the device works again: the next failure starts the backoff afresh
+                        self._due = self._clock() + self.cfg.stall_timeout_s
                         self.frames_delivered += 1
                         self._report_drops()
                         yield frame
                 except CaptureError as failure:
                     if capture is not None:
                         self.restarts += 1
-                        await self._close(capture)
-                        capture = None
                     else:
                         self.open_failures += 1
                     repeat = delays is not None
@@ -417,10 +476,15 @@ class MicrophoneSource:
                         delays = backoff(self.cfg.retry_initial_s, self.cfg.retry_max_s, rand=self._rand)
                     delay = next(delays)
                     self._failed(failure, delay, repeat)
-                    self._next_attempt_at = self._clock() + delay
+                    # The schedule the watchdog holds the loop to: close, back off, open again.
+                    close_s = CLOSE_TIMEOUT_S if capture is not None else 0.0
+                    self._due = self._clock() + close_s + delay + OPEN_TIMEOUT_S
+                    if capture is not None:
+                        await self._close(capture, CLOSE_TIMEOUT_S)
+                        capture = None
                     await self._sleep(delay)
                 finally:
                     if capture is not None:  # cancelled or closed by the consumer
-                        capture.close()
+                        await self._close(capture, STOP_CLOSE_S)
         finally:
             self.state = CaptureState.STOPPED

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import sys
 from pathlib import Path
 
+from assistantd import exit_deadline
 from assistantd.app import build_app
+from assistantd.audio.device_calls import DEVICE_CALLS
 from assistantd.config import Config
 from assistantd.metrics import Metrics
-from assistantd.service import App, Service
+from assistantd.service import EXIT_STOP_DEADLINE, App, Service
 from assistantd.systemd import ProgressWatchdog
+
+log = logging.getLogger(__name__)
 
 
 def run(config_path: Path | None, input_path: str | None, pace: bool, verbose: bool = False) -> int:
@@ -18,5 +25,18 @@ def run(config_path: Path | None, input_path: str | None, pace: bool, verbose: b
     def build(config: Config, metrics: Metrics, watchdog: ProgressWatchdog) -> App:
         return build_app(config, metrics, watchdog, input_path=input_path, pace=pace)
 
-    service = Service(config_path, build, follow_log_level=not verbose)
-    return asyncio.run(service.run())
+    def arm_exit(seconds: float) -> None:
+        exit_deadline.arm(seconds, EXIT_STOP_DEADLINE)
+
+    service = Service(config_path, build, follow_log_level=not verbose, arm_exit=arm_exit)
+    code = asyncio.run(service.run())
+    stuck = DEVICE_CALLS.stuck
+    if stuck:
+        # Everything was closed in order; what is left are threads blocked in PortAudio that still hold
+        # its objects. Interpreter teardown would free those objects under them (and complain): skip it.
+        log.info("exiting with %d abandoned device call(s) still stuck in PortAudio", stuck)
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code

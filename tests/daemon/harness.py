@@ -116,7 +116,11 @@ class Notice:
 
 
 class Daemon:
-    """``python -m assistantd run --config CONFIG --input -`` under a fake service manager."""
+    """``python -m assistantd run --config CONFIG --input -`` under a fake service manager.
+
+    ``input_path=None`` runs it on the microphone: pass ALSA_CONFIG_PATH in ``env`` (see fifo_device).
+    ``cwd`` is the checkout whose ``assistantd`` runs (a benchmark may compare another one).
+    """
 
     def __init__(
         self,
@@ -124,8 +128,9 @@ class Daemon:
         *,
         env: Mapping[str, str] | None = None,
         watchdog_usec: int | None = 1_000_000,
-        input_path: str = "-",
+        input_path: str | None = "-",
         verbose: bool = False,
+        cwd: Path = REPO,
     ) -> None:
         # AF_UNIX paths are limited to 108 bytes: pytest's tmp_path can be longer.
         self.dir = Path(tempfile.mkdtemp(prefix="assistantd-notify-"))
@@ -158,13 +163,12 @@ class Daemon:
                 "run",
                 "--config",
                 str(config),
-                "--input",
-                input_path,
+                *(["--input", input_path] if input_path is not None else []),
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            cwd=REPO,
+            cwd=cwd,
             env=child_env,
         )
         assert self.proc.stdout is not None and self.proc.stderr is not None
@@ -299,11 +303,21 @@ class Daemon:
         self._collect_all()
         return code
 
-    def vm_rss_kb(self) -> int:
+    def _proc_status(self, key: str) -> int:
         for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{key}:"):
                 return int(line.split()[1])
-        raise RuntimeError("no VmRSS line")
+        raise RuntimeError(f"no {key} line")
+
+    def vm_rss_kb(self) -> int:
+        return self._proc_status("VmRSS")
+
+    def threads(self) -> int:
+        """The daemon's threads now (Python's and PortAudio's), or 0 once it has exited."""
+        try:
+            return self._proc_status("Threads")
+        except (FileNotFoundError, ProcessLookupError, RuntimeError):
+            return 0
 
     def close(self) -> None:
         if self.proc.poll() is None:
