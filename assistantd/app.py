@@ -202,9 +202,11 @@ class AssistantApp:
 
     # -- Dispatcher protocol (called by the pipeline) -------------------------------------------
     def dispatch(self, report: UtteranceReport) -> None:
-        if not report.text:
-            # No words (noise, a cough) or a failed recognition: nothing to act on, and the fallback
-            # reply ("Sorry, I didn't get that") would answer every noise. Reported, not acted on.
+        rejected = report.outcome == "rejected"
+        if not report.text or (rejected and not self.config.recognizer.local.reject.run_fallback):
+            # No words (noise, a cough), a failed recognition, or speech that was not a command: nothing
+            # to act on, and the fallback reply would answer every noise and every remark in the room.
+            # Reported, not acted on (a rejection runs the fallback handler only when configured).
             self._finished(report, [])
             return
         invocation = Invocation(report.id, report.text, report.intent, report.slots)
@@ -261,6 +263,8 @@ class AssistantApp:
             line["wake"] = report.wake.to_dict()
         if report.outcome is not None:
             line["outcome"] = report.outcome
+        if report.verdict is not None:
+            line["verdict"] = report.verdict.to_dict()
         if report.error:
             line["error"] = report.error
         if report.note:

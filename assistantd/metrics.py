@@ -13,6 +13,7 @@ COUNTERS = {
     "lost": "Utterances that produced no text at all",
     "matched": "Transcripts that matched an intent",
     "unmatched": "Transcripts that matched nothing",
+    "rejected": "Transcripts the offline recognizer judged not to be a command (not acted on)",
     "handler_runs": "Handler runs",
     "handler_failures": "Handler runs that failed",
     "capture_restarts": "Times the audio device was reopened",
@@ -76,7 +77,7 @@ class Metrics:
         if p50 is not None and p95 is not None:
             lat = f", final p50 {p50 * 1000:.0f} ms p95 {p95 * 1000:.0f} ms"
         return (
-            f"{c['utterances']} utterances, {c['matched']} matched, "
+            f"{c['utterances']} utterances, {c['matched']} matched, {c['rejected']} rejected, "
             f"{c['recognizer_errors']} recognizer errors, "
             f"{c['fallbacks']} fallbacks, {c['capture_restarts']} capture restarts, "
             f"{c['dropped_frames']} dropped frames{lat}"

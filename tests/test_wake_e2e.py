@@ -94,7 +94,7 @@ async def test_run_acts_only_on_commands_after_the_wake_word(
         if i == BARE:
             assert line["outcome"] == "no command" and line["text"] is None and line["handlers"] == []
             continue
-        assert "outcome" not in line
+        assert "outcome" not in line, line
         assert (line["recognizer"], line["intent"], line["slots"]) == ("local", intent, slots), line
         assert [h["ok"] for h in line["handlers"]] == [True]
     # The log line of each utterance says which wake word opened it.
