@@ -225,9 +225,11 @@ class AssistantApp:
     async def dispatch(self, report: UtteranceReport) -> None:
         if report.outcome is None:  # a wake word without a command says nothing about the recognizer
             self._recognizer_failing = bool(report.error or report.note)
-        if not report.text:
-            # No words (noise, a cough) or a failed recognition: nothing to act on, and the fallback
-            # reply ("Sorry, I didn't get that") would answer every noise. Reported, not acted on.
+        rejected = report.outcome == "rejected"
+        if not report.text or (rejected and not self.config.recognizer.local.reject.run_fallback):
+            # No words (noise, a cough), a failed recognition, or speech that was not a command: nothing
+            # to act on, and the fallback reply would answer every noise and every remark in the room.
+            # Reported, not acted on (a rejection runs the fallback handler only when configured).
             self._finished(report, [])
             return
         if not self.source.live:
@@ -305,6 +307,8 @@ class AssistantApp:
         }
         if report.wake is not None:
             line["wake"] = report.wake.to_dict()
+        if report.verdict is not None:
+            line["verdict"] = report.verdict.to_dict()
         if report.error or dropped:
             line["error"] = dropped or report.error
         if report.note:
@@ -319,7 +323,7 @@ def _outcome(report: UtteranceReport, dropped: str | None) -> str:
     (with words) or silent (no words: noise, a cough)."""
     if dropped:
         return "dropped"
-    if report.outcome is not None:  # "no command": the wake word with nothing after it
+    if report.outcome is not None:  # "no command" (the wake word alone) or "rejected" (not a command)
         return report.outcome
     if report.error:
         return "lost"

@@ -15,6 +15,7 @@ COUNTERS = {
     "dropped_audio": "Utterances that lost audio because their recognizer fell behind a live source",
     "matched": "Transcripts that matched an intent",
     "unmatched": "Transcripts that matched nothing",
+    "rejected": "Transcripts the offline recognizer judged not to be a command (not acted on)",
     "handler_runs": "Handler runs",
     "handler_failures": "Handler runs that failed",
     "capture_restarts": "Times the audio device was reopened",
@@ -78,7 +79,7 @@ class Metrics:
         if p50 is not None and p95 is not None:
             lat = f", final p50 {p50 * 1000:.0f} ms p95 {p95 * 1000:.0f} ms"
         return (
-            f"{c['utterances']} utterances, {c['matched']} matched, "
+            f"{c['utterances']} utterances, {c['matched']} matched, {c['rejected']} rejected, "
             f"{c['recognizer_errors']} recognizer errors, "
             f"{c['fallbacks']} fallbacks, {c['dropped']} dropped, {c['capture_restarts']} capture restarts, "
             f"{c['dropped_frames']} dropped frames{lat}"

@@ -17,6 +17,7 @@ from assistantd.audio.frames import BYTES_PER_SECOND
 from assistantd.endpoint.wake import Detection
 from assistantd.metrics import Metrics
 from assistantd.recognizer.base import RecognitionFailed, Recognizer
+from assistantd.recognizer.rejection import Verdict
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,10 @@ class UtteranceReport:
     wake: Detection | None = None
     """The wake word that opened this utterance (wake mode)."""
     outcome: str | None = None
-    """"no command" when the wake word was heard but no speech followed it."""
+    """"no command" when the wake word was heard but no speech followed it; "rejected" when the offline
+    recognizer judged its text to be only the grammar's nearest command to other speech."""
+    verdict: Verdict | None = None
+    """The offline recognizer's confidence check (score, unexplained speech), when one ran."""
     dropped_audio_s: float = 0.0
     """Audio of this utterance dropped because the pipeline fell behind a live source."""
 
@@ -100,6 +104,10 @@ class UtteranceReport:
             out["LATENCY_MS"] = f"{self.latency_ms:.0f}"
         if self.error:
             out["ERROR"] = self.error
+        if self.verdict is not None and self.verdict.score is not None:
+            out["RECOGNIZER_SCORE"] = f"{self.verdict.score:.1f}"
+        if self.outcome:
+            out["OUTCOME"] = self.outcome
         if self.wake is not None:
             out["WAKE_MODEL"] = self.wake.model
             out["WAKE_TIME_S"] = f"{self.wake.time:.3f}"
@@ -179,7 +187,11 @@ class Pipeline:
             report.text = printable(transcript.text)
             report.recognizer = transcript.recognizer
             report.note = transcript.note
+            report.verdict = transcript.verdict
             self.metrics.inc("recognized")
+            if transcript.rejected:
+                report.outcome = "rejected"
+                self.metrics.inc("rejected")
             if transcript.note:
                 self.metrics.inc("recognizer_errors")
                 self.metrics.inc("fallbacks")
@@ -195,7 +207,7 @@ class Pipeline:
         if self.keep_audio is not None:
             self.keep_audio(report.id, b"".join(kept))
 
-        if report.text:
+        if report.text and report.outcome != "rejected":
             match = self.matcher.match(report.text)
             if match is not None:
                 report.intent, report.slots = match.intent, dict(match.slots)
@@ -229,12 +241,16 @@ class Pipeline:
             timing += f", after {r.wake.describe()}"
         if r.latency_ms is not None:
             timing += f", final {r.latency_ms:.0f} ms after the endpoint"
+        if r.verdict is not None and r.verdict.score is not None and r.verdict.accepted:
+            timing += f", score {r.verdict.score:.1f}"
         if r.error:
             log.warning(
                 "utterance %s at %.2f s: no text (%s); %s", r.id, r.start_s, r.error, timing, extra=r.fields()
             )
             return
         what = f"intent {r.intent} {r.slots} ({r.method} {r.score:.0f})" if r.intent else "no intent matched"
+        if r.outcome == "rejected" and r.verdict is not None:
+            what = f"rejected, not a command ({r.verdict.reason})"
         if not r.text:
             what = "no words recognized (noise?)"
         via = f" via {r.recognizer}" + (f" ({r.note})" if r.note else "")

@@ -25,7 +25,7 @@ def test_prometheus_text_and_summary() -> None:
     assert "# TYPE assistantd_recognizer_errors_total counter" in text
     assert 'assistantd_endpoint_to_final_seconds{quantile="0.5"} 0.020000' in text
     assert 'assistantd_utterance_seconds{quantile="0.5"} NaN' in text
-    assert metrics.summary().startswith("3 utterances, 0 matched, 1 recognizer errors")
+    assert metrics.summary().startswith("3 utterances, 0 matched, 0 rejected, 1 recognizer errors")
 
 
 def test_unknown_counter_is_a_bug() -> None:

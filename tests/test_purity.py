@@ -35,6 +35,7 @@ PURE = [
     "recognizer/grammar.py",
     "recognizer/jsgf.py",
     "recognizer/spoken.py",
+    "recognizer/rejection.py",
     "endpoint/machine.py",
     "endpoint/gate.py",
     "endpoint/vad.py",

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from assistantd.errors import RecognizerError
+from assistantd.recognizer.rejection import Verdict
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,14 @@ class Transcript:
     """Connections it took (2 after one retry)."""
     note: str = ""
     """Why this recognizer produced it when that is not obvious (e.g. a fallback after a failure)."""
+    verdict: Verdict | None = None
+    """The offline recognizer's second opinion on its grammar sentence (rejection.py); None when no
+    check ran (cloud recognizers, open mode, rejection off)."""
+
+    @property
+    def rejected(self) -> bool:
+        """The text is only the grammar's nearest command to something else: do not act on it."""
+        return self.verdict is not None and not self.verdict.accepted
 
 
 class RecognitionFailed(RecognizerError):  # noqa: N818 - reads as an event, like asyncio.CancelledError

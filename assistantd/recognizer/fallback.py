@@ -148,6 +148,7 @@ class FallbackRecognizer:
             session_id=result.session_id,
             attempts=result.attempts,
             note=note,
+            verdict=result.verdict,
         )
 
     async def _ask_primary(self, tape: _Tape) -> Transcript:

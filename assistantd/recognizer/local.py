@@ -7,10 +7,16 @@ sentence left (no English intents, every word missing) falls back to the open mo
 
 The decoder is loaded once, on its own thread (decoder_thread.py), and fed while the person speaks,
 so the final text is ready right after the endpoint (end_utt + hyp).
+
+In grammar mode every sentence gets a second opinion (``recognizer.local.reject``): a free phone loop
+decoded over the same frames on a second decoder thread (phone_loop.py). A sentence the grammar
+explains much worse than the loop, or that leaves much of the speech unexplained, is only the nearest
+command to something else: the Transcript says so (``rejected``) and the pipeline acts on nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -29,6 +35,8 @@ from assistantd.recognizer.base import RecognitionFailed, Transcript
 from assistantd.recognizer.decoder_thread import DecoderThread
 from assistantd.recognizer.grammar import Grammar
 from assistantd.recognizer.grammar_cache import GrammarCache, default_cache_dir
+from assistantd.recognizer.phone_loop import PhoneLoop, Tee, text_and_path
+from assistantd.recognizer.rejection import Verdict, judge
 from assistantd.recognizer.utterance import Timing, decode_utterance, final_text
 
 log = logging.getLogger(__name__)
@@ -75,6 +83,13 @@ class LocalRecognizer:
         self.search = ""
         """The active search: "grammar-N" or "open"."""
         self.last_timing: Timing | None = None
+        self.last_check_timing: Timing | None = None
+        """The phone loop's figures for the last utterance (None when no check ran)."""
+        self.phones = (
+            PhoneLoop(self.model.hmm, max_pending=settings.max_pending_chunks)
+            if settings.reject.enabled and settings.mode == "grammar"
+            else None
+        )
         self._generation = 0
         self._searches: set[str] = set()
         """Searches added to the decoder (touched only on the decoder thread)."""
@@ -101,6 +116,8 @@ class LocalRecognizer:
         start leaves nothing half-done (the next call loads again)."""
         if not self.search:
             await self.reload()
+        if self.phones is not None:
+            await self.phones.thread.ready()
 
     async def reload(self, intent_files: Sequence[Path] | None = None) -> None:
         """Rebuild (or fetch from cache) the grammar and switch to it between utterances.
@@ -155,20 +172,54 @@ class LocalRecognizer:
             await self.start()
         except (RecognizerError, ConfigError) as err:
             raise RecognitionFailed(self.name, str(err), fatal=True) from err
+        verdict: Verdict | None = None
         async with self.thread.turn():
-            text, timing = await decode_utterance(self.thread, self.search, audio, final_text)
+            if self.phones is None or self.search == "open":
+                text, timing = await decode_utterance(self.thread, self.search, audio, final_text)
+                self.last_check_timing = None
+            else:
+                text, timing, verdict = await self._checked(audio)
         self.last_timing = timing
         log.debug(
-            "local: %.2f s audio, final %.0f ms after the endpoint, %.3f CPU-s: %r",
+            "local: %.2f s audio, final %.0f ms after the endpoint, %.3f CPU-s: %r%s",
             timing.audio_s,
             timing.final_s * 1000,
             timing.cpu_s,
             text,
+            f" ({verdict.to_dict()})" if verdict is not None else "",
         )
-        return Transcript(text=text, recognizer=self.name)
+        return Transcript(text=text, recognizer=self.name, verdict=verdict)
+
+    async def _checked(self, audio: AsyncIterable[bytes]) -> tuple[str, Timing, Verdict | None]:
+        """The grammar decode and the phone loop side by side on the same chunks, then the verdict."""
+        assert self.phones is not None
+        tee = Tee(audio, self.settings.max_pending_chunks)
+        loop = asyncio.create_task(self.phones.decode(tee.second()), name="phone-loop")
+        loop.add_done_callback(lambda _: tee.detach())
+        try:
+            (text, grammar, frames), timing = await decode_utterance(
+                self.thread, self.search, tee.first(), text_and_path
+            )
+            (phones, _), check = await loop
+        finally:
+            if not loop.done():
+                loop.cancel()
+                await asyncio.gather(loop, return_exceptions=True)
+        self.last_check_timing = check
+        if not text or phones is None:  # no words (noise): nothing to judge
+            return text, timing, None
+        reject = self.settings.reject
+        verdict = judge(
+            grammar, phones, frames, min_score=reject.min_score, max_unexplained=reject.max_unexplained
+        )
+        # The text is ready when the later of the two decoders is done.
+        final_s = max(timing.final_s, check.final_s)
+        return text, Timing(timing.audio_s, final_s, timing.cpu_s + check.cpu_s), verdict
 
     def close(self) -> None:
         self.thread.close()
+        if self.phones is not None:
+            self.phones.close()
 
 
 def _report(grammar: Grammar, files: Sequence[Path], seconds: float) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistantd.config import Config, ConfigError
-from assistantd.config.local import LocalRecognizerConfig
+from assistantd.config.local import LocalRecognizerConfig, RejectConfig
 
 
 def local(block: object) -> LocalRecognizerConfig:
@@ -30,6 +30,13 @@ def test_a_full_block() -> None:
     assert cfg.max_pending_chunks == 16
 
 
+def test_rejection_is_on_by_default_and_tunable() -> None:
+    assert local(None).reject == RejectConfig(True, -15.0, 0.2, False)
+    cfg = local({"reject": {"min_score": -20, "max_unexplained": 0.4, "run_fallback": True}})
+    assert cfg.reject == RejectConfig(True, -20.0, 0.4, True)
+    assert not local({"reject": {"enabled": False}}).reject.enabled
+
+
 @pytest.mark.parametrize(
     ("block", "path", "expected"),
     [
@@ -37,6 +44,9 @@ def test_a_full_block() -> None:
         # The pocketsphinx keyphrase gate is gone: the wake word is the top-level wake: section.
         ({"wake_word": {"phrase": "hey computer"}}, "recognizer.local.wake_word", "an unknown key"),
         ({"cache": "/tmp"}, "recognizer.local.cache", "did you mean 'cache_dir'"),
+        ({"reject": {"min_score": 5}}, "recognizer.local.reject.min_score", "a value <= 0"),
+        ({"reject": {"max_unexplained": 2}}, "recognizer.local.reject.max_unexplained", "<= 1"),
+        ({"reject": {"fallback": True}}, "recognizer.local.reject.fallback", "did you mean 'run_fallback'"),
     ],
 )
 def test_mistakes_name_the_key(block: object, path: str, expected: str) -> None:

@@ -1,0 +1,108 @@
+"""Continuous mode refuses what is not a command, end to end: ``assistantd run --input`` (the real
+pipeline in a subprocess, wake.model null, the offline recognizer) on flite speech in room noise.
+
+Commands act; conversation that the grammar would force into a command is reported with outcome
+"rejected", the forced text and the verdict's score, and runs nothing, unless
+``recognizer.local.reject.run_fallback`` asks for the fallback handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.synth import to_pcm
+from bench.wake_audio import Line, build
+from tests.wake_speech import write_wav
+
+ROOT = Path(__file__).resolve().parents[1]
+INTENTS = ROOT / "config" / "intents" / "en.yaml"
+SCRIPT = (
+    (Line("flite:kal16", "turn on the kitchen lights"), "LightOn"),
+    (Line("flite:kal16", "i set a timer on my phone yesterday"), None),
+    (Line("flite:awb", "what time is it"), "TimeGet"),
+    (Line("flite:rms", "turn left at the next corner and keep going"), None),
+)
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("flite") is None, reason="needs flite (Debian package)"),
+]
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    cache = tmp_path_factory.mktemp("reject-e2e")
+    audio, _ = build([line for line, _ in SCRIPT], seed=7, cache=cache)
+    return write_wav(cache / "talk.wav", to_pcm(audio)), cache
+
+
+def _config(tmp: Path, cache: Path, run_fallback: bool) -> Path:
+    path = tmp / "assistant.yaml"
+    fallback = "true" if run_fallback else "false"
+    path.write_text(
+        f"""
+wake: {{model: null}}
+recognizer:
+  default: local
+  fallback: null
+  local: {{cache_dir: "{cache}", reject: {{run_fallback: {fallback}}}}}
+intents: {{files: ["{INTENTS}"]}}
+handlers:
+  bindings:
+    - {{intent: LightOn, exec: {{argv: ["true"], timeout_s: 5}}}}
+    - {{intent: TimerStart, exec: {{argv: ["true"], timeout_s: 5}}}}
+    - {{intent: TimeGet, exec: {{argv: ["true"], timeout_s: 5}}}}
+  fallback: {{exec: {{argv: ["true"], timeout_s: 5}}}}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+async def _run(config: Path, wav: Path) -> tuple[list[dict[str, Any]], str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "assistantd",
+        "run",
+        "--config",
+        str(config),
+        "--input",
+        str(wav),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(120):
+        out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    lines = [json.loads(line) for line in out.decode().splitlines() if line.strip()]
+    return sorted(lines, key=lambda line: float(line["start"])), err.decode()
+
+
+@pytest.mark.parametrize("run_fallback", [False, True])
+async def test_continuous_mode_acts_on_commands_and_rejects_conversation(
+    recording: tuple[Path, Path], tmp_path: Path, run_fallback: bool
+) -> None:
+    wav, cache = recording
+    lines, log = await _run(_config(tmp_path, cache, run_fallback), wav)
+    assert len(lines) == len(SCRIPT), lines
+    for line, (_, intent) in zip(lines, SCRIPT, strict=True):
+        assert line["verdict"]["score"] is not None or line["outcome"] == "rejected", line
+        if intent is not None:
+            assert line["intent"] == intent and line["outcome"] == "recognized", line
+            assert [h["ok"] for h in line["handlers"]] == [True]
+            continue
+        # The grammar forced the sentence into a command; the check refused it and said why.
+        assert line["outcome"] == "rejected", line
+        assert line["text"] and line["intent"] is None, line
+        assert line["verdict"]["reason"], line
+        assert [h["ok"] for h in line["handlers"]] == ([True] if run_fallback else []), line
+    assert log.count("rejected, not a command") == 2
