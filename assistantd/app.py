@@ -275,13 +275,21 @@ class AssistantApp:
 
     def _dropped(self, utterance: Utterance, why: str) -> None:
         """The listener discarded an utterance unheard (a live source the pipeline fell behind)."""
-        self.metrics.inc("utterances")
-        self.metrics.inc("dropped")
-        end = utterance.end if utterance.end is not None else utterance.start
-        report = UtteranceReport(
-            id=str(utterance.id), start_s=utterance.start, duration_s=end - utterance.start
-        )
-        self._finished(report, [], dropped=f"dropped unheard: {why}")
+        self.unheard(utterance, why)
+
+    def unheard(self, utterance: UtteranceLike, why: str, *, lost: bool = False) -> None:
+        """One report line for an utterance that will not be recognized: dropped unheard (the listener
+        fell behind, or listening stopped before it was taken up), or lost to an internal error."""
+        self.metrics.inc("lost" if lost else "dropped")
+        end: float | None = getattr(utterance, "end", None)
+        start = utterance.start
+        report = UtteranceReport(id=str(utterance.id), start_s=start, duration_s=(end or start) - start)
+        if lost:
+            report.error = why
+            self._finished(report, [])
+        else:
+            self.metrics.inc("utterances")
+            self._finished(report, [], dropped=f"dropped unheard: {why}")
 
     def _finished(
         self, report: UtteranceReport, outcomes: list[Outcome], *, dropped: str | None = None

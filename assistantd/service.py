@@ -86,6 +86,9 @@ class App(Protocol):
     def continue_from(self, previous: App) -> None:
         """Replacing ``previous`` at a reload: carry on its utterance ids and audio clock."""
 
+    def unheard(self, utterance: UtteranceLike, why: str, *, lost: bool = False) -> None:
+        """Report an utterance that will not be recognized: dropped (``why``), or lost to an error."""
+
 
 BuildApp = Callable[[Config, Metrics, ProgressWatchdog], App]
 
@@ -221,7 +224,12 @@ class Service:
     async def _listen(self, app: App) -> None:
         try:
             async for utterance in app.utterances():
-                await self._slots.acquire()
+                try:
+                    await self._slots.acquire()
+                except asyncio.CancelledError:
+                    # Taken from the listener but stopped before a recognition slot was free: still told.
+                    app.unheard(utterance, "listening stopped before it was recognized")
+                    raise
                 task = asyncio.create_task(self._handle(app, utterance), name=f"utterance-{utterance.id}")
                 self._in_flight.add(task)
                 task.add_done_callback(self._in_flight.discard)
@@ -241,7 +249,7 @@ class Service:
         except Exception:
             # A bug in one utterance's path must not end the daemon: log it, count it, keep listening.
             log.exception("utterance %s failed", utterance.id)
-            self.metrics.inc("lost")
+            app.unheard(utterance, "internal error (see the log)", lost=True)
             return UtteranceReport(id=str(utterance.id), start_s=utterance.start, error="internal error")
         finally:
             self._slots.release()

@@ -388,6 +388,43 @@ def test_sigterm_while_the_cloud_stalls_still_reports_the_utterance(
         assert report["error"] == "lost: the daemon stopped before the recognizer answered"
 
 
+def test_sigterm_with_commands_queued_behind_a_stalled_cloud_reports_each_once(
+    start_daemon: StartDaemon, config: dict[str, Any], audio: Audio
+) -> None:
+    # Four commands read at once: two are with the cloud (which never answers), one has been taken from
+    # the listener and waits for a recognition slot, one waits in the listener. Each gets one line.
+    fake = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.sauc", "--no-final"], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert fake.stdout is not None
+        url = fake.stdout.readline().split(" on ", 1)[1].strip()
+        config["recognizer"].update(
+            default="volcengine",
+            fallback="local",
+            transport={"final_timeout_s": 60},
+            volcengine={"app_key": "${VOLC_APP_KEY}", "access_key": "${VOLC_ACCESS_KEY}", "url": url},
+        )
+        keys = {"VOLC_APP_KEY": "test-app-key", "VOLC_ACCESS_KEY": "test-access-key"}
+        daemon = start_daemon(config, env=keys)
+        daemon.notice("READY")
+        daemon.write(_spoken(audio) * 4)
+        daemon.wait_input_read()
+        daemon.wait_until(
+            lambda: any(s.startswith("recognizing") for s in daemon.statuses()), DEADLINE_S, "recognizing"
+        )
+        daemon.send(signal.SIGTERM)
+        assert daemon.wait() == 0
+    finally:
+        fake.terminate()
+        fake.wait(DEADLINE_S)
+        if fake.stdout is not None:
+            fake.stdout.close()
+    lines = daemon.reports(1)
+    assert sorted(line["id"] for line in lines) == ["1", "2", "3", "4"], lines
+    assert all(line["outcome"] in ("fell back", "dropped") for line in lines), lines
+
+
 def test_a_bad_config_at_start_exits_2_and_never_reports_ready(
     start_daemon: StartDaemon, config: dict[str, Any]
 ) -> None:
