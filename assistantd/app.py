@@ -248,7 +248,15 @@ class AssistantApp:
             self.metrics.inc("dropped")
             self._finished(report, [], dropped=f"handlers not run: {why}")
         else:
-            task.add_done_callback(lambda t: self._finished(report, [] if t.cancelled() else t.result()))
+            task.add_done_callback(lambda t: self._handlers_done(report, t))
+
+    def _handlers_done(self, report: UtteranceReport, task: asyncio.Task[list[Outcome]]) -> None:
+        if task.cancelled():
+            # Stopped past the grace: the line says the handlers did not finish, not "recognized".
+            self.metrics.inc("dropped")
+            self._finished(report, [], dropped="handlers cancelled: the daemon stopped before they finished")
+        else:
+            self._finished(report, task.result())
 
     def _chime(self, path: str) -> None:
         """Play the chime without waiting for it (the microphone stays open: see WakeConfig.chime)."""

@@ -128,10 +128,10 @@ async def test_a_cloud_recognizer_hears_nothing_unaddressed(
     # One session per wake word, opened at the detection (the bare phrase's too, with nothing sent),
     # each holding exactly the utterance's audio: the phrase was not uploaded.
     assert fake.connections == 4
-    heard = sorted((s for s in fake.sessions if s.audio), key=lambda s: s.first_audio_at or 0)
-    assert len(heard) == 3
-    for session, line in zip(heard, addressed, strict=True):
-        assert len(session.audio) == round((line["end"] - line["start"]) * 32000)
+    # Sessions run concurrently: compare the lengths, not the order in which they arrived.
+    heard = sorted(len(s.audio) for s in fake.sessions if s.audio)
+    said = sorted(round((line["end"] - line["start"]) * 32000) for line in addressed)
+    assert heard == said
 
 
 async def test_the_chime_plays_when_the_phrase_is_heard(

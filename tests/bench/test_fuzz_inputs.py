@@ -35,13 +35,17 @@ def test_the_fuzzer_catches_readers_that_trust_their_input(tmp_path: Path) -> No
     assert [p.name for p in tmp_path.glob("assistantd-fuzz-trusting-yaml-RecursionError-case*")]
 
 
-def test_no_config_case_ends_in_a_traceback() -> None:
-    result = fuzz_inputs.fuzz_configs(120, seed=7)
+def test_no_config_case_ends_in_a_traceback(tmp_path: Path) -> None:
+    result = fuzz_inputs._run(
+        "configs", 120, 7, fuzz_inputs.make_config_case, fuzz_inputs.check_config, repro_dir=tmp_path
+    )
     assert result.tracebacks == {}, result.repros
     assert result.clean > 0 and result.accepted > 0  # both outcomes are reached: the loop is not degenerate
 
 
-def test_no_wav_case_ends_in_a_traceback() -> None:
-    result = fuzz_inputs.fuzz_wavs(300, seed=7)
+def test_no_wav_case_ends_in_a_traceback(tmp_path: Path) -> None:
+    result = fuzz_inputs._run(
+        "wavs", 300, 7, fuzz_inputs.make_wav_case, fuzz_inputs.check_wav, repro_dir=tmp_path
+    )
     assert result.tracebacks == {}, result.repros
     assert result.clean > 0 and result.accepted > 0

@@ -26,11 +26,13 @@ def _run(
 ) -> tuple[set[str], list[str]]:
     config = copy.deepcopy(config)
     config.setdefault("service", {})["log_level"] = level
+    # A slow writer on a loaded machine must not add a watchdog WARNING to what the levels are judged on.
+    config["service"]["watchdog_stall_s"] = 30.0
     daemon = start_daemon(config, verbose=verbose)
-    daemon.notice("READY", timeout=30)
+    daemon.notice("READY")
     daemon.write(audio.room(1.0))
     daemon.end_input()
-    assert daemon.wait(30) == 0, "\n".join(daemon.stderr[-10:])
+    assert daemon.wait() == 0, "\n".join(daemon.stderr[-10:])
     return _levels(daemon), daemon.stderr
 
 
@@ -66,16 +68,16 @@ def test_a_reload_applies_the_new_log_level(
     start_daemon: StartDaemon, config: dict[str, Any], audio: Audio
 ) -> None:
     daemon = start_daemon(config)
-    ready = daemon.notice("READY", timeout=30)
-    daemon.log_line("assistantd ready", timeout=5)
+    ready = daemon.notice("READY")
+    daemon.log_line("assistantd ready")
     quiet = copy.deepcopy(config)
     quiet["service"]["log_level"] = "error"
     write_config(daemon.config, quiet)
     daemon.send(signal.SIGHUP)
-    reloading = daemon.notice("RELOADING", timeout=10, since=daemon.notices.index(ready) + 1)
-    daemon.notice("READY", timeout=30, since=daemon.notices.index(reloading) + 1)
+    reloading = daemon.notice("RELOADING", since=daemon.notices.index(ready) + 1)
+    daemon.notice("READY", since=daemon.notices.index(reloading) + 1)
     since = len(daemon.stderr)
     daemon.write(audio.room(1.0))
     daemon.end_input()
-    assert daemon.wait(30) == 0
+    assert daemon.wait() == 0
     assert not [line for line in daemon.stderr[since:] if " INFO " in line]  # "assistantd stopped" among them

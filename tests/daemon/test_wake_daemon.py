@@ -22,13 +22,13 @@ def test_status_says_when_the_phrase_was_heard(
     pcm, placed = recording(tmp_path_factory.mktemp("wake-daemon"))
     config["wake"] = {"model": "okay_nabu"}
     daemon = start_daemon(config)
-    daemon.notice("READY", timeout=15)
+    daemon.notice("READY")
     assert daemon.statuses()[-1].startswith("listening for okay_nabu;")
     first = placed[0]
     daemon.write(pcm[: round((first.end + 2) * 32000) // 2 * 2])
-    (report,) = daemon.reports(1, timeout=30)
+    (report,) = daemon.reports(1)
     assert report["intent"] == "LightOn" and report["wake"]["model"] == "okay_nabu"
     heard = f"listening for okay_nabu (last heard at {report['wake']['time']:.2f} s, p "
     daemon.wait_until(lambda: daemon.statuses()[-1].startswith(heard), 5, "STATUS with the wake word")
     daemon.end_input()
-    assert daemon.wait(10) == 0
+    assert daemon.wait() == 0
