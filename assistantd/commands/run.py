@@ -9,12 +9,19 @@ from assistantd.app import build_app
 from assistantd.config import Config
 from assistantd.metrics import Metrics
 from assistantd.service import App, Service
+from assistantd.shared_models import SharedModels
 from assistantd.systemd import ProgressWatchdog
 
 
 def run(config_path: Path | None, input_path: str | None, pace: bool) -> int:
+    # One set of models for the daemon's life: a reload rebuilds only what its config changed.
+    models = SharedModels()
+
     def build(config: Config, metrics: Metrics, watchdog: ProgressWatchdog) -> App:
-        return build_app(config, metrics, watchdog, input_path=input_path, pace=pace)
+        return build_app(config, metrics, watchdog, input_path=input_path, pace=pace, models=models)
 
     service = Service(config_path, build)
-    return asyncio.run(service.run())
+    try:
+        return asyncio.run(service.run())
+    finally:
+        models.close()
