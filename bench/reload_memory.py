@@ -141,9 +141,7 @@ def main() -> None:
         fake_url = fake.stdout.readline().split(" on ", 1)[1].strip()
         configs = _configs(work, fake_url)
         audio = Audio(work / "speech")
-        print(
-            f"{args.reloads} reloads per set-up; baseline: same daemon and feed, same wall time, no reload"
-        )
+        print(f"{args.reloads} reloads per set-up; baseline: same daemon and feed, same wall time, no reload")
         print(
             f"{'set-up':<16}{'RSS start':>10}{'after N':>10}{'growth':>9}{'per reload':>12}"
             f"{'threads':>9}{'baseline growth':>17}{'wall':>7}"
