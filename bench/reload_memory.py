@@ -4,11 +4,12 @@
 a notify socket bound like systemd's) in four set-ups: a cloud recognizer (volcengine pointed at the loopback
 fake tests.fakes.sauc, no fallback) and the offline default (pocketsphinx), each with no audio and with
 room noise and spoken commands streamed in real time. Per set-up: warm up, read VmRSS and the thread count,
-send SIGHUP N times (each time waiting for RELOADING=1, then READY=1), read them again. The baseline is a
-second daemon of the same config fed the same way for the same wall time without a reload.
+send SIGHUP N times (each time waiting for RELOADING=1, then READY=1), read them again. A second round
+of N reloads ("next N") tells a leak (grows again) from an allocator settling (does not). The baseline is
+a second daemon of the same config, fed the same way for the same wall time (both rounds), never reloaded.
 
-Target (issue 10): growth <= 1 MB over 100 reloads. Before shared_models.py it was about 1.3 MB per reload
-(cloud) and 1.8 MB (local), with no audio.
+Target (issue 10): growth <= 1 MB over 100 reloads. Before shared_models.py, 100 reloads grew RSS by
+80 MB (cloud, local; no audio) to 123 MB (local, audio), and a local reload took ten times as long.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ FAKE_KEYS = {"BENCH_APP_KEY": "test-app-key", "BENCH_ACCESS_KEY": "test-access-k
 WARMUP_RELOADS = 3
 """Reloads before the first reading (the first ones also load lazily imported modules)."""
 SETTLE_S = 2.0
+ROUNDS = 2
+"""Rounds of N reloads: a leak grows in the second as in the first; warm-up (allocator high-water marks)
+only in the first."""
 
 
 @dataclass
@@ -84,9 +88,10 @@ def _reload(daemon: Daemon) -> None:
 
 
 def _session(
-    path: Path, audio: Audio | None, reloads: int, hold_s: float | None
-) -> tuple[Reading, Reading, float]:
-    """(before, after, wall seconds): ``reloads`` SIGHUPs, or none and ``hold_s`` seconds of waiting."""
+    path: Path, audio: Audio | None, reloads: int, holds: list[float] | None
+) -> tuple[list[Reading], list[float]]:
+    """Readings at the start and after each round, and each round's wall seconds. A round is ``reloads``
+    SIGHUPs (``holds`` None: ROUNDS of them) or, for the baseline, waiting ``holds[i]`` seconds."""
     daemon = Daemon(path, watchdog_usec=None, env=FAKE_KEYS)
     feeder = None
     try:
@@ -96,21 +101,30 @@ def _session(
         for _ in range(WARMUP_RELOADS):
             _reload(daemon)
         time.sleep(SETTLE_S)
-        before = _read(daemon)
-        began = time.monotonic()
-        if hold_s is None:
-            for _ in range(reloads):
-                _reload(daemon)
-        else:
-            time.sleep(hold_s)
-        took = time.monotonic() - began
-        time.sleep(SETTLE_S)
-        after = _read(daemon)
-        return before, after, took
+        readings = [_read(daemon)]
+        took: list[float] = []
+        for hold in holds if holds is not None else [None] * ROUNDS:
+            began = time.monotonic()
+            if hold is None:
+                for _ in range(reloads):
+                    _reload(daemon)
+            else:
+                time.sleep(hold)
+            took.append(time.monotonic() - began)
+            time.sleep(SETTLE_S)
+            readings.append(_read(daemon))
+        return readings, took
     finally:
         if feeder is not None:
             feeder.stop()
         daemon.close()
+
+
+def _growth_mb(readings: list[Reading]) -> tuple[float, float]:
+    """RSS growth over the first round and over the next one, MB."""
+    first = (readings[1].rss_kb - readings[0].rss_kb) / 1024
+    then = (readings[2].rss_kb - readings[1].rss_kb) / 1024
+    return first, then
 
 
 def _configs(work: Path, fake_url: str) -> dict[str, dict[str, Any]]:
@@ -144,7 +158,7 @@ def main() -> None:
         print(f"{args.reloads} reloads per set-up; baseline: same daemon and feed, same wall time, no reload")
         print(
             f"{'set-up':<16}{'RSS start':>10}{'after N':>10}{'growth':>9}{'per reload':>12}"
-            f"{'threads':>9}{'baseline growth':>17}{'wall':>7}"
+            f"{'next N':>11}{'threads':>10}{'baseline':>11}{'wall':>7}"
         )
         for name, cfg in configs.items():
             if args.only and name != args.only:
@@ -152,15 +166,15 @@ def main() -> None:
             path = write_config(work / f"{name}.yaml", cfg)
             for fed in (False, True):
                 feed = audio if fed else None
-                before, after, took = _session(path, feed, args.reloads, None)
-                base_before, base_after, _ = _session(path, feed, 0, took)
-                growth = (after.rss_kb - before.rss_kb) / 1024
-                base = (base_after.rss_kb - base_before.rss_kb) / 1024
+                readings, took = _session(path, feed, args.reloads, None)
+                base, _ = _session(path, feed, 0, took)
+                first, then = _growth_mb(readings)
                 label = f"{name}, {'audio' if fed else 'no audio'}"
                 print(
-                    f"{label:<16}{before.rss_kb / 1024:>8.1f}MB{after.rss_kb / 1024:>8.1f}MB{growth:>7.2f}MB"
-                    f"{growth * 1024 / args.reloads:>10.1f}kB{before.threads:>4} ->{after.threads:>2}"
-                    f"{base:>15.2f}MB{took:>6.0f}s",
+                    f"{label:<16}{readings[0].rss_kb / 1024:>8.1f}MB{readings[1].rss_kb / 1024:>8.1f}MB"
+                    f"{first:>7.2f}MB{first * 1024 / args.reloads:>10.1f}kB{then:>9.2f}MB"
+                    f"{readings[0].threads:>5} ->{readings[-1].threads:>2}"
+                    f"{(base[-1].rss_kb - base[0].rss_kb) / 1024:>9.2f}MB{sum(took):>6.0f}s",
                     flush=True,
                 )
         print("target: growth <= 1 MB over 100 reloads")
