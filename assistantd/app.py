@@ -35,6 +35,7 @@ from assistantd.metrics import Metrics
 from assistantd.pipeline import MatcherLike, Pipeline, UtteranceLike, UtteranceReport
 from assistantd.recognizer.base import Recognizer, close_recognizer, hurry_recognizer, start_recognizer
 from assistantd.recognizer.registry import recognizer_for
+from assistantd.shared_models import SharedModels
 from assistantd.systemd import ProgressWatchdog
 
 log = logging.getLogger(__name__)
@@ -106,8 +107,10 @@ class AssistantApp:
         report_to: TextIO | None = None,
         clock: Callable[[], float] = time.monotonic,
         wake: WakeStage | None = None,
+        models: SharedModels | None = None,
     ) -> None:
-        """``wake`` None: continuous listening (every utterance the VAD finds is a command)."""
+        """``wake`` None: continuous listening (every utterance the VAD finds is a command). ``models``:
+        where the Silero model comes from (the daemon's, kept across reloads); None loads one."""
         self.config = config
         self.metrics = metrics
         self.source = source
@@ -120,7 +123,12 @@ class AssistantApp:
         # The chain of stages (module docstring): the mute, then the wake stage, VAD and endpointer.
         self.tap = TappedSource(source, self._progress, gate)
         self.wake = wake
-        vad = build_vad(config.endpoint, config.audio.frame_ms)
+        if models is not None:
+            vad = build_vad(
+                config.endpoint, config.audio.frame_ms, silero=models.silero, suppressor=models.suppressor
+            )
+        else:
+            vad = build_vad(config.endpoint, config.audio.frame_ms)
         self.listener = Listener(
             self.tap,
             vad,
@@ -371,16 +379,18 @@ def build_app(
     pace: bool = False,
     report_to: TextIO | None = None,
     source: AudioSource | None = None,
+    models: SharedModels | None = None,
 ) -> AssistantApp:
     """Build every collaborator for ``config``. Raises ConfigError/AudioError before anything runs.
 
-    ``source`` is an audio source already made (tests); otherwise it is opened from ``input_path``."""
+    ``source`` is an audio source already made (tests); otherwise it is opened from ``input_path``.
+    ``models``: the daemon's models kept across reloads (shared_models.py); None loads fresh ones.
+    """
     gate = SpeakingGate()
     if source is None:
         source = open_source(config.audio, input_path, pace=pace)
     matcher = load_matcher(config)
     check_bindings(config, matcher.intent_names())
-    recognizer = recognizer_for(config, with_fallback=True)
     wake = None
     if config.wake.model is not None:
         from assistantd.endpoint.microwakeword import load_detector  # noqa: PLC0415 - numpy, TFLite
@@ -388,6 +398,8 @@ def build_app(
         detector = load_detector(config.wake, config.source)
         wake = WakeStage(detector, config.audio.frame_ms, config.wake.refractory_s)
     runner = build_runner(config.handlers, gate)
+    # Last of what may raise: a recognizer borrowed from ``models`` is given back only by the app's aclose.
+    recognizer = recognizer_for(config, with_fallback=True, models=models)
     return AssistantApp(
         config,
         metrics,
@@ -400,4 +412,5 @@ def build_app(
         watchdog=watchdog,
         report_to=report_to if report_to is not None else (sys.stdout if input_path else None),
         wake=wake,
+        models=models,
     )

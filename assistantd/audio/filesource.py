@@ -116,7 +116,20 @@ class WavFileSource:
         return _paced(self._chunks(), converter, self.frame_ms, self._pacer)
 
 
-_pending_reads: dict[object, concurrent.futures.Future[bytes]] = {}
+class _PendingRead:
+    """A blocking read on a stream and the one asyncio future every reader awaits it through."""
+
+    def __init__(self, read: concurrent.futures.Future[bytes], loop: asyncio.AbstractEventLoop) -> None:
+        self.read = read
+        self.waiter = asyncio.wrap_future(read, loop=loop)
+
+    def waiter_on(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[bytes]:
+        if self.waiter.get_loop() is not loop:  # a new event loop (asyncio.run again) on the same stream
+            self.waiter = asyncio.wrap_future(self.read, loop=loop)
+        return self.waiter
+
+
+_pending_reads: dict[object, _PendingRead] = {}
 """At most one blocking read per stream, shared by every StdinSource on it (see ``StdinSource._read``)."""
 
 
@@ -175,17 +188,22 @@ class StdinSource:
         # A read still blocked when its reader is cancelled (the service stops listening to rebuild on
         # SIGHUP) stays registered, and the next StdinSource on the same stream takes its data: nothing
         # written to the pipe is lost across a reload.
+        # Every reader awaits the read through the same asyncio future: wrapping it again for each new
+        # reader hung one more callback and future on a read that may wait for hours (a pipe whose writer
+        # is quiet while SIGHUPs come), a few hundred bytes per reload (bench/reload_memory.py).
+        loop = asyncio.get_running_loop()
         pending = _pending_reads.get(self._key)
         if pending is None:
-            pending = concurrent.futures.Future()
+            read: concurrent.futures.Future[bytes] = concurrent.futures.Future()
+            pending = _PendingRead(read, loop)
             _pending_reads[self._key] = pending
             threading.Thread(
-                target=self._work, args=(pending, size), name="assistantd-stdin", daemon=True
+                target=self._work, args=(read, size), name="assistantd-stdin", daemon=True
             ).start()
         try:
-            return await asyncio.shield(asyncio.wrap_future(pending))
+            return await asyncio.shield(pending.waiter_on(loop))
         finally:
-            if pending.done() and _pending_reads.get(self._key) is pending:
+            if pending.read.done() and _pending_reads.get(self._key) is pending:
                 del _pending_reads[self._key]
 
     def _work(self, pending: concurrent.futures.Future[bytes], size: int) -> None:

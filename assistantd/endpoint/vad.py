@@ -11,6 +11,7 @@ cleaned copy.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -21,7 +22,7 @@ from assistantd.audio.frames import SAMPLE_RATE, frame_bytes
 from assistantd.config.endpoint import EndpointConfig
 from assistantd.endpoint.gate import SILENCE_DB, NoiseFloorGate
 from assistantd.endpoint.machine import OnsetCheck
-from assistantd.endpoint.silero import SileroOnsetCheck, load_silero
+from assistantd.endpoint.silero import SileroOnsetCheck, SpeechProbability, load_silero
 
 VALID_FRAME_MS = (10, 20, 30)
 _TEN_MS = frame_bytes(10)
@@ -113,14 +114,21 @@ class FrontEndVad:
         return speech
 
 
-def build_vad(config: EndpointConfig, frame_ms: int = 30) -> FrontEndVad:
+def build_vad(
+    config: EndpointConfig,
+    frame_ms: int = 30,
+    *,
+    silero: Callable[[], SpeechProbability] = load_silero,
+    suppressor: Callable[[int], NoiseSuppressor] = NoiseSuppressor,
+) -> FrontEndVad:
     """The VAD the config asks for: webrtcvad, optionally behind noise suppression and an energy gate, with
-    a Silero onset check when ``silero_threshold`` is set."""
-    suppressor = NoiseSuppressor(config.noise_suppression) if config.noise_suppression else None
+    a Silero onset check when ``silero_threshold`` is set. The daemon passes SharedModels' ``silero`` and
+    ``suppressor``, so a reload does not load the Silero model or the WebRTC processor again."""
+    ns = suppressor(config.noise_suppression) if config.noise_suppression else None
     gate = None
     if config.gate_margin_db > 0:
         gate = NoiseFloorGate(config.gate_margin_db, config.floor_window_s, frame_s=frame_ms / 1000)
     onset_check = None
     if config.silero_threshold > 0:
-        onset_check = SileroOnsetCheck(load_silero(), config.silero_threshold)
-    return FrontEndVad(WebrtcVad(config.vad_aggressiveness), suppressor, gate, onset_check)
+        onset_check = SileroOnsetCheck(silero(), config.silero_threshold)
+    return FrontEndVad(WebrtcVad(config.vad_aggressiveness), ns, gate, onset_check)

@@ -34,7 +34,7 @@ from assistantd.errors import ConfigError, RecognizerError
 from assistantd.recognizer.base import RecognitionFailed, Transcript
 from assistantd.recognizer.decoder_thread import DecoderThread
 from assistantd.recognizer.grammar import Grammar
-from assistantd.recognizer.grammar_cache import GrammarCache, default_cache_dir
+from assistantd.recognizer.grammar_cache import GrammarCache, default_cache_dir, grammar_key
 from assistantd.recognizer.phone_loop import PhoneLoop, Tee, text_and_path
 from assistantd.recognizer.rejection import Verdict, judge
 from assistantd.recognizer.utterance import Timing, decode_utterance, final_text
@@ -93,6 +93,9 @@ class LocalRecognizer:
         self._generation = 0
         self._searches: set[str] = set()
         """Searches added to the decoder (touched only on the decoder thread)."""
+        self._installed = ""
+        """grammar_key() of the active grammar ("open" for the open model): a reload with the same
+        intents adds no search (each one costs the decoder native memory)."""
 
     @classmethod
     def from_config(cls, config: Config, env: Mapping[str, str] | None = None) -> LocalRecognizer:
@@ -139,6 +142,11 @@ class LocalRecognizer:
         """Runs on the decoder thread: build or fetch the grammar, add it as a new search, activate it."""
         grammar: Grammar | None = None
         search = "open"
+        key = "open"
+        if self.settings.mode == "grammar":
+            key = grammar_key(files, self.model.dictionary, self.settings.language)
+        if key == self._installed and self.search:
+            return self.grammar, self.search
         if self.settings.mode == "grammar":
             start = time.monotonic()
             grammar = self.cache.get_or_build(files, self.model.dictionary, self.settings.language)
@@ -163,6 +171,7 @@ class LocalRecognizer:
             self._searches.discard(old)
         if search != "open":
             self._searches.add(search)
+        self._installed = key
         return grammar, search
 
     # -- recognition ------------------------------------------------------------------------------

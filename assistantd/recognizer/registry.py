@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from assistantd.config import Config
 from assistantd.config.recognizer import RecognizerConfig
@@ -15,6 +15,9 @@ from assistantd.recognizer.fallback import FallbackRecognizer
 from assistantd.recognizer.huawei import make_huawei_codec
 from assistantd.recognizer.sauc import SaucCodec, volcengine_codec, zyun_codec
 from assistantd.recognizer.transport import WebSocketRecognizer
+
+if TYPE_CHECKING:
+    from assistantd.shared_models import SharedModels
 
 Builder = Callable[[RecognizerConfig, "str | None"], Recognizer]
 
@@ -76,19 +79,23 @@ def recognizer_for(
     *,
     url_override: str | None = None,
     with_fallback: bool = False,
+    models: SharedModels | None = None,
 ) -> Recognizer:
     """The recognizer ``name`` (default: recognizer.default), optionally behind the configured fallback.
 
     With ``with_fallback`` and a ``recognizer.fallback`` set, a failed utterance's buffered audio is
     recognized again by the fallback (protocols.md §5: the cloud may fail; a command should not).
+    With ``models`` the local recognizer is borrowed from them (the daemon: a reload keeps the decoder).
     """
     chosen = name or config.recognizer.default
-    if chosen == "local":
+    if chosen == "local" and models is not None:
+        primary: Recognizer = models.local_recognizer(config)
+    elif chosen == "local":
         # Imported here: pocketsphinx and the grammar builder cost memory and start-up time that a daemon
         # configured for a cloud recognizer without a local fallback never needs (bench/daemon.py).
         from assistantd.recognizer.local import LocalRecognizer  # noqa: PLC0415
 
-        primary: Recognizer = LocalRecognizer.from_config(config)
+        primary = LocalRecognizer.from_config(config)
     else:
         if chosen in _BUILDERS and getattr(config.recognizer, chosen, None) is None:
             raise ConfigError(
@@ -103,7 +110,7 @@ def recognizer_for(
     backup = config.recognizer.fallback
     if not with_fallback or backup is None or backup == chosen:
         return primary
-    secondary = recognizer_for(config, backup)
+    secondary = recognizer_for(config, backup, models=models)
     transport = config.recognizer.transport
     return FallbackRecognizer(
         primary, secondary, max_buffer_s=transport.max_buffer_s, final_deadline_s=transport.final_timeout_s

@@ -1,0 +1,61 @@
+"""StdinSource across reloads: each SIGHUP cancels the reader and a new source takes over the read still
+blocked on a quiet pipe. Taking it over must not leave anything behind (issue 10: reload memory): it used
+to hang one more asyncio future on that read per reload, for as long as the pipe stayed quiet."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+from typing import BinaryIO
+
+import pytest
+
+from assistantd.audio.filesource import StdinSource
+from assistantd.audio.frames import Frame
+
+
+def _futures() -> int:
+    gc.collect()
+    return sum(
+        1 for o in gc.get_objects() if isinstance(o, asyncio.Future) and not isinstance(o, asyncio.Task)
+    )
+
+
+async def _first_frame(source: StdinSource) -> Frame:
+    async for frame in source.frames():
+        return frame
+    raise AssertionError("no frame")
+
+
+async def _take_over_and_cancel(reader: BinaryIO) -> None:
+    """One reload: a new source waits on the blocked read, then is cancelled."""
+    task = asyncio.create_task(_first_frame(StdinSource(reader, frame_ms=20)))
+    for _ in range(3):  # the reader runs up to its await on the shared read (no real wait before it)
+        await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
+async def test_readers_taking_over_a_blocked_read_leave_nothing_behind() -> None:
+    r, w = os.pipe()
+    reader = os.fdopen(r, "rb")
+    try:
+        for _ in range(3):
+            await _take_over_and_cancel(reader)
+        before = _futures()
+        for _ in range(30):
+            await _take_over_and_cancel(reader)
+        assert _futures() == before
+
+        # The read was kept: the next source gets what the writer sends, nothing is lost.
+        os.write(w, bytes(640))
+        os.close(w)
+        w = -1
+        frames: list[Frame] = [f async for f in StdinSource(reader, frame_ms=20).frames()]
+        assert sum(len(f.pcm) for f in frames) == 640
+    finally:
+        if w != -1:
+            os.close(w)
+        reader.close()
