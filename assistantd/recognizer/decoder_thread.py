@@ -20,6 +20,8 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
+from assistantd.errors import RecognizerError
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -38,6 +40,7 @@ class DecoderThread:
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._ready: concurrent.futures.Future[None] = concurrent.futures.Future()
         self._turn = asyncio.Lock()
+        self._closed = False
         self.stalls = 0
         """Times a producer found the queue full and had to wait."""
         self.cpu_s = 0.0
@@ -81,6 +84,10 @@ class DecoderThread:
     async def submit(self, fn: Callable[[Any], T]) -> concurrent.futures.Future[T]:
         """Queue ``fn(decoder)`` and return its future without waiting for the result."""
         await self.ready()
+        if self._closed:
+            # Past close() nothing would ever run the job: an utterance still decoding on a recognizer
+            # closed under it (a reload's old app after the grace) fails at once instead of hanging.
+            raise RecognizerError("the offline decoder was closed")
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
         while True:
             try:
@@ -104,6 +111,7 @@ class DecoderThread:
 
     def close(self, timeout: float = 5.0) -> None:
         """Finish queued jobs, then stop the thread (idempotent)."""
+        self._closed = True
         if self._thread.is_alive():
             try:
                 self._jobs.put(None, timeout=timeout)

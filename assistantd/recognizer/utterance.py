@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from assistantd.audio.frames import BYTES_PER_SECOND
+from assistantd.errors import RecognizerError
 from assistantd.recognizer.base import RecognitionFailed
 from assistantd.recognizer.decoder_thread import DecoderThread
 
@@ -77,6 +78,8 @@ async def decode_utterance(
     except (RuntimeError, ValueError) as err:
         _abandon(thread)
         raise RecognitionFailed("local", f"pocketsphinx: {err}") from err
+    except RecognizerError as err:  # the decoder was closed under the utterance
+        raise RecognitionFailed("local", str(err)) from err
     except BaseException:
         _abandon(thread)
         raise

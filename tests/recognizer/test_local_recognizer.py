@@ -265,3 +265,17 @@ async def test_missing_words_are_one_warning_per_intent(
         assert rec.grammar is not None and rec.grammar.sentences == 3
     finally:
         rec.close()
+
+
+async def test_an_utterance_on_a_closed_decoder_fails_at_once_instead_of_hanging(
+    tmp_path: Path, speech_dir: Path
+) -> None:
+    # A reload's old app is closed after the grace even if one of its utterances is still decoding:
+    # its jobs would be queued behind the thread's stop and never run.
+    rec = LocalRecognizer(LocalRecognizerConfig(cache_dir=str(tmp_path)), [SAMPLE])
+    await rec.start()
+    rec.close()
+    audio = noisy_command("turn on the kitchen light", "slt", speech_dir)
+    async with asyncio.timeout(60):  # only bounds the hang this test is about
+        with pytest.raises(RecognitionFailed, match="the offline decoder was closed"):
+            await rec.transcribe(chunks(audio))
