@@ -8,13 +8,10 @@ intent, and a fallback must be said once, clearly, in the log and in the line's 
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import re
 import shutil
 import socket
-import sys
 import wave
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +22,7 @@ import pytest
 
 from bench.synth import make_noise, mix_at_snr, set_level, speech_level_dbfs, synthesize, to_pcm
 from tests.fakes.sauc import FakeSauc, Fault
+from tests.run_input import run_input
 
 ROOT = Path(__file__).resolve().parents[1]
 RATE = 16000
@@ -107,33 +105,12 @@ intents:
 """,
         encoding="utf-8",
     )
-    env = dict(os.environ, VOLC_APP_KEY=keys[0], VOLC_ACCESS_KEY=keys[1])
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "assistantd",
-        "run",
-        "--config",
-        str(config),
-        "--input",
-        str(recording),
-        *(["--pace"] if pace else []),
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    run = await run_input(
+        config, recording, env={"VOLC_APP_KEY": keys[0], "VOLC_ACCESS_KEY": keys[1]}, pace=pace
     )
-    async with asyncio.timeout(120):
-        out, err = await proc.communicate()
-    text, log = out.decode(), err.decode()
     for secret in (APP_KEY, ACCESS_KEY):
-        assert secret not in text and secret not in log
-    assert proc.returncode is not None
-    # A line is printed when its utterance's handlers finish; two utterances may be in flight at once (one
-    # retrying a dying cloud), so lines can come out of order. Each carries its start time: order by it.
-    lines = [json.loads(line) for line in text.splitlines() if line.strip()]
-    lines.sort(key=lambda line: float(line["start"]))
-    return Run(lines, log, proc.returncode)
+        assert secret not in json.dumps(run.lines) and secret not in run.log
+    return Run(run.lines, run.log, run.returncode)
 
 
 def assert_every_command(run: Run, recognizer: str) -> None:

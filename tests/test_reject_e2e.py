@@ -8,10 +8,7 @@ Commands act; conversation that the grammar would force into a command is report
 
 from __future__ import annotations
 
-import asyncio
-import json
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +16,7 @@ import pytest
 
 from bench.synth import to_pcm
 from bench.wake_audio import Line, build
+from tests.run_input import run_input
 from tests.wake_speech import write_wav
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,24 +65,9 @@ handlers:
 
 
 async def _run(config: Path, wav: Path) -> tuple[list[dict[str, Any]], str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "assistantd",
-        "run",
-        "--config",
-        str(config),
-        "--input",
-        str(wav),
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    async with asyncio.timeout(120):
-        out, err = await proc.communicate()
-    assert proc.returncode == 0, err.decode()
-    lines = [json.loads(line) for line in out.decode().splitlines() if line.strip()]
-    return sorted(lines, key=lambda line: float(line["start"])), err.decode()
+    run = await run_input(config, wav)
+    assert run.returncode == 0, run.log
+    return run.lines, run.log
 
 
 @pytest.mark.parametrize("run_fallback", [False, True])

@@ -5,17 +5,14 @@ no byte."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
 import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.fakes.sauc import FakeSauc
+from tests.run_input import run_input
 from tests.wake_speech import BARE, CONVERSATION, SCRIPT, UNADDRESSED, recording, write_wav
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,25 +53,9 @@ handlers:
 async def _run(
     config: Path, wav: Path, env: dict[str, str] | None = None
 ) -> tuple[list[dict[str, Any]], str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "assistantd",
-        "run",
-        "--config",
-        str(config),
-        "--input",
-        str(wav),
-        cwd=ROOT,
-        env=dict(os.environ, **(env or {})),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    async with asyncio.timeout(120):
-        out, err = await proc.communicate()
-    assert proc.returncode == 0, err.decode()
-    lines = [json.loads(line) for line in out.decode().splitlines() if line.strip()]
-    return sorted(lines, key=lambda line: float(line["start"])), err.decode()
+    run = await run_input(config, wav, env=env)
+    assert run.returncode == 0, run.log
+    return run.lines, run.log
 
 
 async def test_run_acts_only_on_commands_after_the_wake_word(

@@ -6,6 +6,7 @@ noise floor through stdin and watches its notify socket, its JSON reports and it
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import signal
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -346,12 +348,13 @@ def test_secrets_never_reach_the_output(
         assert value not in everything
 
 
-@pytest.mark.parametrize("fallback", ["local", None])
-def test_sigterm_while_the_cloud_stalls_still_reports_the_utterance(
-    start_daemon: StartDaemon, config: dict[str, Any], audio: Audio, fallback: str | None
-) -> None:
-    # The cloud takes the audio and never answers (its final deadline, 60 s, is far past the shutdown
-    # grace). On SIGTERM the utterance in flight used to be cancelled with no report at all.
+CLOUD_KEYS = {"VOLC_APP_KEY": "test-app-key", "VOLC_ACCESS_KEY": "test-access-key"}
+
+
+@contextlib.contextmanager
+def stalled_cloud(config: dict[str, Any], fallback: str | None) -> Iterator[None]:
+    """A fake cloud (a subprocess) that takes the audio and never answers; ``config`` is pointed at it
+    with a final deadline (60 s) far past the shutdown grace."""
     fake = subprocess.Popen(
         [sys.executable, "-m", "tests.fakes.sauc", "--no-final"], cwd=REPO, stdout=subprocess.PIPE, text=True
     )
@@ -364,8 +367,22 @@ def test_sigterm_while_the_cloud_stalls_still_reports_the_utterance(
             transport={"final_timeout_s": 60},
             volcengine={"app_key": "${VOLC_APP_KEY}", "access_key": "${VOLC_ACCESS_KEY}", "url": url},
         )
-        keys = {"VOLC_APP_KEY": "test-app-key", "VOLC_ACCESS_KEY": "test-access-key"}
-        daemon = start_daemon(config, env=keys)
+        yield
+    finally:
+        fake.terminate()
+        fake.wait(DEADLINE_S)
+        if fake.stdout is not None:
+            fake.stdout.close()
+
+
+@pytest.mark.parametrize("fallback", ["local", None])
+def test_sigterm_while_the_cloud_stalls_still_reports_the_utterance(
+    start_daemon: StartDaemon, config: dict[str, Any], audio: Audio, fallback: str | None
+) -> None:
+    # The cloud takes the audio and never answers (its final deadline, 60 s, is far past the shutdown
+    # grace). On SIGTERM the utterance in flight used to be cancelled with no report at all.
+    with stalled_cloud(config, fallback):
+        daemon = start_daemon(config, env=CLOUD_KEYS)
         daemon.notice("READY")
         daemon.write(_spoken(audio))
         daemon.wait_until(
@@ -373,11 +390,6 @@ def test_sigterm_while_the_cloud_stalls_still_reports_the_utterance(
         )
         daemon.send(signal.SIGTERM)
         assert daemon.wait() == 0
-    finally:
-        fake.terminate()
-        fake.wait(DEADLINE_S)
-        if fake.stdout is not None:
-            fake.stdout.close()
     (report,) = daemon.reports(1)
     if fallback:
         # Stopping hurries the fallback: the local recognizer answers within the grace.
@@ -393,20 +405,8 @@ def test_sigterm_with_commands_queued_behind_a_stalled_cloud_reports_each_once(
 ) -> None:
     # Four commands read at once: two are with the cloud (which never answers), one has been taken from
     # the listener and waits for a recognition slot, one waits in the listener. Each gets one line.
-    fake = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.sauc", "--no-final"], cwd=REPO, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert fake.stdout is not None
-        url = fake.stdout.readline().split(" on ", 1)[1].strip()
-        config["recognizer"].update(
-            default="volcengine",
-            fallback="local",
-            transport={"final_timeout_s": 60},
-            volcengine={"app_key": "${VOLC_APP_KEY}", "access_key": "${VOLC_ACCESS_KEY}", "url": url},
-        )
-        keys = {"VOLC_APP_KEY": "test-app-key", "VOLC_ACCESS_KEY": "test-access-key"}
-        daemon = start_daemon(config, env=keys)
+    with stalled_cloud(config, "local"):
+        daemon = start_daemon(config, env=CLOUD_KEYS)
         daemon.notice("READY")
         daemon.write(_spoken(audio) * 4)
         daemon.wait_input_read()
@@ -415,11 +415,6 @@ def test_sigterm_with_commands_queued_behind_a_stalled_cloud_reports_each_once(
         )
         daemon.send(signal.SIGTERM)
         assert daemon.wait() == 0
-    finally:
-        fake.terminate()
-        fake.wait(DEADLINE_S)
-        if fake.stdout is not None:
-            fake.stdout.close()
     lines = daemon.reports(1)
     assert sorted(line["id"] for line in lines) == ["1", "2", "3", "4"], lines
     assert all(line["outcome"] in ("fell back", "dropped") for line in lines), lines
