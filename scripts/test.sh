@@ -6,4 +6,6 @@ venv_install "[test,bench]"
 .venv/bin/ruff check assistantd tests bench
 .venv/bin/ruff format --check assistantd tests bench
 .venv/bin/mypy
-.venv/bin/python -m pytest "$@"
+# Two workers (one per core here): the suite spends most of its time waiting on real daemons, devices
+# and servers, so it runs in about half the wall time; every test also passes alone and under load.
+.venv/bin/python -m pytest -n auto "$@"
