@@ -52,6 +52,8 @@ def set_log_level(name: str) -> None:
 
 EXIT_STOP_DEADLINE = 3
 """The stop deadline passed with something still stuck (logged); the process exited anyway."""
+DEFAULT_GRACE_S = 3.0
+"""The grace for a stop that comes before any config was loaded (service.shutdown_grace_s's default)."""
 STOP_MARGIN_S = 3.0
 """Beyond the grace period, for closing capture (device_calls abandon a hung close after 1 s),
 recognizer sessions and interpreter teardown."""
@@ -134,11 +136,21 @@ class Service:
         """What ended listening for good, raised once the daemon has stopped in order."""
         self._follow_log_level = follow_log_level
         self.arm_exit = arm_exit
+        self._deadline_armed = False
         """Called with the stop deadline (s) when shutdown starts; the CLI exits the process at it."""
 
     # -- signals ----------------------------------------------------------------------------------
     def request_stop(self) -> None:
         self._stop.set()
+        # From the signal on, not from when shutdown gets going: a stop during start-up or during a
+        # reload's build is bounded too.
+        self._arm_stop_deadline()
+
+    def _arm_stop_deadline(self) -> None:
+        if self.arm_exit is not None and not self._deadline_armed:
+            self._deadline_armed = True
+            grace = self.config.service.shutdown_grace_s if self.config is not None else DEFAULT_GRACE_S
+            self.arm_exit(grace + STOP_MARGIN_S)
 
     def request_reload(self) -> None:
         self._reload.set()
@@ -299,8 +311,7 @@ class Service:
     async def _shutdown(self, listen: asyncio.Task[None], side: list[asyncio.Task[None]]) -> None:
         assert self.config is not None and self.app is not None
         grace = self.config.service.shutdown_grace_s
-        if self.arm_exit is not None:
-            self.arm_exit(grace + STOP_MARGIN_S)
+        self._arm_stop_deadline()
         ends = asyncio.get_running_loop().time() + grace
         self.notifier.stopping()
         log.info("stopping: %d utterance(s) in flight, %.1f s grace", len(self._in_flight), grace)
