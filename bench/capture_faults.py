@@ -24,14 +24,13 @@ import itertools
 import signal
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from tests.daemon.fifo_device import FifoDevice
-from tests.daemon.harness import DEADLINE_S, REPO, Daemon, base_config, write_config
+from tests.daemon.harness import DEADLINE_S, REPO, Daemon, ThreadSampler, base_config, write_config
 
 KILL_AFTER_S = 30.0
 """A daemon still running this long after SIGTERM counts as one that needs SIGKILL."""
@@ -51,24 +50,6 @@ class Result:
     max_threads: int
     ping_gap_s: float
     ready: bool
-
-
-class Sampler:
-    def __init__(self, daemon: Daemon) -> None:
-        self.daemon = daemon
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.1):
-            self.peak = max(self.peak, self.daemon.threads())
-
-    def stop(self) -> int:
-        self._stop.set()
-        self._thread.join(5)
-        return self.peak
 
 
 def ping_gap(daemon: Daemon, start: float, end: float) -> float:
@@ -97,7 +78,7 @@ def run_scenario(
     if flow:
         fifo.flow()
     daemon = Daemon(path, env=env, input_path=None, watchdog_usec=WATCHDOG_USEC, cwd=repo)
-    sampler = Sampler(daemon)
+    sampler = ThreadSampler(daemon, interval_s=0.1)
     try:
         try:
             daemon.notice("READY", timeout=READY_WAIT_S)

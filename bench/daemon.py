@@ -28,7 +28,17 @@ from typing import Any
 import numpy as np
 
 from bench.synth import make_noise, set_level, speech_level_dbfs, synthesize, to_pcm
-from tests.daemon.harness import FLOOR_DBFS, RATE, REPO, SPEECH_DBFS, Audio, Daemon, base_config, write_config
+from tests.daemon.harness import (
+    FLOOR_DBFS,
+    RATE,
+    REPO,
+    SPEECH_DBFS,
+    Audio,
+    Daemon,
+    base_config,
+    fake_sauc_process,
+    write_config,
+)
 
 COMMANDS = (
     ("flite:slt", "turn on the kitchen lights"),
@@ -141,15 +151,7 @@ def main() -> None:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-daemon-"))
-    fake = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.sauc", "--transcript", "turn on the kitchen lights"],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert fake.stdout is not None
-        fake_url = fake.stdout.readline().split(" on ", 1)[1].strip()
+    with fake_sauc_process("--transcript", "turn on the kitchen lights") as fake_url:
         configs = _configs(work, fake_url)
         paths = {name: write_config(work / f"{name}.yaml", cfg) for name, cfg in configs.items()}
         audio = Audio(work / "speech")
@@ -228,11 +230,6 @@ def main() -> None:
         print("where `import assistantd.commands.run` spends its time (cumulative, top level):")
         for us, module in _importtime():
             print(f"  {us / 1000:7.1f} ms  {module}")
-    finally:
-        fake.terminate()
-        fake.wait(5)
-        if fake.stdout is not None:
-            fake.stdout.close()
 
 
 if __name__ == "__main__":

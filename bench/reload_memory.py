@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import copy
 import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -26,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.daemon.harness import REPO, Audio, Daemon, base_config, write_config
+from tests.daemon.harness import Audio, Daemon, base_config, fake_sauc_process, write_config
 
 FAKE_KEYS = {"BENCH_APP_KEY": "test-app-key", "BENCH_ACCESS_KEY": "test-access-key"}
 WARMUP_RELOADS = 3
@@ -144,15 +142,7 @@ def main() -> None:
     parser.add_argument("--only", choices=("cloud", "local"), help="one recognizer set-up only")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-reload-"))
-    fake = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.sauc", "--transcript", "turn on the kitchen lights"],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert fake.stdout is not None
-        fake_url = fake.stdout.readline().split(" on ", 1)[1].strip()
+    with fake_sauc_process("--transcript", "turn on the kitchen lights") as fake_url:
         configs = _configs(work, fake_url)
         audio = Audio(work / "speech")
         print(f"{args.reloads} reloads per set-up; baseline: same daemon and feed, same wall time, no reload")
@@ -178,9 +168,6 @@ def main() -> None:
                     flush=True,
                 )
         print("target: growth <= 1 MB over 100 reloads")
-    finally:
-        fake.terminate()
-        fake.wait(10)
 
 
 if __name__ == "__main__":

@@ -47,3 +47,12 @@ async def run_input(
     lines = [json.loads(line) for line in out.decode().splitlines() if line.strip()]
     lines.sort(key=lambda line: float(line["start"]))
     return Run(lines, err.decode(), proc.returncode)
+
+
+async def run_ok(
+    config: Path, wav: Path, env: Mapping[str, str] | None = None
+) -> tuple[list[dict[str, Any]], str]:
+    """``run_input`` that must exit 0; returns the report lines and the log."""
+    run = await run_input(config, wav, env=env)
+    assert run.returncode == 0, run.log
+    return run.lines, run.log

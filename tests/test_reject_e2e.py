@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bench.synth import to_pcm
 from bench.wake_audio import Line, build
-from tests.run_input import run_input
+from tests.run_input import run_ok
 from tests.wake_speech import write_wav
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,18 +63,12 @@ handlers:
     return path
 
 
-async def _run(config: Path, wav: Path) -> tuple[list[dict[str, Any]], str]:
-    run = await run_input(config, wav)
-    assert run.returncode == 0, run.log
-    return run.lines, run.log
-
-
 @pytest.mark.parametrize("run_fallback", [False, True])
 async def test_continuous_mode_acts_on_commands_and_rejects_conversation(
     recording: tuple[Path, Path], tmp_path: Path, run_fallback: bool
 ) -> None:
     wav, cache = recording
-    lines, log = await _run(_config(tmp_path, cache, run_fallback), wav)
+    lines, log = await run_ok(_config(tmp_path, cache, run_fallback), wav)
     assert len(lines) == len(SCRIPT), lines
     for line, (_, intent) in zip(lines, SCRIPT, strict=True):
         assert line["verdict"]["score"] is not None or line["outcome"] == "rejected", line

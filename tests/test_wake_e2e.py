@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.fakes.sauc import FakeSauc
-from tests.run_input import run_input
+from tests.run_input import run_ok
 from tests.wake_speech import BARE, CONVERSATION, SCRIPT, UNADDRESSED, recording, write_wav
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,20 +50,12 @@ handlers:
     return path
 
 
-async def _run(
-    config: Path, wav: Path, env: dict[str, str] | None = None
-) -> tuple[list[dict[str, Any]], str]:
-    run = await run_input(config, wav, env=env)
-    assert run.returncode == 0, run.log
-    return run.lines, run.log
-
-
 async def test_run_acts_only_on_commands_after_the_wake_word(
     speech: tuple[bytes, list[Any], Path], tmp_path: Path
 ) -> None:
     pcm, placed, cache = speech
     local = f'  default: local\n  fallback: null\n  local: {{cache_dir: "{cache}"}}'
-    lines, log = await _run(_config(tmp_path, local), write_wav(tmp_path / "wake.wav", pcm))
+    lines, log = await run_ok(_config(tmp_path, local), write_wav(tmp_path / "wake.wav", pcm))
     expected = [
         (i, intent, slots) for i, (line, intent, slots) in enumerate(SCRIPT) if line.gap_s is not None
     ]
@@ -99,11 +91,11 @@ async def test_a_cloud_recognizer_hears_nothing_unaddressed(
             'app_key: "${VOLC_APP_KEY}", access_key: "${VOLC_ACCESS_KEY}"}'
         )
         config = _config(tmp_path, cloud)
-        lines, _ = await _run(config, write_wav(tmp_path / "unaddressed.wav", unaddressed), env)
+        lines, _ = await run_ok(config, write_wav(tmp_path / "unaddressed.wav", unaddressed), env)
         assert lines == []
         assert fake.connections == 0 and fake.sessions == []
 
-        lines, _ = await _run(config, write_wav(tmp_path / "all.wav", pcm), env)
+        lines, _ = await run_ok(config, write_wav(tmp_path / "all.wav", pcm), env)
     addressed = [line for line in lines if line["outcome"] == "recognized"]
     assert len(addressed) == 3 and all(line["intent"] == "LightOn" for line in addressed)
     # One session per wake word, opened at the detection (the bare phrase's too, with nothing sent),
@@ -131,7 +123,7 @@ async def test_the_chime_plays_when_the_phrase_is_heard(
     )
     local = f'  default: local\n  fallback: null\n  local: {{cache_dir: "{cache}"}}'
     config = _config(tmp_path, local, wake=f', chime: "{chime}"')
-    lines, _ = await _run(config, write_wav(tmp_path / "wake.wav", pcm), {"ALSA_CONFIG_PATH": str(alsa)})
+    lines, _ = await run_ok(config, write_wav(tmp_path / "wake.wav", pcm), {"ALSA_CONFIG_PATH": str(alsa)})
     assert len(lines) == 4
     assert played.read_bytes().startswith(bytes(range(256)) * 25)
 
@@ -141,7 +133,7 @@ async def test_the_main_job_acts_on_the_addressed_commands_of_the_bundled_sample
     from bench.sample_recording import write
 
     sample = write(tmp_path / "sample.wav")
-    lines, _ = await _run(ROOT / "config" / "assistant.yaml", sample, {"XDG_CACHE_HOME": str(tmp_path)})
+    lines, _ = await run_ok(ROOT / "config" / "assistant.yaml", sample, {"XDG_CACHE_HOME": str(tmp_path)})
     # The shipped config's wake word: the commands after it, nothing for the bare command or the chat.
     assert [line["intent"] for line in lines] == ["LightOn", "TimerStart", "TimeGet", "VolumeUp"]
     assert sum(line.gap_s is not None for line in SAMPLE_SCRIPT) == 4

@@ -25,7 +25,7 @@ import termios
 import threading
 import time
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -331,3 +331,42 @@ class Daemon:
         self.sock.close()
         self._threads[2].join(timeout=1)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class ThreadSampler:
+    """The daemon's thread count (/proc/PID/status), sampled every ``interval_s`` until stopped; ``peak``
+    is the most seen."""
+
+    def __init__(self, daemon: Daemon, interval_s: float = 0.05) -> None:
+        self.daemon = daemon
+        self.interval_s = interval_s
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self.peak = max(self.peak, self.daemon.threads())
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join(5)
+        return self.peak
+
+
+@contextlib.contextmanager
+def fake_sauc_process(*args: str) -> Iterator[str]:
+    """``python -m tests.fakes.sauc ARGS`` on 127.0.0.1 as a process of its own (a daemon under test is
+    another process, so the fake's state is not shared with it); yields its ws:// URL."""
+    fake = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.sauc", *args], cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert fake.stdout is not None
+        yield fake.stdout.readline().split(" on ", 1)[1].strip()
+    finally:
+        fake.terminate()
+        fake.wait(DEADLINE_S)
+        if fake.stdout is not None:
+            fake.stdout.close()

@@ -9,7 +9,6 @@ and bench/capture_faults.py measures how long stopping really takes.
 from __future__ import annotations
 
 import signal
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import pytest
 from assistantd.audio.device_calls import ABANDONED_LIMIT
 from tests.daemon.conftest import StartDaemon
 from tests.daemon.fifo_device import FifoDevice
-from tests.daemon.harness import DEADLINE_S, Daemon
+from tests.daemon.harness import DEADLINE_S, Daemon, ThreadSampler
 
 STALL_S = 1.0
 """audio.stall_timeout_s here: a stall is found quickly (the FIFO's noise arrives faster than real time)."""
@@ -54,26 +53,6 @@ def stops_by_itself(daemon: Daemon) -> None:
     assert daemon.wait(DEADLINE_S) == 0  # TimeoutExpired here: it would have needed SIGKILL
     assert any("assistantd stopped" in line for line in daemon.stderr)
     assert not any("stop deadline" in line for line in daemon.stderr), daemon.stderr[-5:]
-
-
-class ThreadSampler:
-    """The daemon's thread count (/proc/PID/status), sampled until stopped; ``peak`` is the most seen."""
-
-    def __init__(self, daemon: Daemon) -> None:
-        self.daemon = daemon
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.05):
-            self.peak = max(self.peak, self.daemon.threads())
-
-    def stop(self) -> int:
-        self._stop.set()
-        self._thread.join(5)
-        return self.peak
 
 
 def test_sigterm_during_a_stall_stops_the_daemon(

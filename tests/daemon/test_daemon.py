@@ -11,8 +11,6 @@ import copy
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -22,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.daemon.conftest import StartDaemon
-from tests.daemon.harness import DEADLINE_S, REPO, Audio, free_port, write_config
+from tests.daemon.harness import DEADLINE_S, Audio, fake_sauc_process, free_port, write_config
 
 COMMAND = "turn on the kitchen lights"
 PAUSE_S = 1.2
@@ -314,15 +312,7 @@ def test_secrets_never_reach_the_output(
 ) -> None:
     # A cloud recognizer that refuses our keys (the fake expects others): the failure is logged at debug
     # level, the local fallback recognizes, and the keys appear nowhere.
-    fake = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.sauc", "--app-key", "other", "--access-key", "other"],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert fake.stdout is not None
-        url = fake.stdout.readline().split(" on ", 1)[1].strip()
+    with fake_sauc_process("--app-key", "other", "--access-key", "other") as url:
         secrets = {"VOLC_APP_KEY": "SENTINEL-app-4b1e9d", "VOLC_ACCESS_KEY": "SENTINEL-access-77c2af"}
         config["recognizer"].update(
             default="volcengine",
@@ -338,11 +328,6 @@ def test_secrets_never_reach_the_output(
         assert "HTTP 401" in report["note"]
         daemon.end_input()
         assert daemon.wait() == 0
-    finally:
-        fake.terminate()
-        fake.wait(5)
-        if fake.stdout is not None:
-            fake.stdout.close()
     everything = "\n".join([*daemon.stdout, *daemon.stderr, *(n.text for n in daemon.notices)])
     for value in secrets.values():
         assert value not in everything
@@ -355,12 +340,7 @@ CLOUD_KEYS = {"VOLC_APP_KEY": "test-app-key", "VOLC_ACCESS_KEY": "test-access-ke
 def stalled_cloud(config: dict[str, Any], fallback: str | None) -> Iterator[None]:
     """A fake cloud (a subprocess) that takes the audio and never answers; ``config`` is pointed at it
     with a final deadline (60 s) far past the shutdown grace."""
-    fake = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.sauc", "--no-final"], cwd=REPO, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert fake.stdout is not None
-        url = fake.stdout.readline().split(" on ", 1)[1].strip()
+    with fake_sauc_process("--no-final") as url:
         config["recognizer"].update(
             default="volcengine",
             fallback=fallback,
@@ -368,11 +348,6 @@ def stalled_cloud(config: dict[str, Any], fallback: str | None) -> Iterator[None
             volcengine={"app_key": "${VOLC_APP_KEY}", "access_key": "${VOLC_ACCESS_KEY}", "url": url},
         )
         yield
-    finally:
-        fake.terminate()
-        fake.wait(DEADLINE_S)
-        if fake.stdout is not None:
-            fake.stdout.close()
 
 
 @pytest.mark.parametrize("fallback", ["local", None])
