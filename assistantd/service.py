@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 from assistantd.config import Config, load_config
+from assistantd.config.service import ServiceConfig
 from assistantd.errors import AssistantError
 from assistantd.metrics import Metrics
 from assistantd.metrics_http import serve_metrics
@@ -52,8 +53,6 @@ def set_log_level(name: str) -> None:
 
 EXIT_STOP_DEADLINE = 3
 """The stop deadline passed with something still stuck (logged); the process exited anyway."""
-DEFAULT_GRACE_S = 3.0
-"""The grace for a stop that comes before any config was loaded (service.shutdown_grace_s's default)."""
 STOP_MARGIN_S = 3.0
 """Beyond the grace period, for closing capture (device_calls abandon a hung close after 1 s),
 recognizer sessions and interpreter teardown."""
@@ -149,8 +148,9 @@ class Service:
     def _arm_stop_deadline(self) -> None:
         if self.arm_exit is not None and not self._deadline_armed:
             self._deadline_armed = True
-            grace = self.config.service.shutdown_grace_s if self.config is not None else DEFAULT_GRACE_S
-            self.arm_exit(grace + STOP_MARGIN_S)
+            # Before any config was loaded: the default grace, from the one place it is written.
+            service = self.config.service if self.config is not None else ServiceConfig()
+            self.arm_exit(service.shutdown_grace_s + STOP_MARGIN_S)
 
     def request_reload(self) -> None:
         self._reload.set()
