@@ -40,7 +40,7 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return write_wav(cache / "talk.wav", to_pcm(audio)), cache
 
 
-def _config(tmp: Path, cache: Path, run_fallback: bool) -> Path:
+def _config(tmp: Path, cache: Path, run_fallback: bool, reject: str = "") -> Path:
     path = tmp / "assistant.yaml"
     fallback = "true" if run_fallback else "false"
     path.write_text(
@@ -49,7 +49,7 @@ wake: {{model: null}}
 recognizer:
   default: local
   fallback: null
-  local: {{cache_dir: "{cache}", reject: {{run_fallback: {fallback}}}}}
+  local: {{cache_dir: "{cache}", reject: {{run_fallback: {fallback}{reject}}}}}
 intents: {{files: ["{INTENTS}"]}}
 handlers:
   bindings:
@@ -82,3 +82,15 @@ async def test_continuous_mode_acts_on_commands_and_rejects_conversation(
         assert line["verdict"]["reason"], line
         assert [h["ok"] for h in line["handlers"]] == ([True] if run_fallback else []), line
     assert log.count("rejected, not a command") == 2
+
+
+async def test_the_reject_settings_reach_the_daemon(recording: tuple[Path, Path], tmp_path: Path) -> None:
+    wav, cache = recording
+    # No command scores 0 against the phone loop: with that threshold every line is refused.
+    strict, _ = await run_ok(_config(tmp_path, cache, False, ", min_score: 0"), wav)
+    assert [line["outcome"] for line in strict] == ["rejected"] * len(SCRIPT), strict
+    # With the check off, the conversation is forced into commands again: what the check prevents.
+    (tmp_path / "off").mkdir()
+    off, _ = await run_ok(_config(tmp_path / "off", cache, False, ", enabled: false"), wav)
+    assert [line["outcome"] for line in off] == ["recognized"] * len(SCRIPT), off
+    assert all(line["intent"] for line in off), off

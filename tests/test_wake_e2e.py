@@ -138,3 +138,15 @@ async def test_the_main_job_acts_on_the_addressed_commands_of_the_bundled_sample
     assert [line["intent"] for line in lines] == ["LightOn", "TimerStart", "TimeGet", "VolumeUp"]
     assert sum(line.gap_s is not None for line in SAMPLE_SCRIPT) == 4
     assert all(line["wake"]["model"] == "okay_nabu" for line in lines)
+
+
+async def test_the_probability_cutoff_reaches_the_daemon(
+    speech: tuple[bytes, list[Any], Path], tmp_path: Path
+) -> None:
+    # Every phrase here scores 0.85-0.95: above a cutoff of 0.999 none is heard, so nothing happens.
+    pcm, _, cache = speech
+    local = f'  default: local\n  fallback: null\n  local: {{cache_dir: "{cache}"}}'
+    config = _config(tmp_path, local, ", probability_cutoff: 0.999")
+    lines, log = await run_ok(config, write_wav(tmp_path / "wake.wav", pcm))
+    assert lines == []
+    assert "wake word okay_nabu" not in log
