@@ -25,5 +25,6 @@ venv_install() {
         python3 -m venv .venv
     fi
     .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -e ".${extras}"
+    # constraints.txt pins every version (scripts/lock.sh refreshes it): CI and every machine get the same set.
+    .venv/bin/python -m pip install -q -c constraints.txt -e ".${extras}"
 }

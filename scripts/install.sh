@@ -71,7 +71,7 @@ install -d -m 0700 "$ETC/credentials"
 if [ "$VENV" = yes ]; then
     [ -x "$OPT/venv/bin/python" ] || python3 -m venv "$OPT/venv"
     "$OPT/venv/bin/python" -m pip install -q --upgrade pip
-    "$OPT/venv/bin/python" -m pip install -q "$SRC"
+    "$OPT/venv/bin/python" -m pip install -q -c "$SRC/constraints.txt" "$SRC"
     say "installed the package into $OPT/venv"
 fi
 install -m 0644 "$SRC/README.md" "$OPT/README.md"
