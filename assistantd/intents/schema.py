@@ -52,6 +52,23 @@ SlotValue = str | int | float
 
 
 @dataclass(frozen=True)
+class ParsedIntentData(IntentData):
+    """hassil's block of sentences, holding the templates as parsed here.
+
+    hassil's own ``IntentData`` parses ``sentence_texts`` again on first use, without
+    ``normalize_template`` or the spaceless-language treatment. This subclass hands hassil the
+    sentences parsed (and checked) at load time instead, through the documented ``sentences``
+    attribute: no hassil internals are touched.
+    """
+
+    parsed: list[Sentence] = dataclasses.field(default_factory=list)
+
+    @property
+    def sentences(self) -> list[Sentence]:
+        return self.parsed
+
+
+@dataclass(frozen=True)
 class TemplateUse:
     """A parsed template and where it came from, kept to check its {list} and <rule> references."""
 
@@ -69,7 +86,7 @@ class IntentFile:
     source: str
     language: str
     ignore_whitespace: bool
-    intents: Mapping[str, tuple[IntentData, ...]]
+    intents: Mapping[str, tuple[ParsedIntentData, ...]]
     slot_lists: Mapping[str, SlotList]
     expansion_rules: Mapping[str, Sentence]
     skip_words: tuple[str, ...]
@@ -271,9 +288,9 @@ def parse_intent_file(data: object, source: str) -> IntentFile:
     )
     if not node.has("intents"):
         raise node.error("intents", "expected a mapping of intent names to {data: [...]}")
-    intents: dict[str, tuple[IntentData, ...]] = {}
+    intents: dict[str, tuple[ParsedIntentData, ...]] = {}
     for intent_name, intent_node in _names(node, "intents"):
-        blocks: list[IntentData] = []
+        blocks: list[ParsedIntentData] = []
         data_nodes = intent_node.nodes("data")
         if not data_nodes:
             raise intent_node.error("data", "expected a non-empty list of {sentences: [...]} blocks")
@@ -291,14 +308,13 @@ def parse_intent_file(data: object, source: str) -> IntentFile:
                 path = block.key_path(f"expansion_rules.{rule_name}")
                 uses.append(TemplateUse(source, path, rule, local_lists, local_rules))
             uses.extend(_value_uses(block, local_lists, local_rules))
-            data = IntentData(
+            data = ParsedIntentData(
                 sentence_texts=[s.text or "" for s in sentences],
                 slots=_slots(block),
                 expansion_rules=local_rules,
                 slot_lists=local_lists,
+                parsed=sentences,
             )
-            # hassil parses sentence_texts lazily; hand it the sentences parsed (and checked) above.
-            data.__dict__["sentences"] = sentences
             blocks.append(data)
             block.finish()
         intent_node.finish()
@@ -378,7 +394,7 @@ def merge_language(files: Sequence[IntentFile]) -> Intents:
     slot_lists: dict[str, SlotList] = {}
     rules: dict[str, Sentence] = {}
     owner: dict[str, str] = {}
-    blocks_by_intent: dict[str, list[IntentData]] = {}
+    blocks_by_intent: dict[str, list[ParsedIntentData]] = {}
     skip_words: list[str] = []
     for file in files:
         if file.ignore_whitespace != first.ignore_whitespace:
@@ -411,11 +427,9 @@ def merge_language(files: Sequence[IntentFile]) -> Intents:
         data: list[IntentData] = []
         for block in merged:
             local = {n for n, sl in block.slot_lists.items() if isinstance(sl, WildcardSlotList)}
-            sentences = block.sentences
-            ready = dataclasses.replace(block, wildcard_list_names=wildcards | local)
-            # hassil tries wildcard templates with more literal text first (IntentData.sentences).
-            ready.__dict__["sentences"] = sorted(sentences, key=ready._sentence_order)
-            data.append(ready)
+            # Template order does not matter: the matcher takes hassil's recognize_best over all of them
+            # (tests/intents/test_matcher.py: two wildcard templates, the shorter one first).
+            data.append(dataclasses.replace(block, wildcard_list_names=wildcards | local))
         intents[name] = Intent(name=name, data=data)
     return Intents(
         language=first.language,

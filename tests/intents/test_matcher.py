@@ -26,6 +26,12 @@ intents:
   PlayArtist:
     data:
       - sentences: ["play [some] music by {artist}"]
+  QueueAlbum:
+    data:
+      # the shorter template first: the wildcard ordering must still try the longer one before it
+      - sentences: ["queue {album} by {artist}", "queue {album} by {artist} in [the] {area}"]
+        lists:
+          album: {wildcard: true}
   LightNumbered:
     data:
       - sentences: ["turn on light {which}"]
@@ -105,6 +111,13 @@ CASES = [
     ("set volume to forty", "VolumeSet", {"percent": 40, "device": "speaker"}),
     # wildcard
     ("play some music by The Beatles", "PlayArtist", {"artist": "the beatles"}),
+    # two wildcards; the template with more literal text is tried first, so the room is not swallowed
+    (
+        "queue abbey road by the beatles in the kitchen",
+        "QueueAlbum",
+        {"album": "abbey road", "artist": "the beatles", "area": "kitchen"},
+    ),
+    ("queue abbey road by the beatles", "QueueAlbum", {"album": "abbey road", "artist": "the beatles"}),
     # skip words
     ("Could you turn on the kitchen light, please?", "LightOn", {"area": "kitchen"}),
     # a literal number word in a list value matches the recognizer's digits (number variant)
