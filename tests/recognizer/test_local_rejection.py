@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from assistantd.config.local import LocalRecognizerConfig, RejectConfig
+from assistantd.intents.loader import load_intent_files
 from assistantd.recognizer.local import LocalRecognizer
 
 from .speech import chunks, have_flite, noisy_command
@@ -48,17 +49,30 @@ def _recognizer(cache: Path, reject: RejectConfig) -> LocalRecognizer:
 
 
 @pytest.fixture(scope="module")
-def checked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRecognizer]:
-    rec = _recognizer(tmp_path_factory.mktemp("cache"), RejectConfig())
+def grammar_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+# Fresh decoders per test: pocketsphinx adapts its cepstral mean across utterances, so shared ones would
+# judge each clip by the clips other tests happened to decode before it on the same worker.
+@pytest.fixture
+def checked(grammar_cache: Path) -> Iterator[LocalRecognizer]:
+    rec = _recognizer(grammar_cache, RejectConfig())
     yield rec
     rec.close()
 
 
-@pytest.fixture(scope="module")
-def unchecked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRecognizer]:
-    rec = _recognizer(tmp_path_factory.mktemp("cache"), RejectConfig(enabled=False))
+@pytest.fixture
+def unchecked(grammar_cache: Path) -> Iterator[LocalRecognizer]:
+    rec = _recognizer(grammar_cache, RejectConfig(enabled=False))
     yield rec
     rec.close()
+
+
+def meaning(text: str) -> tuple[str, dict[str, object]] | None:
+    """What the shipped intents make of ``text``: (intent, slots), None when nothing matches."""
+    match = load_intent_files([SHIPPED]).match(text)
+    return None if match is None else (match.intent, dict(match.slots))
 
 
 @pytest.mark.parametrize(("voice", "sentence"), TALK)
@@ -81,7 +95,7 @@ async def test_commands_are_accepted(
     checked: LocalRecognizer, speech_dir: Path, voice: str, command: str
 ) -> None:
     transcript = await checked.transcribe(chunks(noisy_command(command, voice, speech_dir)))
-    assert transcript.text == command
+    assert meaning(transcript.text) == meaning(command) is not None, transcript.text
     assert transcript.verdict is not None and transcript.verdict.accepted, transcript.verdict
     assert transcript.verdict.score is not None and transcript.verdict.score >= RejectConfig().min_score
 
