@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import difflib
-import json
 import logging
 import sys
 import time
@@ -26,15 +25,17 @@ from assistantd.endpoint.listener import Listener, Utterance
 from assistantd.endpoint.vad import build_vad
 from assistantd.endpoint.wake import WakeStage
 from assistantd.errors import ConfigError
-from assistantd.handlers.base import Invocation, Outcome
+from assistantd.handlers.base import Invocation
+from assistantd.handlers.base import Outcome as HandlerOutcome
 from assistantd.handlers.build import build_runner
 from assistantd.handlers.runner import Runner
 from assistantd.handlers.speaking import SpeakingGate
 from assistantd.intents.loader import load_matcher
 from assistantd.metrics import Metrics
-from assistantd.pipeline import MatcherLike, Pipeline, UtteranceLike, UtteranceReport
+from assistantd.pipeline import MatcherLike, Pipeline, UtteranceLike
 from assistantd.recognizer.base import Recognizer, close_recognizer, hurry_recognizer, start_recognizer
 from assistantd.recognizer.registry import recognizer_for
+from assistantd.report import JsonLines, Outcome, UtteranceReport
 from assistantd.shared_models import SharedModels
 from assistantd.systemd import ProgressWatchdog
 
@@ -118,8 +119,8 @@ class AssistantApp:
         self.runner = runner
         self.clock = clock
         self.watchdog = watchdog
-        self.report_to = report_to
-        """Where one JSON line per utterance goes (the --input main job prints to stdout)."""
+        self.sinks = [JsonLines(report_to)] if report_to is not None else []
+        """What reads each finished report: one JSON line per utterance (the --input main job's stdout)."""
         # The chain of stages (module docstring): the mute, then the wake stage, VAD and endpointer.
         self.tap = TappedSource(source, self._progress, gate)
         self.wake = wake
@@ -231,9 +232,9 @@ class AssistantApp:
 
     # -- Dispatcher protocol (called by the pipeline) -------------------------------------------
     async def dispatch(self, report: UtteranceReport) -> None:
-        if report.outcome is None:  # a wake word without a command says nothing about the recognizer
-            self._recognizer_failing = bool(report.error or report.note)
-        rejected = report.outcome == "rejected"
+        if report.outcome is not Outcome.NO_COMMAND:  # a bare wake word says nothing about the recognizer
+            self._recognizer_failing = report.outcome in (Outcome.LOST, Outcome.FELL_BACK)
+        rejected = report.outcome is Outcome.REJECTED
         if not report.text or (rejected and not self.config.recognizer.local.reject.run_fallback):
             # No words (noise, a cough), a failed recognition, or speech that was not a command: nothing
             # to act on, and the fallback reply would answer every noise and every remark in the room.
@@ -258,7 +259,7 @@ class AssistantApp:
         else:
             task.add_done_callback(lambda t: self._handlers_done(report, t))
 
-    def _handlers_done(self, report: UtteranceReport, task: asyncio.Task[list[Outcome]]) -> None:
+    def _handlers_done(self, report: UtteranceReport, task: asyncio.Task[list[HandlerOutcome]]) -> None:
         if task.cancelled():
             # Stopped past the grace: the line says the handlers did not finish, not "recognized".
             self.metrics.inc("dropped")
@@ -301,59 +302,27 @@ class AssistantApp:
         start = utterance.start
         report = UtteranceReport(id=str(utterance.id), start_s=start, duration_s=(end or start) - start)
         if lost:
-            report.error = why
+            report.error, report.outcome = why, Outcome.LOST
             self._finished(report, [])
         else:
             self.metrics.inc("utterances")
             self._finished(report, [], dropped=f"dropped unheard: {why}")
 
     def _finished(
-        self, report: UtteranceReport, outcomes: list[Outcome], *, dropped: str | None = None
+        self, report: UtteranceReport, outcomes: list[HandlerOutcome], *, dropped: str | None = None
     ) -> None:
+        """The report is complete: the handlers' outcomes (or why none ran) go in, then the sinks read it."""
         if report.text and report.wake is not None:  # one follow-up per wake word, not a chain
             self.listener.follow_up(self.config.wake.follow_up_s)
         for outcome in outcomes:
             self.metrics.inc("handler_runs")
             if not outcome.ok:
                 self.metrics.inc("handler_failures")
-        if self.report_to is None:
-            return
-        line: dict[str, object] = {
-            "id": report.id,
-            "start": round(report.start_s, 3),
-            "end": round(report.start_s + report.duration_s, 3),
-            "outcome": _outcome(report, dropped),
-            "text": report.text,
-            "recognizer": report.recognizer,
-            "intent": report.intent,
-            "slots": report.slots,
-            "handlers": [{"handler": o.handler, "ok": o.ok, "detail": o.detail} for o in outcomes],
-        }
-        if report.wake is not None:
-            line["wake"] = report.wake.to_dict()
-        if report.verdict is not None:
-            line["verdict"] = report.verdict.to_dict()
-        if report.error or dropped:
-            line["error"] = dropped or report.error
-        if report.note:
-            line["note"] = report.note
-        if report.dropped_audio_s:
-            line["dropped_audio_s"] = round(report.dropped_audio_s, 3)
-        print(json.dumps(line, ensure_ascii=False), file=self.report_to, flush=True)
-
-
-def _outcome(report: UtteranceReport, dropped: str | None) -> str:
-    """One word for a report line: dropped, lost (no text: the recognizer failed), fell back, recognized
-    (with words) or silent (no words: noise, a cough)."""
-    if dropped:
-        return "dropped"
-    if report.outcome is not None:  # "no command" (the wake word alone) or "rejected" (not a command)
-        return report.outcome
-    if report.error:
-        return "lost"
-    if report.note:
-        return "fell back"
-    return "recognized" if report.text else "silent"
+        report.handlers = outcomes
+        if dropped:
+            report.outcome, report.error = Outcome.DROPPED, dropped
+        for sink in self.sinks:
+            sink.emit(report)
 
 
 def check_bindings(config: Config, intents: Sequence[str]) -> None:

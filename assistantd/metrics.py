@@ -10,6 +10,7 @@ COUNTERS = {
     "recognized": "Utterances that produced text",
     "recognizer_errors": "Utterances the configured recognizer failed",
     "fallbacks": "Utterances recognized by the fallback recognizer",
+    "retries": "Utterances the configured recognizer answered after a retry on a fresh connection",
     "lost": "Utterances that produced no text at all",
     "dropped": "Utterances dropped because the pipeline fell behind a live source",
     "dropped_audio": "Utterances that lost audio because their recognizer fell behind a live source",

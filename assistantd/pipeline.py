@@ -10,14 +10,13 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Protocol
 
 from assistantd.audio.frames import BYTES_PER_SECOND
 from assistantd.endpoint.wake import Detection
 from assistantd.metrics import Metrics
 from assistantd.recognizer.base import RecognitionFailed, Recognizer
-from assistantd.recognizer.rejection import Verdict
+from assistantd.report import Outcome, UtteranceReport, printable
 
 log = logging.getLogger(__name__)
 
@@ -64,61 +63,6 @@ class DispatcherLike(Protocol):
     async def dispatch(self, report: UtteranceReport) -> None:
         """Start the bound handlers (or the fallback handler when no intent matched) and return once they
         are scheduled, not finished. Only audio that is not live may wait here, for room to schedule them."""
-
-
-@dataclass
-class UtteranceReport:
-    """What happened to one utterance; logged as one line and as journald fields."""
-
-    id: str
-    start_s: float
-    duration_s: float = 0.0
-    text: str | None = None
-    recognizer: str | None = None
-    note: str = ""
-    intent: str | None = None
-    slots: dict[str, str | int | float] = field(default_factory=dict)
-    method: str | None = None
-    score: float | None = None
-    latency_ms: float | None = None
-    """Endpoint (last audio chunk) -> final text in hand."""
-    error: str | None = None
-    wake: Detection | None = None
-    """The wake word that opened this utterance (wake mode)."""
-    outcome: str | None = None
-    """"no command" when the wake word was heard but no speech followed it; "rejected" when the offline
-    recognizer judged its text to be only the grammar's nearest command to other speech."""
-    verdict: Verdict | None = None
-    """The offline recognizer's confidence check (score, unexplained speech), when one ran."""
-    dropped_audio_s: float = 0.0
-    """Audio of this utterance dropped because the pipeline fell behind a live source."""
-
-    def fields(self) -> dict[str, object]:
-        """Structured journald fields (upper case, as journald wants them)."""
-        out: dict[str, object] = {"UTTERANCE_ID": self.id, "UTTERANCE_START_S": f"{self.start_s:.3f}"}
-        if self.recognizer:
-            out["RECOGNIZER"] = self.recognizer
-        if self.intent:
-            out["INTENT"] = self.intent
-        if self.latency_ms is not None:
-            out["LATENCY_MS"] = f"{self.latency_ms:.0f}"
-        if self.error:
-            out["ERROR"] = self.error
-        if self.verdict is not None and self.verdict.score is not None:
-            out["RECOGNIZER_SCORE"] = f"{self.verdict.score:.1f}"
-        if self.outcome:
-            out["OUTCOME"] = self.outcome
-        if self.wake is not None:
-            out["WAKE_MODEL"] = self.wake.model
-            out["WAKE_TIME_S"] = f"{self.wake.time:.3f}"
-            out["WAKE_PROBABILITY"] = f"{self.wake.probability:.3f}"
-        return out
-
-
-def printable(text: str) -> str:
-    """``text`` with lone surrogates (a cloud's JSON may carry an escaped "\\ud800") replaced by U+FFFD:
-    they cannot be encoded as UTF-8, so the report line, the log and a handler's argv would all fail."""
-    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 class Pipeline:
@@ -170,11 +114,13 @@ class Pipeline:
                 # The session opened at the wake word had nothing to hear: not the recognizer's failure.
                 return await self._report_no_command(report)
             report.error = str(failure)
+            report.outcome = Outcome.LOST
             self.metrics.inc("recognizer_errors")
             self.metrics.inc("lost")
         except asyncio.CancelledError:
             # Cancelled at shutdown, past the grace: still one report, saying what became of it.
             report.error = "lost: the daemon stopped before the recognizer answered"
+            report.outcome = Outcome.LOST
             report.start_s = utterance.start
             report.duration_s = audio_bytes / BYTES_PER_SECOND
             self.metrics.inc("lost")
@@ -189,12 +135,18 @@ class Pipeline:
             report.note = transcript.note
             report.verdict = transcript.verdict
             self.metrics.inc("recognized")
-            if transcript.rejected:
-                report.outcome = "rejected"
-                self.metrics.inc("rejected")
-            if transcript.note:
+            if transcript.fell_back:
+                report.outcome = Outcome.FELL_BACK
                 self.metrics.inc("recognizer_errors")
                 self.metrics.inc("fallbacks")
+            elif transcript.attempts > 1:
+                report.outcome = Outcome.RETRIED
+                self.metrics.inc("retries")
+            if transcript.rejected:
+                report.outcome = Outcome.REJECTED
+                self.metrics.inc("rejected")
+            elif not report.text:
+                report.outcome = Outcome.SILENT
             if ended_at is not None:
                 report.latency_ms = (self.clock() - ended_at) * 1000
                 self.metrics.observe("endpoint_to_final", report.latency_ms / 1000)
@@ -207,7 +159,7 @@ class Pipeline:
         if self.keep_audio is not None:
             self.keep_audio(report.id, b"".join(kept))
 
-        if report.text and report.outcome != "rejected":
+        if report.text and report.outcome is not Outcome.REJECTED:
             match = self.matcher.match(report.text)
             if match is not None:
                 report.intent, report.slots = match.intent, dict(match.slots)
@@ -221,7 +173,7 @@ class Pipeline:
         return report
 
     async def _report_no_command(self, report: UtteranceReport) -> UtteranceReport:
-        report.outcome = "no command"
+        report.outcome = Outcome.NO_COMMAND
         self.metrics.inc("wake_no_command")
         assert report.wake is not None
         log.info(
@@ -249,7 +201,7 @@ class Pipeline:
             )
             return
         what = f"intent {r.intent} {r.slots} ({r.method} {r.score:.0f})" if r.intent else "no intent matched"
-        if r.outcome == "rejected" and r.verdict is not None:
+        if r.outcome is Outcome.REJECTED and r.verdict is not None:
             what = f"rejected, not a command ({r.verdict.reason})"
         if not r.text:
             what = "no words recognized (noise?)"

@@ -28,7 +28,8 @@ from assistantd.config.service import ServiceConfig
 from assistantd.errors import AssistantError
 from assistantd.metrics import Metrics
 from assistantd.metrics_http import serve_metrics
-from assistantd.pipeline import UtteranceLike, UtteranceReport
+from assistantd.pipeline import UtteranceLike
+from assistantd.report import Outcome, UtteranceReport
 from assistantd.systemd import Notifier, ProgressWatchdog
 from assistantd.tasks import cancel_and_wait
 
@@ -262,7 +263,9 @@ class Service:
             # A bug in one utterance's path must not end the daemon: log it, count it, keep listening.
             log.exception("utterance %s failed", utterance.id)
             app.unheard(utterance, "internal error (see the log)", lost=True)
-            return UtteranceReport(id=str(utterance.id), start_s=utterance.start, error="internal error")
+            return UtteranceReport(
+                id=str(utterance.id), start_s=utterance.start, error="internal error", outcome=Outcome.LOST
+            )
         finally:
             self._slots.release()
 

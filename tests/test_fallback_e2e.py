@@ -149,6 +149,24 @@ async def test_a_healthy_cloud_answers_every_utterance(
     assert all(abs(h - s) < 0.05 for h, s in zip(heard, said, strict=True)), (heard, said)
 
 
+async def test_a_retry_that_succeeds_is_reported_retried_not_fell_back(
+    recording: Path, grammar_cache: Path, tmp_path: Path
+) -> None:
+    """The first connection drops mid-utterance; the retry on a fresh connection answers. That utterance is
+    the cloud's, "retried": not a fallback (it used to be counted as one when its note was set)."""
+    faults = [Fault(drop_after=2)] + [Fault()] * (2 * len(COMMANDS))
+    async with FakeSauc(
+        "turn off the bedroom light", app_key=APP_KEY, access_key=ACCESS_KEY, faults=faults
+    ) as fake:
+        run = await run_daemon(fake.url, recording, grammar_cache, tmp_path, keys=(APP_KEY, ACCESS_KEY))
+    assert_every_command(run, "volcengine")
+    outcomes = sorted(str(line["outcome"]) for line in run.lines)
+    assert outcomes == ["recognized"] * (len(COMMANDS) - 1) + ["retried"], run.lines
+    assert all(line["intent"] == "LightOff" for line in run.lines), run.lines
+    assert fake.connections == len(COMMANDS) + 1
+    assert run.fallback_lines() == []
+
+
 FAILURES = {
     # name: (faults for every connection, what the note must say, final deadline)
     "refused_503": (

@@ -25,6 +25,8 @@ class Transcript:
     """Connections it took (2 after one retry)."""
     note: str = ""
     """Why this recognizer produced it when that is not obvious (e.g. a fallback after a failure)."""
+    fell_back: bool = False
+    """The configured recognizer failed and the fallback recognizer produced the text."""
     verdict: Verdict | None = None
     """The offline recognizer's second opinion on its grammar sentence (rejection.py); None when no
     check ran (cloud recognizers, open mode, rejection off)."""

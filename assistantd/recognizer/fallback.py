@@ -148,6 +148,7 @@ class FallbackRecognizer:
             session_id=result.session_id,
             attempts=result.attempts,
             note=note,
+            fell_back=True,
             verdict=result.verdict,
         )
 

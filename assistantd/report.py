@@ -1,0 +1,129 @@
+"""What happened to one utterance: the report the pipeline builds and every sink reads.
+
+Each utterance gets exactly one report, whatever becomes of it, with a typed ``Outcome``. The pipeline
+fills it in (recognition, verdict, intent); the app adds the handlers' outcomes, or why none ran; sinks
+(the JSON line of ``run --input``, journald fields, metrics) only read it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TextIO
+
+from assistantd.endpoint.wake import Detection
+from assistantd.handlers.base import Outcome as HandlerOutcome
+from assistantd.recognizer.rejection import Verdict
+
+
+class Outcome(StrEnum):
+    """One word for what became of an utterance (the JSON line's ``outcome``, journald's OUTCOME)."""
+
+    RECOGNIZED = "recognized"
+    """The configured recognizer gave text at the first attempt."""
+    RETRIED = "retried"
+    """The configured recognizer gave text after a retry on a fresh connection."""
+    FELL_BACK = "fell back"
+    """The configured recognizer failed; the fallback recognizer gave the text."""
+    SILENT = "silent"
+    """Recognized, but no words (noise, a cough)."""
+    REJECTED = "rejected"
+    """The offline recognizer judged the text only the grammar's nearest command to other speech."""
+    NO_COMMAND = "no command"
+    """The wake word was heard, but no command followed it."""
+    LOST = "lost"
+    """No text: every recognizer failed, or the daemon stopped or failed before one answered."""
+    DROPPED = "dropped"
+    """Not acted on: dropped unheard (a live source the pipeline fell behind) or its handlers not run."""
+
+
+@dataclass
+class UtteranceReport:
+    """What happened to one utterance; logged as one line, as journald fields and as a JSON line."""
+
+    id: str
+    start_s: float
+    duration_s: float = 0.0
+    text: str | None = None
+    recognizer: str | None = None
+    note: str = ""
+    """Why the text came from where it did, when that is not obvious (the fallback's reason)."""
+    intent: str | None = None
+    slots: dict[str, str | int | float] = field(default_factory=dict)
+    method: str | None = None
+    score: float | None = None
+    latency_ms: float | None = None
+    """Endpoint (last audio chunk) -> final text in hand."""
+    error: str | None = None
+    """Why there is no text (lost), or why nothing ran (dropped)."""
+    wake: Detection | None = None
+    """The wake word that opened this utterance (wake mode)."""
+    outcome: Outcome = Outcome.RECOGNIZED
+    verdict: Verdict | None = None
+    """The offline recognizer's confidence check (score, unexplained speech), when one ran."""
+    dropped_audio_s: float = 0.0
+    """Audio of this utterance dropped because the pipeline fell behind a live source."""
+    handlers: list[HandlerOutcome] = field(default_factory=list)
+    """What the bound handlers did (empty when none ran)."""
+
+    def fields(self) -> dict[str, object]:
+        """Structured journald fields (upper case, as journald wants them)."""
+        out: dict[str, object] = {"UTTERANCE_ID": self.id, "UTTERANCE_START_S": f"{self.start_s:.3f}"}
+        if self.recognizer:
+            out["RECOGNIZER"] = self.recognizer
+        if self.intent:
+            out["INTENT"] = self.intent
+        if self.latency_ms is not None:
+            out["LATENCY_MS"] = f"{self.latency_ms:.0f}"
+        if self.error:
+            out["ERROR"] = self.error
+        if self.verdict is not None and self.verdict.score is not None:
+            out["RECOGNIZER_SCORE"] = f"{self.verdict.score:.1f}"
+        out["OUTCOME"] = str(self.outcome)
+        if self.wake is not None:
+            out["WAKE_MODEL"] = self.wake.model
+            out["WAKE_TIME_S"] = f"{self.wake.time:.3f}"
+            out["WAKE_PROBABILITY"] = f"{self.wake.probability:.3f}"
+        return out
+
+    def line(self) -> dict[str, object]:
+        """The JSON line's fields (README, "Quick start")."""
+        line: dict[str, object] = {
+            "id": self.id,
+            "start": round(self.start_s, 3),
+            "end": round(self.start_s + self.duration_s, 3),
+            "outcome": str(self.outcome),
+            "text": self.text,
+            "recognizer": self.recognizer,
+            "intent": self.intent,
+            "slots": self.slots,
+            "handlers": [{"handler": o.handler, "ok": o.ok, "detail": o.detail} for o in self.handlers],
+        }
+        if self.wake is not None:
+            line["wake"] = self.wake.to_dict()
+        if self.verdict is not None:
+            line["verdict"] = self.verdict.to_dict()
+        if self.error:
+            line["error"] = self.error
+        if self.note:
+            line["note"] = self.note
+        if self.dropped_audio_s:
+            line["dropped_audio_s"] = round(self.dropped_audio_s, 3)
+        return line
+
+
+class JsonLines:
+    """A sink: one JSON line per finished report (the ``run --input`` main job prints them to stdout)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def emit(self, report: UtteranceReport) -> None:
+        print(json.dumps(report.line(), ensure_ascii=False), file=self.stream, flush=True)
+
+
+def printable(text: str) -> str:
+    """``text`` with lone surrogates (a cloud's JSON may carry an escaped "\\ud800") replaced by U+FFFD:
+    they cannot be encoded as UTF-8, so the report line, the log and a handler's argv would all fail."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
