@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Protocol
 
 from assistantd.audio.frames import BYTES_PER_SECOND
+from assistantd.config.template import SlotValue
 from assistantd.endpoint.wake import Detection
 from assistantd.metrics import Metrics
 from assistantd.recognizer.base import RecognitionFailed, Recognizer
@@ -20,7 +21,7 @@ from assistantd.report import Outcome, UtteranceReport, printable
 
 log = logging.getLogger(__name__)
 
-Slots = Mapping[str, str | int | float]
+Slots = Mapping[str, SlotValue]
 
 
 class UtteranceLike(Protocol):

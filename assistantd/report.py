@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TextIO
 
+from assistantd.config.template import SlotValue
 from assistantd.endpoint.wake import Detection
 from assistantd.handlers.base import Outcome as HandlerOutcome
 from assistantd.recognizer.rejection import Verdict
@@ -50,7 +51,7 @@ class UtteranceReport:
     note: str = ""
     """Why the text came from where it did, when that is not obvious (the fallback's reason)."""
     intent: str | None = None
-    slots: dict[str, str | int | float] = field(default_factory=dict)
+    slots: dict[str, SlotValue] = field(default_factory=dict)
     method: str | None = None
     score: float | None = None
     latency_ms: float | None = None

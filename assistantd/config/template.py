@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 SlotValue = str | int | float
+"""What an intent's slot holds (matcher, report, handler templates): defined here once."""
 """What a slot holds once matched (hassil gives text, numbers for range lists)."""
 
 JsonValue = str | int | float | bool | None | list["JsonValue"] | dict[str, "JsonValue"]

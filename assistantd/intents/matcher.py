@@ -22,11 +22,11 @@ from typing import Any, Literal
 
 from hassil import Intents, RecognizeResult, recognize_best
 
+from assistantd.config.template import SlotValue
 from assistantd.intents.fuzzy import Sample, best_sample, fill_numbers, fuzzy_key, strip_skip_words
 from assistantd.intents.normalize import has_cjk, normalize_text
 from assistantd.intents.numbers import digits_to_words, words_to_digits
 
-SlotValue = str | int | float
 Method = Literal["exact", "fuzzy"]
 
 

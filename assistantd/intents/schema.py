@@ -35,6 +35,7 @@ from hassil.intents import Intent, IntentData, RangeFractionType, RangeType
 from hassil.parser import ParseError
 
 from assistantd.config.reader import Context, Node
+from assistantd.config.template import SlotValue
 from assistantd.errors import ConfigError
 from assistantd.intents.depth import (
     MAX_EXPANDED_DEPTH,
@@ -48,7 +49,6 @@ from assistantd.intents.normalize import normalize_template, normalize_text, pri
 
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
-SlotValue = str | int | float
 
 
 @dataclass(frozen=True)
