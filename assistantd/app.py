@@ -38,15 +38,9 @@ from assistantd.recognizer.registry import recognizer_for
 from assistantd.report import JsonLines, Outcome, UtteranceReport
 from assistantd.shared_models import SharedModels
 from assistantd.systemd import ProgressWatchdog
+from assistantd.tasks import aclose_iterator
 
 log = logging.getLogger(__name__)
-
-
-async def _aclose(iterator: AsyncIterator[object]) -> None:
-    """Close an async generator now (protocols promise only AsyncIterator, which may lack aclose)."""
-    aclose = getattr(iterator, "aclose", None)
-    if aclose is not None:
-        await aclose()
 
 
 class TappedSource:
@@ -88,7 +82,7 @@ class TappedSource:
                 yield frame
         finally:
             # Closing the inner generator closes the device (or file) at once, not at garbage collection.
-            await _aclose(frames)
+            await aclose_iterator(frames)
 
 
 class AssistantApp:
@@ -176,7 +170,7 @@ class AssistantApp:
                     self._chime(self.config.wake.chime)
                 yield utterance
         finally:
-            await _aclose(stream)
+            await aclose_iterator(stream)
 
     async def handle(self, utterance: UtteranceLike) -> UtteranceReport:
         self._recognizing += 1

@@ -3,7 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
+
+
+async def aclose_iterator(iterator: AsyncIterator[Any]) -> None:
+    """Close an async generator now, releasing what it holds (a device stream, a file) at once rather
+    than whenever the garbage collector gets to it. Protocols promise only AsyncIterator, which may lack
+    ``aclose``."""
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+async def cancel_and_reap(*tasks: asyncio.Future[Any]) -> None:
+    """Cancel ``tasks`` (helpers of one operation) and wait until every one has finished.
+
+    How each ended is discarded: the failure that mattered was already raised or logged by the code
+    that owns them (``cancel()`` on a task that already failed also keeps asyncio from logging its
+    exception as never retrieved). A cancellation of the caller while it waits is not swallowed.
+    """
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks)
 
 
 async def cancel_and_wait(task: asyncio.Future[Any]) -> None:

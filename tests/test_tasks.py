@@ -1,4 +1,4 @@
-"""cancel_and_wait: the cancelled task's own cancellation is swallowed, the caller's never."""
+"""cancel_and_wait and cancel_and_reap: the tasks' own cancellation is swallowed, the caller's never."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from assistantd.tasks import cancel_and_wait
+from assistantd.tasks import cancel_and_reap, cancel_and_wait
 
 
 async def _slow_to_stop(cleaning: asyncio.Event, done: asyncio.Event) -> None:
@@ -57,3 +57,32 @@ async def test_another_failure_of_the_task_is_raised() -> None:
     await asyncio.sleep(0)
     with pytest.raises(OSError, match="device gone"):
         await cancel_and_wait(task)
+
+
+async def test_cancel_and_reap_waits_for_every_helper_to_finish() -> None:
+    cleaning, done = asyncio.Event(), asyncio.Event()
+    slow = asyncio.create_task(_slow_to_stop(cleaning, done))
+
+    async def fails() -> None:
+        raise OSError("socket gone")
+
+    failed = asyncio.create_task(fails())
+    await asyncio.sleep(0)
+    reaper = asyncio.create_task(cancel_and_reap(slow, failed))
+    await cleaning.wait()
+    assert not reaper.done()  # still waiting for the slow helper's clean-up
+    done.set()
+    await reaper
+    assert slow.cancelled() and failed.done()
+
+
+async def test_cancel_and_reap_does_not_swallow_the_callers_cancellation() -> None:
+    cleaning, done = asyncio.Event(), asyncio.Event()
+    slow = asyncio.create_task(_slow_to_stop(cleaning, done))
+    await asyncio.sleep(0)
+    caller = asyncio.create_task(cancel_and_reap(slow))
+    await cleaning.wait()
+    caller.cancel()
+    done.set()
+    with pytest.raises(asyncio.CancelledError):
+        await caller

@@ -19,6 +19,7 @@ from assistantd.audio.sources import open_source
 from assistantd.config import load_config
 from assistantd.config.audio import AudioConfig
 from assistantd.errors import AudioError
+from assistantd.tasks import aclose_iterator
 
 FIRST_AUDIO_MIN_S = 5.0
 """The least time the microphone gets to deliver its first frame before ``capture`` gives up."""
@@ -68,9 +69,7 @@ async def _record(
         ) from None
     finally:
         # Sources are async generators; closing one releases its device now rather than at collection.
-        aclose = getattr(frames, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        await aclose_iterator(frames)
     return count, peak
 
 

@@ -55,7 +55,7 @@ from assistantd.endpoint.machine import (
 )
 from assistantd.endpoint.vad import FrontEndVad, Vad, check_frame_ms
 from assistantd.endpoint.wake import Detection, WakeStage
-from assistantd.tasks import cancel_and_wait
+from assistantd.tasks import aclose_iterator, cancel_and_wait
 
 WakeMode = Literal["idle", "handoff", "armed", "command", "follow_up"]
 
@@ -281,9 +281,7 @@ class Listener:
             if self._armed is not None:
                 self._no_command(last_end)
             # Close the source (a device stream) now when listening stops, not whenever GC gets to it.
-            aclose = getattr(frames, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            await aclose_iterator(frames)
 
     def _endpoint(self, frame: Frame) -> bool:
         """VAD -> endpointer for one frame; True when something happened."""

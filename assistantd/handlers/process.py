@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from assistantd.config.secret import Secret
 from assistantd.errors import HandlerError
+from assistantd.tasks import cancel_and_reap
 
 # Variables a handler may need to find programs and speak the user's language. Nothing else of the
 # daemon's environment is passed on: it may hold recognizer keys (${VOLC_ACCESS_KEY} and the like).
@@ -144,9 +145,7 @@ async def run_process(
                 await proc.wait()
         raise
     finally:
-        for task in (feeder, reader):
-            task.cancel()
-        await asyncio.gather(feeder, reader, return_exceptions=True)
+        await cancel_and_reap(feeder, reader)
     return ProcessResult(proc.returncode, bytes(kept), discarded, timed_out, clock() - started)
 
 

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from assistantd.errors import HandlerError
 from assistantd.handlers.base import Handler, Invocation, Outcome
+from assistantd.tasks import cancel_and_reap
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +156,5 @@ class Runner:
             for task in late:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        for service_task in self._service_tasks:
-            service_task.cancel()
-        await asyncio.gather(*self._service_tasks, return_exceptions=True)
+        await cancel_and_reap(*self._service_tasks)
         self._service_tasks.clear()

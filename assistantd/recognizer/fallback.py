@@ -15,6 +15,7 @@ from assistantd.recognizer.base import (
     close_recognizer,
     start_recognizer,
 )
+from assistantd.tasks import cancel_and_reap
 
 log = logging.getLogger(__name__)
 
@@ -137,9 +138,7 @@ class FallbackRecognizer:
             log.warning("falling back to %s recognizer after a %s: %s", self.fallback.name, kind, why)
             result = await self.fallback.transcribe(tape.play())
         finally:
-            if not recorder.done():
-                recorder.cancel()
-            await asyncio.gather(recorder, return_exceptions=True)
+            await cancel_and_reap(recorder)
         note = why if not tape.dropped else f"{why}; first {tape.dropped / BYTES_PER_SECOND:.1f} s not kept"
         return Transcript(
             text=result.text,
@@ -171,6 +170,4 @@ class FallbackRecognizer:
                 raise RecognitionFailed(self.primary.name, why)
             return task.result()
         finally:
-            for pending in (task, ended, hurried):
-                pending.cancel()
-            await asyncio.gather(task, ended, hurried, return_exceptions=True)
+            await cancel_and_reap(task, ended, hurried)

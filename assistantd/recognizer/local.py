@@ -38,6 +38,7 @@ from assistantd.recognizer.grammar_cache import GrammarCache, default_cache_dir,
 from assistantd.recognizer.phone_loop import PhoneLoop, Tee, text_and_path
 from assistantd.recognizer.rejection import Verdict, judge
 from assistantd.recognizer.utterance import Timing, decode_utterance, final_text
+from assistantd.tasks import cancel_and_reap
 
 log = logging.getLogger(__name__)
 
@@ -211,9 +212,7 @@ class LocalRecognizer:
             )
             (phones, _), check = await loop
         finally:
-            if not loop.done():
-                loop.cancel()
-                await asyncio.gather(loop, return_exceptions=True)
+            await cancel_and_reap(loop)
         self.last_check_timing = check
         if not text or phones is None:  # no words (noise): nothing to judge
             return text, timing, None

@@ -37,6 +37,7 @@ from assistantd.config.recognizer import TransportConfig
 from assistantd.recognizer.base import RecognitionFailed, Transcript
 from assistantd.recognizer.codec import Codec, ProtocolError
 from assistantd.recognizer.events import Error, Final, Partial, Started
+from assistantd.tasks import cancel_and_reap
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +155,7 @@ class WebSocketRecognizer:
         except _AudioSourceFailed as failed:
             raise failed.error from None
         finally:
-            await _cancel(feeder)
+            await cancel_and_reap(feeder)
 
     async def _feed(self, audio: AsyncIterable[bytes], recording: _Recording) -> None:
         try:
@@ -284,7 +285,7 @@ class WebSocketRecognizer:
                     )
             return receiver.result(), session[0]
         finally:
-            await _cancel(receiver, sender)
+            await cancel_and_reap(receiver, sender)
 
     async def _send(self, ws: ClientConnection, codec: Codec, recording: _Recording) -> None:
         offset = 0
@@ -371,13 +372,3 @@ def _public_url(url: str) -> str:
         return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{parts.path}"
     except ValueError:
         return "(unparsable URL)"
-
-
-async def _cancel(*tasks: asyncio.Task[Any]) -> None:
-    """Cancel and reap tasks without swallowing our own cancellation (STYLE.md habit 5)."""
-    for task in tasks:
-        task.cancel()
-    await asyncio.wait(tasks)
-    for task in tasks:
-        if not task.cancelled():
-            task.exception()  # retrieved: the failure that mattered was already raised
