@@ -12,7 +12,6 @@ from collections.abc import Mapping
 
 from assistantd.config.handler_specs import ExecSpec
 from assistantd.config.secret import Secret
-from assistantd.config.template import MissingValueError
 from assistantd.errors import HandlerError
 from assistantd.handlers.base import Invocation
 from assistantd.handlers.process import one_line, run_process
@@ -42,10 +41,7 @@ class ExecHandler:
 
     async def run(self, invocation: Invocation) -> str:
         values = invocation.values()
-        try:
-            argv = [element.render(values) for element in self.spec.argv]
-        except MissingValueError as err:
-            raise HandlerError(str(err)) from None
+        argv = [element.render(values) for element in self.spec.argv]
         # Secrets in spec.env stay wrapped until run_process spawns the program.
         env: dict[str, str | Secret] = {**self._base_env, **dict(self.spec.env), **invocation.to_env()}
         result = await run_process(

@@ -10,8 +10,6 @@ import json
 
 from assistantd.config.handler_specs import HomeAssistantSpec, SecretHeader
 from assistantd.config.handlers import HomeAssistantConnection
-from assistantd.config.template import MissingValueError
-from assistantd.errors import HandlerError
 from assistantd.handlers.base import Invocation
 from assistantd.handlers.http_client import request
 
@@ -28,10 +26,7 @@ class HomeAssistantHandler:
         return self._name
 
     async def run(self, invocation: Invocation) -> str:
-        try:
-            data = self.spec.data.render(invocation.values())
-        except MissingValueError as err:
-            raise HandlerError(str(err)) from None
+        data = self.spec.data.render(invocation.values())
         url = f"{self._connection.url}/api/services/{self.spec.domain}/{self.spec.service}"
         response = await request(
             "POST",

@@ -6,8 +6,6 @@ import json
 from urllib.parse import quote
 
 from assistantd.config.handler_specs import HttpSpec
-from assistantd.config.template import MissingValueError
-from assistantd.errors import HandlerError
 from assistantd.handlers.base import Invocation
 from assistantd.handlers.http_client import request
 
@@ -23,13 +21,10 @@ class HttpHandler:
 
     async def run(self, invocation: Invocation) -> str:
         values = invocation.values()
-        try:
-            url = self.spec.url.render(values, escape=lambda v: quote(v, safe=""))
-            body = None
-            if self.spec.body is not None:
-                body = json.dumps(self.spec.body.render(values), ensure_ascii=False).encode("utf-8")
-        except MissingValueError as err:
-            raise HandlerError(str(err)) from None
+        url = self.spec.url.render(values, escape=lambda v: quote(v, safe=""))
+        body = None
+        if self.spec.body is not None:
+            body = json.dumps(self.spec.body.render(values), ensure_ascii=False).encode("utf-8")
         response = await request(
             self.spec.method, url, headers=self.spec.headers, body=body, timeout_s=self.spec.timeout_s
         )

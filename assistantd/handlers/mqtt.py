@@ -23,7 +23,6 @@ import aiomqtt
 from assistantd.backoff import backoff
 from assistantd.config.handler_specs import MqttSpec
 from assistantd.config.handlers import MqttConnection
-from assistantd.config.template import MissingValueError
 from assistantd.errors import HandlerError
 from assistantd.handlers.base import Invocation
 
@@ -150,11 +149,8 @@ class MqttHandler:
 
     async def run(self, invocation: Invocation) -> str:
         values = invocation.values()
-        try:
-            topic = self.spec.topic.render(values, escape=_topic_level)
-            rendered = self.spec.payload.render(values)
-        except MissingValueError as err:
-            raise HandlerError(str(err)) from None
+        topic = self.spec.topic.render(values, escape=_topic_level)
+        rendered = self.spec.payload.render(values)
         if not topic or len(topic.encode()) > 65535:
             raise HandlerError(f"refusing topic {topic[:80]!r}: empty or too long")
         payload = rendered if isinstance(rendered, str) else json.dumps(rendered, ensure_ascii=False)

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, Protocol
 
+from assistantd.config.template import MissingValueError
 from assistantd.errors import HandlerError
 from assistantd.handlers.base import Handler, Invocation, Outcome
 from assistantd.tasks import cancel_and_reap
@@ -124,7 +125,8 @@ class Runner:
         try:
             detail = await handler.run(invocation)
             ok = True
-        except HandlerError as err:
+        except (HandlerError, MissingValueError) as err:
+            # A template naming a slot the match did not fill is the config's mistake, not a handler bug.
             detail, ok = str(err), False
         except Exception as err:  # a bug in a handler must not take the daemon down
             log.exception("utterance %s: %s raised", invocation.utterance_id, handler.name)

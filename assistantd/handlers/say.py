@@ -12,7 +12,6 @@ from collections.abc import Mapping
 
 from assistantd.config.handler_specs import SaySpec
 from assistantd.config.handlers import ESPEAK_COMMAND, TtsConfig
-from assistantd.config.template import MissingValueError
 from assistantd.errors import HandlerError
 from assistantd.handlers.base import Invocation
 from assistantd.handlers.process import run_process
@@ -81,10 +80,7 @@ class SayHandler:
         return self._name
 
     async def run(self, invocation: Invocation) -> str:
-        try:
-            text = self.spec.text.render(invocation.values())
-        except MissingValueError as err:
-            raise HandlerError(str(err)) from None
+        text = self.spec.text.render(invocation.values())
         spoken_s = await self._voice.say(text)
         return f"said {len(text)} characters in {spoken_s:.2f} s"
 

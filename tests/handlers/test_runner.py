@@ -8,8 +8,10 @@ import logging
 import pytest
 
 from assistantd.errors import HandlerError
-from assistantd.handlers import Invocation, Runner
+from assistantd.handlers import Invocation, Runner, SpeakingGate, build_runner
 from assistantd.handlers.base import Handler
+
+from .conftest import handlers_config
 
 
 class Step:
@@ -152,3 +154,26 @@ async def test_room_gives_up_when_the_runner_closes() -> None:
     await waiting  # returns although the place never came: dispatch now refuses (shutting down)
     assert runner.closing and runner.dispatch(Invocation("u2", "x", "A")) is None
     await closing
+
+
+@pytest.mark.parametrize(
+    "binding",
+    [
+        {"exec": {"argv": ["true", "{room}"]}},
+        {"say": {"text": "turning on the {room} light"}},
+        {"http": {"url": "http://127.0.0.1:9/lights/{room}"}},
+    ],
+    ids=["exec", "say", "http"],
+)
+async def test_a_template_naming_an_unfilled_slot_is_a_failed_run_not_a_bug(
+    binding: dict[str, object], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The match did not fill {room}: the run fails with that said plainly, for every handler kind, and
+    nothing is sent or run (port 9 would refuse; `true` would succeed)."""
+    cfg = handlers_config({"bindings": [{"intent": "LightOn", **binding}]})
+    runner = build_runner(cfg, SpeakingGate())
+    task = runner.dispatch(Invocation("u1", "turn on the light", "LightOn", {}))
+    assert task is not None
+    (outcome,) = await task
+    assert (outcome.ok, outcome.detail) == (False, "the template needs {room}, which this match did not fill")
+    assert "Traceback" not in caplog.text
