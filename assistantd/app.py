@@ -52,6 +52,7 @@ class TappedSource:
         inner: AudioSource,
         on_frame: Callable[[], None],
         gate: SpeakingGate | None,
+        on_muted: Callable[[], None] = lambda: None,
     ) -> None:
         self.inner = inner
         self.frame_ms = inner.frame_ms
@@ -59,7 +60,8 @@ class TappedSource:
         self.on_frame = on_frame
         self.gate = gate
         """None when the audio clock is not the wall clock (a recording read faster than real time)."""
-        self.muted_frames = 0
+        self.on_muted = on_muted
+        """Called for each frame held back (the metric ``muted_frames``)."""
         self.offset_s = 0.0
         """Added to every frame's time: after a reload, the new source's clock carries on from the old
         one's instead of starting again at 0 (reports stay in one timeline)."""
@@ -77,7 +79,7 @@ class TappedSource:
                     # Held back, not replaced by silence: zeros dragged the noise floor and the noise
                     # suppressor's model down, and the endpointer then stopped ending utterances at
                     # pauses after a reply. The stages downstream simply pause.
-                    self.muted_frames += 1
+                    self.on_muted()
                     continue
                 yield frame
         finally:
@@ -116,7 +118,7 @@ class AssistantApp:
         self.sinks = [JsonLines(report_to)] if report_to is not None else []
         """What reads each finished report: one JSON line per utterance (the --input main job's stdout)."""
         # The chain of stages (module docstring): the mute, then the wake stage, VAD and endpointer.
-        self.tap = TappedSource(source, self._progress, gate)
+        self.tap = TappedSource(source, self._progress, gate, lambda: metrics.inc("muted_frames"))
         self.wake = wake
         if models is not None:
             vad = build_vad(

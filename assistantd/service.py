@@ -131,7 +131,6 @@ class Service:
         self._in_flight: set[asyncio.Task[UtteranceReport]] = set()
         self._slots = asyncio.Semaphore(max_in_flight)
         self.watchdog = ProgressWatchdog(stall_s=5.0)
-        self.input_finished = asyncio.Event()
         self._failure: AssistantError | None = None
         """What ended listening for good, raised once the daemon has stopped in order."""
         self._follow_log_level = follow_log_level
@@ -252,7 +251,6 @@ class Service:
             self._failure = err
             self._stop.set()
             return
-        self.input_finished.set()
         if self._in_flight:
             await asyncio.wait(set(self._in_flight))
 

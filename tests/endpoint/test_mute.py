@@ -42,7 +42,13 @@ async def test_commands_after_a_spoken_reply_are_endpointed_as_if_there_had_been
     said = audio.truth[1]
     source = PcmSource(audio.pcm, live=True)  # the mute only ever applies to live audio
     # The reply and a 0.3 s tail are muted, as the say handler holds the gate.
-    tap = TappedSource(source, lambda: None, MutedBetween(source, said[0], said[1] + 0.3))
+    muted = 0
+
+    def count_muted() -> None:
+        nonlocal muted
+        muted += 1
+
+    tap = TappedSource(source, lambda: None, MutedBetween(source, said[0], said[1] + 0.3), count_muted)
     heard = await _heard(Listener(tap, build_vad(CONFIG), CONFIG))
     plain = PcmSource(audio.pcm, live=True)
     reference = await _heard(Listener(plain, build_vad(CONFIG), CONFIG))
@@ -54,7 +60,9 @@ async def test_commands_after_a_spoken_reply_are_endpointed_as_if_there_had_been
     for (start, end, reason), (start0, end0, reason0) in zip(heard, expected, strict=True):
         assert reason == reason0 == "silence"
         assert abs(start - start0) <= 0.1 and abs(end - end0) <= 0.1, (heard, expected)
-    assert tap.muted_frames > 0
+    # The reply and its tail (about 2 s) held back, frame by frame; nothing else.
+    frames = (said[1] + 0.3 - said[0]) * 1000 / source.frame_ms
+    assert abs(muted - frames) <= 2, (muted, frames)
 
 
 async def _heard(listener: Listener) -> list[tuple[float, float, str]]:
