@@ -22,6 +22,7 @@ COUNTERS = {
     "dropped_frames": "Audio frames dropped because the loop fell behind",
     "wake_detections": "Wake words heard (each opens an utterance)",
     "wake_no_command": "Wake words no command followed",
+    "abandoned_calls": "Blocking calls (device, HTTP, decoder, library) abandoned past their deadline",
 }
 
 STAGES = {
