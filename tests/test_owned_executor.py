@@ -24,6 +24,8 @@ async def test_calls_never_queue_behind_blocked_ones() -> None:
     waits = [loop.run_in_executor(None, b) for b in blocked]
     try:
         assert await loop.run_in_executor(None, lambda: "through") == "through"
+        # ... while every blocked call still blocks (a pool would have run it only after some returned).
+        assert not any(w.done() for w in waits)
         assert threads.abandoned == 0  # running, waited for, not abandoned
     finally:
         for b in blocked:
