@@ -16,8 +16,10 @@ import contextlib
 import logging
 import os
 import socket
+import threading
 from collections.abc import Iterator
 
+import aiomqtt
 import pytest
 
 from assistantd import owned_executor
@@ -85,3 +87,36 @@ async def test_publishers_hung_on_a_silent_broker_starve_no_other_connect(
             task.cancel()
         async with asyncio.timeout(WAIT_S):  # a stopping publisher waits only briefly for its connect
             await asyncio.gather(*hung, serving, return_exceptions=True)
+
+
+class LookupHangs(aiomqtt.Client):
+    """aiomqtt as it is, but paho's connect blocks as on a resolver that never answers (a host name
+    lookup has no timeout): until the test releases it."""
+
+    entered = threading.Event()
+    release = threading.Event()
+
+    def _client_connect(self) -> None:
+        self.entered.set()
+        self.release.wait(WAIT_S)
+        raise OSError("lookup released by the test")
+
+
+async def test_stopping_a_publisher_whose_connect_never_returns_abandons_the_connect() -> None:
+    owned_executor.install(asyncio.get_running_loop())  # as Service.run does
+    cfg = handlers_config({"mqtt": {"host": "broker.invalid", "port": 1883}})
+    assert cfg.mqtt is not None
+    publisher = MqttPublisher(cfg.mqtt, client_factory=LookupHangs)
+    abandoned = owned_executor.BLOCKING_CALLS.abandoned_total
+    running = asyncio.create_task(publisher.run())
+    try:
+        assert await asyncio.to_thread(LookupHangs.entered.wait, WAIT_S)
+        running.cancel()
+        # The stop (a reload's or shutdown's runner.aclose) ends although the connect still blocks ...
+        async with asyncio.timeout(WAIT_S):
+            await asyncio.gather(running, return_exceptions=True)
+        assert running.cancelled()
+        # ... and the connect's thread is left behind, counted.
+        assert owned_executor.BLOCKING_CALLS.abandoned_total == abandoned + 1
+    finally:
+        LookupHangs.release.set()
