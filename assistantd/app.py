@@ -16,8 +16,9 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from assistantd import owned_threads
 from assistantd.audio.frames import AudioSource, Frame
-from assistantd.audio.microphone import MicrophoneSource
+from assistantd.audio.microphone import STOP_CLOSE_S, MicrophoneSource
 from assistantd.audio.sources import open_source
 from assistantd.config import Config
 from assistantd.debug_wav import UtteranceSaver
@@ -160,6 +161,10 @@ class AssistantApp:
 
     # -- App protocol -----------------------------------------------------------------------------
     async def start(self) -> None:
+        """Raises AudioError for a microphone config no device present matches (the start or the
+        reload fails), ConfigError/RecognizerError for what the recognizer cannot load."""
+        if isinstance(self.source, MicrophoneSource):
+            await self.source.preflight()
         await start_recognizer(self.recognizer)
         await self.runner.start()
 
@@ -182,6 +187,7 @@ class AssistantApp:
             self._recognizing -= 1
 
     def state(self) -> str:
+        self.metrics.set_total("abandoned_calls", owned_threads.abandoned_total())
         mic = self.source if isinstance(self.source, MicrophoneSource) else None
         if mic is not None:
             self.metrics.set_total("capture_restarts", mic.restarts)
@@ -224,7 +230,8 @@ class AssistantApp:
             if playing:
                 await asyncio.wait(playing)
         await self.runner.aclose(grace_s)
-        await close_recognizer(self.recognizer)
+        # The decoder threads get at least STOP_CLOSE_S to finish their last job, off the loop.
+        await close_recognizer(self.recognizer, max(grace_s, STOP_CLOSE_S))
 
     # -- Dispatcher protocol (called by the pipeline) -------------------------------------------
     async def dispatch(self, report: UtteranceReport) -> None:

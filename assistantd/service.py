@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Protocol
 
+from assistantd import owned_executor
 from assistantd.config import Config, load_config
 from assistantd.config.service import ServiceConfig
 from assistantd.errors import AssistantError
@@ -55,8 +56,8 @@ def set_log_level(name: str) -> None:
 EXIT_STOP_DEADLINE = 3
 """The stop deadline passed with something still stuck (logged); the process exited anyway."""
 STOP_MARGIN_S = 3.0
-"""Beyond the grace period, for closing capture (device_calls abandon a hung close after 1 s),
-recognizer sessions and interpreter teardown."""
+"""Beyond the grace period, for closing capture (a hung close is abandoned after 1 s), the decoder
+threads (abandoned after at most 1 s past the grace), recognizer sessions and interpreter teardown."""
 
 
 class App(Protocol):
@@ -169,6 +170,8 @@ class Service:
         main = asyncio.current_task()
         assert main is not None
         loop = asyncio.get_running_loop()
+        # Library calls in the default executor (aiomqtt's connect, host name lookups) on owned threads.
+        owned_executor.install(loop)
         # Handlers first: a SIGHUP or SIGTERM while models load must not kill the process outright.
         # A stop requested during start-up is honoured as soon as start-up is done.
         for sig, handler in (

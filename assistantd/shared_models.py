@@ -84,21 +84,26 @@ class SharedModels:
         current.users += 1
         return BorrowedLocal(self, current, files)
 
-    def _release(self, entry: _Decoder) -> None:
+    async def _release(self, entry: _Decoder, deadline_s: float) -> None:
         entry.users -= 1
         if entry.users == 0 and entry is not self._decoder:
-            self._close(entry)
+            await self._aclose(entry, deadline_s)
 
     def _close(self, entry: _Decoder) -> None:
         if not entry.closed:
             entry.closed = True
             entry.recognizer.close()
 
-    def close(self) -> None:
-        """At exit: stop the decoder thread (the apps that borrowed it are closed by now)."""
+    async def _aclose(self, entry: _Decoder, deadline_s: float) -> None:
+        self._close(entry)
+        await entry.recognizer.aclose(deadline_s)
+
+    async def aclose(self, deadline_s: float) -> None:
+        """At exit: stop the decoder threads, waiting off the loop for at most ``deadline_s`` (the apps
+        that borrowed the decoder are closed by now)."""
         if self._decoder is not None:
-            self._close(self._decoder)
-            self._decoder = None
+            entry, self._decoder = self._decoder, None
+            await self._aclose(entry, deadline_s)
 
 
 class BorrowedLocal:
@@ -123,7 +128,7 @@ class BorrowedLocal:
     async def transcribe(self, audio: AsyncIterable[bytes]) -> Transcript:
         return await self._entry.recognizer.transcribe(audio)
 
-    def close(self) -> None:
+    async def aclose(self, deadline_s: float) -> None:
         if not self._returned:
             self._returned = True
-            self._owner._release(self._entry)
+            await self._owner._release(self._entry, deadline_s)

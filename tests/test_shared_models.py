@@ -18,6 +18,7 @@ from assistantd.endpoint.vad import FrontEndVad
 from assistantd.metrics import Metrics
 from assistantd.shared_models import BorrowedLocal, SharedModels
 from assistantd.systemd import ProgressWatchdog
+from tests.waiting import eventually
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -33,7 +34,7 @@ def _config(cache: Path, **local: Any) -> Config:
 
 
 def _decoders() -> int:
-    return sum(1 for t in threading.enumerate() if t.name == "pocketsphinx")
+    return sum(1 for t in threading.enumerate() if t.name == "decoder pocketsphinx")
 
 
 def _app(config: Config, models: SharedModels) -> AssistantApp:
@@ -67,8 +68,9 @@ def test_an_unchanged_config_shares_every_model(tmp_path: Path) -> None:
         await old.aclose(0.0)
         assert _decoders() == before + 1, "closing the old app stopped the decoder the new one uses"
         await new.aclose(0.0)
-        models.close()
-        assert _decoders() == before
+        await models.aclose(1.0)
+        # The decoder is freed when aclose returns; its thread leaves the thread list a moment later.
+        await eventually(lambda: _decoders() == before, "the decoder thread ending")
 
     asyncio.run(scenario())
 
@@ -86,9 +88,10 @@ def test_changed_settings_get_a_new_decoder_and_the_old_one_stops(tmp_path: Path
         assert _decoder_of(new) is not _decoder_of(old)
         assert _decoders() == before + 2  # the old app may still finish an utterance on its decoder
         await old.aclose(0.0)
-        assert _decoders() == before + 1
+        await eventually(lambda: _decoders() == before + 1, "the old decoder thread ending")
         await new.aclose(0.0)
-        models.close()
-        assert _decoders() == before
+        await models.aclose(1.0)
+        # The decoder is freed when aclose returns; its thread leaves the thread list a moment later.
+        await eventually(lambda: _decoders() == before, "the decoder thread ending")
 
     asyncio.run(scenario())

@@ -17,3 +17,25 @@ async def eventually(predicate: Callable[[], object], what: str, *, limit_s: flo
             return
         await asyncio.sleep(step)
     raise AssertionError(f"{what}: not within {limit_s} s")
+
+
+class Heartbeat:
+    """A task beating on the running loop; ``observed()`` returns once it has beaten again. A test that
+    observes a beat while some operation is still pending shows the operation did not block the loop."""
+
+    def __init__(self) -> None:
+        self._beat = asyncio.Event()
+        self._task = asyncio.create_task(self._run(), name="heartbeat")
+
+    async def _run(self) -> None:
+        while True:
+            self._beat.set()
+            await asyncio.sleep(0.01)
+
+    async def observed(self) -> None:
+        self._beat.clear()
+        async with asyncio.timeout(HANG_S):
+            await self._beat.wait()
+
+    def stop(self) -> None:
+        self._task.cancel()

@@ -1,11 +1,6 @@
 """The microphone source: pyaudio capture at the device's native format, converted to 16 kHz mono frames.
 
-Threads: PortAudio calls ``_Capture.callback`` on its own thread with native PCM. The callback converts
-(channel selection + soxr streaming resampler), frames, and offers each frame to the asyncio loop with
-``loop.call_soon_threadsafe``. The hand-off is bounded by ``audio.queue_frames`` counted from the moment a
-frame is scheduled until the consumer takes it, so neither the queue nor the loop's callback list can grow
-when the consumer (or the whole loop) stalls. Policy when full: drop the newest frame and count it; the
-frames already queued are older audio the consumer is about to need. A drop shows as a gap in ``Frame.t``.
+Threads: the stream and its bounded hand-off of frames to the loop are in capture_stream.py.
 
 Self-healing: ``frames()`` never raises for device trouble. A missing device, a busy one (ALSA EBUSY ->
 paDeviceUnavailable), an unplugged one, or a stream that delivers nothing for ``audio.stall_timeout_s`` is
@@ -14,10 +9,11 @@ closed, logged in one line, and reopened after a backoff delay (``audio.retry_in
 initialises: that is how a replugged USB microphone is found again. The audio clock (``Frame.t``)
 continues across a reopening from the last sample captured; the outage is not counted in it.
 
-Never stuck: opening and closing run on threads of their own with deadlines (``device_calls``), never on
-the event loop and never in asyncio's shared executor. A call past its deadline is abandoned; at most
-``device_calls.ABANDONED_LIMIT`` may be stuck at once, and at that limit the source stops reopening (state
-``wedged``, one error line) until one returns, rather than pile up threads. The watchdog is fed while the
+Never stuck: listing devices, opening and closing run on owned threads with deadlines (``device_calls``,
+owned_threads.py), never on the event loop and never in asyncio's shared executor. A call past its
+deadline is abandoned; at most ``device_calls.ABANDONED_LIMIT`` may be stuck at once, and at that limit
+the source stops reopening (state ``wedged``, one error line) until one returns, rather than pile up
+threads. The watchdog is fed while the
 reopen loop keeps to its schedule (``retrying``), not while it is wedged.
 """
 
@@ -25,28 +21,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
 import random
-import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any
 
+from assistantd.audio.capture_stream import CaptureError, CaptureState, CaptureStream, classify
 from assistantd.audio.convert import Framer, ToMono16k
-from assistantd.audio.device_calls import DEVICE_CALLS, CallHungError, DeviceCalls
+from assistantd.audio.device_calls import DEVICE_CALLS
 from assistantd.audio.devices import (
-    PA_ABORT,
-    PA_CONTINUE,
-    PA_DEVICE_UNAVAILABLE,
-    PA_INPUT_OVERFLOW,
     PA_INT16,
-    PA_INVALID_DEVICE,
-    PA_NO_DEVICE,
     DeviceInfo,
     PortAudio,
     PortAudioFactory,
-    Stream,
     channels_to_open,
     default_input_index,
     find_input_device,
@@ -59,6 +46,7 @@ from assistantd.audio.frames import Frame
 from assistantd.backoff import backoff
 from assistantd.config.audio import AudioConfig
 from assistantd.errors import AudioError
+from assistantd.owned_threads import CallHungError, OwnedThreads, ThreadsExhaustedError
 
 OPEN_TIMEOUT_S = 10.0
 """One attempt to open the device (PortAudio initialisation included) is abandoned after this long."""
@@ -76,120 +64,6 @@ CLOSE_TIMEOUT_S = 5.0
 """A dead device can hang Pa_StopStream/Pa_CloseStream; after this long the old stream is abandoned."""
 STOP_CLOSE_S = 1.0
 """The same when the consumer stops (daemon shutdown, reload): shutdown has its own deadline to keep."""
-
-
-class CaptureState(enum.StrEnum):
-    STARTING = "starting"
-    OPEN = "open"
-    MISSING = "missing"
-    """No input device matches (unplugged, or PortAudio found none)."""
-    BUSY = "busy"
-    """The device exists but another process holds it."""
-    STALLED = "stalled"
-    """The stream was open but delivered nothing for stall_timeout_s."""
-    FAILED = "failed"
-    """Any other open or stream error; retried like the rest."""
-    WEDGED = "wedged"
-    """Too many abandoned device calls are stuck in PortAudio: not reopening until one returns."""
-    STOPPED = "stopped"
-
-
-class CaptureError(Exception):
-    def __init__(self, state: CaptureState, message: str) -> None:
-        super().__init__(message)
-        self.state = state
-
-
-def _classify(err: OSError) -> CaptureState:
-    if err.errno in (PA_INVALID_DEVICE, PA_NO_DEVICE):
-        return CaptureState.MISSING
-    if err.errno == PA_DEVICE_UNAVAILABLE:
-        return CaptureState.BUSY
-    return CaptureState.FAILED
-
-
-class _Capture:
-    """One open stream: the PortAudio-thread side and the loop side of the bounded hand-off."""
-
-    def __init__(
-        self,
-        owner: MicrophoneSource,
-        loop: asyncio.AbstractEventLoop,
-        converter: ToMono16k,
-        framer: Framer,
-        bound: int,
-    ) -> None:
-        self._owner = owner
-        self._loop = loop
-        self._converter = converter
-        self.framer = framer
-        self._bound = bound
-        self._queue: asyncio.Queue[Frame | None] = asyncio.Queue()
-        self._lock = threading.Lock()
-        self._in_flight = 0
-        self.error: str | None = None
-        self.name = "?"
-        """The device, as DeviceInfo.describe() puts it (for log lines)."""
-        self.pa: PortAudio | None = None
-        self.stream: Stream | None = None
-
-    # -- PortAudio thread ---------------------------------------------------------------------------
-    def callback(
-        self, in_data: bytes | None, frame_count: int, time_info: Any, status: int
-    ) -> tuple[None, int]:
-        try:
-            if status & PA_INPUT_OVERFLOW:
-                self._owner.input_overflows += 1
-            for frame in self.framer.push(self._converter.process(in_data or b"")):
-                self._offer(frame)
-        except Exception as err:  # nothing may escape into PortAudio's thread
-            self.error = f"capture callback failed: {err!r}"
-            self._schedule(None)
-            return None, PA_ABORT
-        return None, PA_CONTINUE
-
-    def _offer(self, frame: Frame) -> None:
-        with self._lock:
-            if self._in_flight >= self._bound:
-                self._owner.frames_dropped += 1
-                return
-            self._in_flight += 1
-        self._schedule(frame)
-
-    def _schedule(self, item: Frame | None) -> None:
-        with contextlib.suppress(RuntimeError):  # the loop closed under a stream that is shutting down
-            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
-
-    # -- loop side ----------------------------------------------------------------------------------
-    async def frames(self, stall_timeout_s: float) -> AsyncIterator[Frame]:
-        """Frames until the stream fails or stalls, which raises CaptureError."""
-        while True:
-            try:
-                async with asyncio.timeout(stall_timeout_s):
-                    item = await self._queue.get()
-            except TimeoutError:
-                stopped = self.stream is None or not self.stream.is_active()
-                why = "stream stopped, no audio" if stopped else "no audio"
-                message = f"{self.name}: {why} for {stall_timeout_s:g} s"
-                raise CaptureError(CaptureState.STALLED, message) from None
-            if item is None:
-                raise CaptureError(CaptureState.FAILED, f"{self.name}: {self.error or 'stream ended'}")
-            with self._lock:
-                self._in_flight -= 1
-            yield item
-
-    def close(self) -> None:
-        """Stop and close the stream and terminate PortAudio; errors from a dead device are only logged."""
-        stream, pa = self.stream, self.pa
-        self.stream = self.pa = None
-        if stream is not None:
-            for step in (stream.stop_stream, stream.close):
-                try:
-                    step()
-                except OSError as err:
-                    log.debug("audio: closing stream: %s", err)
-        if pa is not None:
-            pa.terminate()
 
 
 class MicrophoneSource:
@@ -210,7 +84,7 @@ class MicrophoneSource:
         rand: Callable[[], float] = random.random,
         clock: Callable[[], float] = time.monotonic,
         quiet: bool = True,
-        device_calls: DeviceCalls = DEVICE_CALLS,
+        device_calls: OwnedThreads = DEVICE_CALLS,
     ) -> None:
         self.cfg = cfg
         self.frame_ms = cfg.frame_ms
@@ -251,14 +125,15 @@ class MicrophoneSource:
         return "the default input" if self.cfg.device is None else f"audio.device {self.cfg.device!r}"
 
     # -- start-up check ---------------------------------------------------------------------------
-    def preflight(self) -> None:
+    async def preflight(self) -> None:
         """Refuse a config that cannot match the devices present: AudioError, one line.
 
         Only when PortAudio lists at least one input: with none at all the microphone is simply not
-        plugged in yet, and ``frames()`` waits for it.
+        plugged in yet, and ``frames()`` waits for it. Listing runs on an owned thread: a wedged device
+        (an ALSA open that never returns) costs this check, never the event loop.
         """
         try:
-            found = self._calls.call_blocking(
+            found = await self._calls.call(
                 self._list_devices, deadline_s=PREFLIGHT_TIMEOUT_S, what="device scan"
             )
         except CallHungError:
@@ -268,6 +143,12 @@ class MicrophoneSource:
                 PREFLIGHT_TIMEOUT_S,
             )
             return
+        except ThreadsExhaustedError as err:
+            log.warning("audio: not checking audio.device: %s", err)
+            return
+        except asyncio.CancelledError:
+            release_stderr()
+            raise
         if found is None:
             return
         devices, chosen = found
@@ -303,7 +184,7 @@ class MicrophoneSource:
         return f"audio.channel {self.cfg.channel} is not among {opened}"
 
     # -- opening ----------------------------------------------------------------------------------
-    def _open(self, loop: asyncio.AbstractEventLoop) -> _Capture:
+    def _open(self, loop: asyncio.AbstractEventLoop) -> CaptureStream:
         """Runs in a worker thread: PortAudio initialisation and ALSA opens can take a while."""
         try:
             with self._quieted():
@@ -324,7 +205,7 @@ class MicrophoneSource:
             pa.terminate()
             raise
 
-    def _open_stream(self, pa: PortAudio, loop: asyncio.AbstractEventLoop) -> _Capture:
+    def _open_stream(self, pa: PortAudio, loop: asyncio.AbstractEventLoop) -> CaptureStream:
         device = find_input_device(input_devices(pa), self.cfg.device, default_input_index(pa))
         if device is None:
             raise CaptureError(CaptureState.MISSING, f"no input device matches {self._wanted()}")
@@ -334,7 +215,7 @@ class MicrophoneSource:
             raise CaptureError(CaptureState.FAILED, problem)
         channels = channels_to_open(device, self.cfg.channels)
         rate = self.cfg.sample_rate_hz or device.default_rate
-        capture = _Capture(
+        capture = CaptureStream(
             self,
             loop,
             ToMono16k(rate, channels, 2, channel=self.cfg.channel),
@@ -353,7 +234,7 @@ class MicrophoneSource:
                     stream_callback=capture.callback,
                 )
         except OSError as err:
-            raise CaptureError(_classify(err), f"cannot open {device.describe()}: {err}") from None
+            raise CaptureError(classify(err), f"cannot open {device.describe()}: {err}") from None
         except ValueError as err:  # pyaudio's own argument checks
             raise CaptureError(CaptureState.FAILED, f"cannot open {device.describe()}: {err}") from None
         capture.pa = pa
@@ -367,20 +248,25 @@ class MicrophoneSource:
         )
         return capture
 
-    async def _open_in_thread(self, loop: asyncio.AbstractEventLoop) -> _Capture:
+    async def _open_in_thread(self, loop: asyncio.AbstractEventLoop) -> CaptureStream:
         try:
             return await self._calls.call(
-                lambda: self._open(loop), deadline_s=OPEN_TIMEOUT_S, what="device open", late=_Capture.close
+                lambda: self._open(loop),
+                deadline_s=OPEN_TIMEOUT_S,
+                what="device open",
+                late=CaptureStream.close,
             )
         except CallHungError:
             release_stderr()  # the hung open may hold fd 2 redirected: the log must not vanish with it
             message = f"opening the device did not return in {OPEN_TIMEOUT_S:g} s; abandoned it"
             raise CaptureError(CaptureState.FAILED, message) from None
+        except ThreadsExhaustedError as err:  # another source's calls filled the cap meanwhile
+            raise CaptureError(CaptureState.FAILED, str(err)) from None
         except asyncio.CancelledError:
             release_stderr()
             raise
 
-    async def _close(self, capture: _Capture, deadline_s: float) -> None:
+    async def _close(self, capture: CaptureStream, deadline_s: float) -> None:
         self._samples = capture.framer.samples
         try:
             await self._calls.call(capture.close, deadline_s=deadline_s, what="stream close")
@@ -389,14 +275,17 @@ class MicrophoneSource:
                 "audio: closing %s did not return in %g s; abandoned it (%d device call(s) stuck)",
                 capture.name,
                 deadline_s,
-                self._calls.stuck,
+                self._calls.abandoned,
             )
+        except ThreadsExhaustedError as err:
+            # Every thread the cap allows is stuck in PortAudio already: a close would only join them.
+            log.warning("audio: left %s open: %s", capture.name, err)
 
     async def _wait_for_stuck_calls(self) -> None:
         """At the limit of abandoned calls: say so once and reopen only when one of them returns."""
         self.state = CaptureState.WEDGED
         self.last_error = (
-            f"{self._calls.stuck} device calls are stuck in PortAudio (limit {self._calls.limit}); "
+            f"{self._calls.abandoned} device calls are stuck in PortAudio (limit {self._calls.limit}); "
             "not reopening until one returns"
         )
         log.error("audio wedged: %s; the watchdog is no longer fed, a restart frees them", self.last_error)
@@ -452,7 +341,7 @@ class MicrophoneSource:
             while True:
                 if self._calls.full():
                     await self._wait_for_stuck_calls()
-                capture: _Capture | None = None
+                capture: CaptureStream | None = None
                 try:
                     self._due = self._clock() + OPEN_TIMEOUT_S
                     capture = await self._open_in_thread(loop)

@@ -84,6 +84,8 @@ def run(
         raise AudioError(f"--seconds: expected a positive number of seconds, got {seconds:g}")
     cfg = load_config(config_path)
     source = open_source(cfg.audio, input_path, pace=pace)
+    if isinstance(source, MicrophoneSource):
+        asyncio.run(source.preflight())
     if input_path is None and seconds is None:
         seconds = 5.0
     # The output is opened before any audio is taken, so an unwritable path fails at once. It is opened

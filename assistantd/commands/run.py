@@ -11,8 +11,10 @@ from pathlib import Path
 from assistantd import exit_deadline
 from assistantd.app import build_app
 from assistantd.audio.device_calls import DEVICE_CALLS
+from assistantd.audio.microphone import STOP_CLOSE_S
 from assistantd.config import Config
 from assistantd.metrics import Metrics
+from assistantd.recognizer.decoder_thread import DECODER_THREADS
 from assistantd.service import EXIT_STOP_DEADLINE, App, Service
 from assistantd.shared_models import SharedModels
 from assistantd.systemd import ProgressWatchdog
@@ -32,15 +34,20 @@ def run(config_path: Path | None, input_path: str | None, pace: bool, verbose: b
         exit_deadline.arm(seconds, EXIT_STOP_DEADLINE)
 
     service = Service(config_path, build, follow_log_level=not verbose, arm_exit=arm_exit)
-    try:
-        code = asyncio.run(service.run())
-    finally:
-        models.close()
-    stuck = DEVICE_CALLS.stuck
+
+    async def serve() -> int:
+        try:
+            return await service.run()
+        finally:
+            # Off the loop and bounded: a decoder still busy with a long utterance is abandoned.
+            await models.aclose(STOP_CLOSE_S)
+
+    code = asyncio.run(serve())
+    stuck = DEVICE_CALLS.abandoned + DECODER_THREADS.abandoned
     if stuck:
-        # Everything was closed in order; what is left are threads blocked in PortAudio that still hold
-        # its objects. Interpreter teardown would free those objects under them (and complain): skip it.
-        log.info("exiting with %d abandoned device call(s) still stuck in PortAudio", stuck)
+        # Everything was closed in order; what is left are threads blocked in PortAudio or pocketsphinx
+        # that still hold their objects. Interpreter teardown would free those under them: skip it.
+        log.info("exiting with %d abandoned device call(s) or decoder(s) still running", stuck)
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()

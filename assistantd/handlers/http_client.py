@@ -1,12 +1,12 @@
 """The small HTTP client that http and Home Assistant handlers share: one request, one deadline.
 
-The standard library's ``http.client`` runs on a thread of the request's own, never on the event loop
-and never in asyncio's shared default executor: there, a server that trickles its reply one byte at a
-time (each read inside the socket timeout) held a worker forever, six of them filled the executor, later
-requests to a healthy server timed out unsent, and the process could not exit. Here the deadline is
-enforced from the loop: when it passes, the loop shuts the request's socket down, which ends any read
-or write the thread is blocked in, and the thread finishes at once. Threads are daemon threads (exit
-never waits for one) and at most ``MAX_IN_FLIGHT`` run at a time; beyond that a request fails at once.
+The standard library's ``http.client`` runs on a thread of the request's own (``HTTP_THREADS``, see
+owned_threads.py), never on the event loop and never in asyncio's shared default executor: there, a
+server that trickles its reply one byte at a time (each read inside the socket timeout) held a worker
+forever, six of them filled the executor, later requests to a healthy server timed out unsent, and the
+process could not exit. Here the deadline is enforced from the loop: when it passes, the request is
+abandoned and its socket shut down, which ends any read or write the thread is blocked in, and the
+thread finishes at once.
 
 Redirects are not followed (a 3xx is a failure, and a bearer token never travels to a host nobody
 configured), proxies from the environment are ignored (targets are on the LAN), and the body read is
@@ -15,8 +15,6 @@ bounded by ``BODY_LIMIT``.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import contextlib
 import http.client
 import socket
@@ -28,14 +26,15 @@ from urllib.parse import urlsplit
 
 from assistantd.config.handler_specs import SecretHeader
 from assistantd.errors import HandlerError
+from assistantd.owned_threads import CallHungError, OwnedThreads, ThreadsExhaustedError
 
 BODY_LIMIT = 65536
-MAX_IN_FLIGHT = 16
-"""Request threads alive at once. Only a request stuck where no socket can be shut (a host name lookup
-that hangs) outlives its deadline; the cap keeps a resolver outage from piling threads up."""
+ABANDONED_LIMIT = 16
+"""Abandoned request threads alive at once before new requests fail unsent. Only a request stuck where
+no socket can be shut (a host name lookup that hangs) outlives its deadline; the cap keeps a resolver
+outage from piling threads up."""
 
-_SLOTS = threading.BoundedSemaphore(MAX_IN_FLIGHT)
-_THREAD_NAME = "http-request"
+HTTP_THREADS = OwnedThreads("http", limit=ABANDONED_LIMIT)
 
 
 @dataclass(frozen=True)
@@ -66,7 +65,6 @@ class _Exchange:
         timeout_s: float,
     ) -> None:
         self.method, self.url, self.headers, self.body, self.timeout_s = method, url, headers, body, timeout_s
-        self.result: concurrent.futures.Future[HttpResponse] = concurrent.futures.Future()
         self._lock = threading.Lock()
         self._sock: socket.socket | None = None
         self._aborted = False
@@ -79,16 +77,6 @@ class _Exchange:
             # Wakes a thread blocked in recv/send on this socket (close alone would not).
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-
-    def run(self) -> None:
-        try:
-            if not self.result.set_running_or_notify_cancel():
-                return  # the caller gave up before the thread got going
-            self.result.set_result(self._exchange())
-        except BaseException as err:  # handed to the awaiting coroutine
-            self.result.set_exception(err)
-        finally:
-            _SLOTS.release()
 
     def _connection(self) -> tuple[http.client.HTTPConnection, str]:
         split = urlsplit(self.url)
@@ -105,7 +93,7 @@ class _Exchange:
         target = (split.path or "/") + (f"?{split.query}" if split.query else "")
         return conn, target
 
-    def _exchange(self) -> HttpResponse:
+    def run(self) -> HttpResponse:
         conn, target = self._connection()
         try:
             conn.connect()
@@ -136,23 +124,16 @@ async def request(
     timeout_s: float,
 ) -> HttpResponse:
     """One request with a deadline for all of it; a non-2xx status raises HandlerError."""
-    if not _SLOTS.acquire(blocking=False):
-        raise HandlerError(f"{method} {where(url)} not sent: {MAX_IN_FLIGHT} HTTP requests are still running")
     exchange = _Exchange(method, url, headers, body, timeout_s)
     try:
-        threading.Thread(target=exchange.run, name=_THREAD_NAME, daemon=True).start()
-    except BaseException:
-        _SLOTS.release()
-        raise
-    try:
-        async with asyncio.timeout(timeout_s):
-            response = await asyncio.wrap_future(exchange.result)
-    except TimeoutError:
-        exchange.abort()
+        response = await HTTP_THREADS.call(
+            exchange.run, deadline_s=timeout_s, what=f"{method} request", abort=exchange.abort
+        )
+    except ThreadsExhaustedError:
+        stuck = f"{HTTP_THREADS.abandoned} timed-out HTTP requests are still running"
+        raise HandlerError(f"{method} {where(url)} not sent: {stuck}") from None
+    except CallHungError:
         raise HandlerError(f"{method} {where(url)} timed out after {timeout_s:g} s") from None
-    except asyncio.CancelledError:
-        exchange.abort()
-        raise
     except (OSError, http.client.HTTPException, ValueError) as err:
         reason = getattr(err, "reason", None) or err
         raise HandlerError(f"{method} {where(url)} failed: {reason}") from None
@@ -163,4 +144,4 @@ async def request(
 
 def in_flight() -> int:
     """Request threads alive now."""
-    return sum(t.name == _THREAD_NAME for t in threading.enumerate())
+    return HTTP_THREADS.alive

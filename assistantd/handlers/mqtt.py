@@ -28,6 +28,9 @@ from assistantd.handlers.base import Invocation
 
 log = logging.getLogger(__name__)
 
+CANCEL_WAIT_S = 1.0
+"""How long a stopping publisher lets a connect in progress end before abandoning it."""
+
 ClientFactory = Callable[..., Any]
 """Builds an aiomqtt.Client-compatible async context manager (injected by tests that need to)."""
 
@@ -99,10 +102,13 @@ class MqttPublisher:
             await asyncio.shield(entering)
         except asyncio.CancelledError:
             # Cancelled mid-connect, aiomqtt would leave a half-open socket and a pending task behind:
-            # let the attempt end (its own timeout bounds it), then close what it opened.
+            # let the attempt end, then close what it opened. Not for ever: paho's connect runs on an
+            # owned thread (owned_executor.py) and a host name lookup there has no timeout; past
+            # CANCEL_WAIT_S the attempt is cancelled, which abandons that thread.
             with contextlib.suppress(Exception):
-                await entering
-                await client.__aexit__(None, None, None)
+                async with asyncio.timeout(CANCEL_WAIT_S):
+                    await entering
+                    await client.__aexit__(None, None, None)
             raise
         return client
 

@@ -77,8 +77,13 @@ def hurry_recognizer(recognizer: Recognizer) -> None:
         hurry()
 
 
-async def close_recognizer(recognizer: Recognizer) -> None:
-    """Release what a recognizer holds (the local decoder thread); its ``close()`` may be sync or async."""
+async def close_recognizer(recognizer: Recognizer, deadline_s: float) -> None:
+    """Release what a recognizer holds (the local decoder thread): ``aclose(deadline_s)`` for those that
+    wait for threads (off the loop, never longer than ``deadline_s``), else ``close()``, sync or async."""
+    aclose = getattr(recognizer, "aclose", None)
+    if aclose is not None:
+        await aclose(deadline_s)
+        return
     close = getattr(recognizer, "close", None)
     if close is not None:
         result = close()

@@ -6,6 +6,11 @@ through a bounded queue while the person is still talking; when the decoder fall
 LM on a slow Pi) the producer waits (backpressure) instead of the queue growing: the endpointer's
 own bounded queue upstream then applies its drop policy. Loading the model happens on this thread
 too, so start-up never blocks the loop.
+
+Closing never blocks the loop either: ``close()`` only tells the thread to stop once the queued jobs are
+done, and ``aclose()`` waits for that off the loop until a deadline. A decode still running then (a long
+utterance on a slow Pi at shutdown) is abandoned and counted in ``DECODER_THREADS`` (owned_threads.py);
+the thread is a daemon thread and ends by itself when its decode does.
 """
 
 from __future__ import annotations
@@ -15,20 +20,26 @@ import concurrent.futures
 import contextlib
 import logging
 import queue
-import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 from assistantd.errors import RecognizerError
+from assistantd.owned_threads import CallHungError, Job, OwnedThreads, ThreadsExhaustedError
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Job = tuple[Callable[[Any], Any], "concurrent.futures.Future[Any]"]
+DecoderJob = tuple[Callable[[Any], Any], "concurrent.futures.Future[Any]"]
 
 _FULL_WAIT_S = 0.01
 """How long a producer waits before retrying a full queue (only while the decoder is behind)."""
+CLOSE_DEADLINE_S = 5.0
+"""How long ``aclose`` waits for the queued jobs to finish before it abandons the thread."""
+ABANDONED_LIMIT = 4
+"""Abandoned decoder threads (each holds a decoder's native memory) before no new decoder may start."""
+
+DECODER_THREADS = OwnedThreads("decoder", limit=ABANDONED_LIMIT)
 
 
 class DecoderThread:
@@ -36,8 +47,9 @@ class DecoderThread:
 
     def __init__(self, make_decoder: Callable[[], Any], *, max_pending: int = 64, name: str = "pocketsphinx"):
         self._make_decoder = make_decoder
-        self._jobs: queue.Queue[Job | None] = queue.Queue(maxsize=max_pending)
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._jobs: queue.Queue[DecoderJob | None] = queue.Queue(maxsize=max_pending)
+        self._name = name
+        self._owned: Job[None] | None = None
         self._ready: concurrent.futures.Future[None] = concurrent.futures.Future()
         self._turn = asyncio.Lock()
         self._closed = False
@@ -46,9 +58,18 @@ class DecoderThread:
         self.cpu_s = 0.0
         """CPU seconds the decoder thread has used (thread CPU clock), for benchmarks and logs."""
 
+    @property
+    def closed(self) -> bool:
+        """``close()`` was called: no new job is taken."""
+        return self._closed
+
     def start(self) -> None:
-        if not self._thread.is_alive() and not self._ready.done():
-            self._thread.start()
+        """Start the thread (once). Raises RecognizerError when too many abandoned decoders still run."""
+        if self._owned is None and not self._closed:
+            try:
+                self._owned = DECODER_THREADS.start(self._run, what=self._name)
+            except ThreadsExhaustedError as err:
+                raise RecognizerError(str(err)) from None
 
     async def ready(self) -> None:
         """Wait until the decoder is loaded; raises what loading raised."""
@@ -69,7 +90,7 @@ class DecoderThread:
             self._ready.set_exception(err)
             return
         self._ready.set_result(None)
-        while (job := self._jobs.get()) is not None:
+        while (job := self._next_job()) is not None:
             fn, future = job
             if not future.set_running_or_notify_cancel():
                 continue
@@ -80,6 +101,11 @@ class DecoderThread:
                 future.set_exception(err)
             finally:
                 self.cpu_s += time.thread_time() - start
+
+    def _next_job(self) -> DecoderJob | None:
+        if self._closed and self._jobs.empty():
+            return None  # close() found the queue full and could not queue the stop
+        return self._jobs.get()
 
     async def submit(self, fn: Callable[[Any], T]) -> concurrent.futures.Future[T]:
         """Queue ``fn(decoder)`` and return its future without waiting for the result."""
@@ -109,13 +135,26 @@ class DecoderThread:
         """Run ``fn(decoder)`` on the decoder thread and return its result."""
         return await asyncio.wrap_future(await self.submit(fn))
 
-    def close(self, timeout: float = 5.0) -> None:
-        """Finish queued jobs, then stop the thread (idempotent)."""
+    def close(self) -> None:
+        """Let the thread finish the queued jobs, then stop (idempotent). Never blocks."""
         self._closed = True
-        if self._thread.is_alive():
-            try:
-                self._jobs.put(None, timeout=timeout)
-            except queue.Full:
-                log.warning("decoder thread did not drain its queue in %.0f s; leaving it (daemon)", timeout)
-                return
-            self._thread.join(timeout)
+        with contextlib.suppress(queue.Full):  # then the thread sees _closed once it has drained the queue
+            self._jobs.put_nowait(None)
+        if self._owned is None and not self._ready.done():  # never started: nothing will load
+            self._ready.set_exception(RecognizerError("the offline decoder was closed"))
+
+    async def aclose(self, deadline_s: float = CLOSE_DEADLINE_S) -> None:
+        """``close()``, then wait off the loop until the thread has stopped, for at most ``deadline_s``;
+        after that it is abandoned (logged, counted in DECODER_THREADS) and stops by itself later."""
+        self.close()
+        if self._owned is None:
+            return
+        try:
+            await DECODER_THREADS.wait(self._owned, deadline_s=deadline_s)
+        except CallHungError:
+            log.warning(
+                "%s decoder still busy %g s after close; abandoned it (%d decoder thread(s) abandoned)",
+                self._name,
+                deadline_s,
+                DECODER_THREADS.abandoned,
+            )

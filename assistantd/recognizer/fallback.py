@@ -117,10 +117,10 @@ class FallbackRecognizer:
         for recognizer in (self.primary, self.fallback):
             await start_recognizer(recognizer)
 
-    async def close(self) -> None:
+    async def aclose(self, deadline_s: float) -> None:
         """Close both (the local recognizer's decoder thread would otherwise outlive a reload)."""
         for recognizer in (self.primary, self.fallback):
-            await close_recognizer(recognizer)
+            await close_recognizer(recognizer, deadline_s)
 
     async def transcribe(self, audio: AsyncIterable[bytes]) -> Transcript:
         tape = _Tape(self._max_bytes)

@@ -32,7 +32,7 @@ from assistantd.config.files import resolve_intent_paths
 from assistantd.config.local import LocalRecognizerConfig
 from assistantd.errors import ConfigError, RecognizerError
 from assistantd.recognizer.base import RecognitionFailed, Transcript
-from assistantd.recognizer.decoder_thread import DecoderThread
+from assistantd.recognizer.decoder_thread import CLOSE_DEADLINE_S, DecoderThread
 from assistantd.recognizer.grammar import Grammar
 from assistantd.recognizer.grammar_cache import GrammarCache, default_cache_dir, grammar_key
 from assistantd.recognizer.phone_loop import PhoneLoop, Tee, text_and_path
@@ -225,9 +225,18 @@ class LocalRecognizer:
         return text, Timing(timing.audio_s, final_s, timing.cpu_s + check.cpu_s), verdict
 
     def close(self) -> None:
+        """Stop the decoder threads once their queued jobs are done; never blocks (see ``aclose``)."""
         self.thread.close()
         if self.phones is not None:
             self.phones.close()
+
+    async def aclose(self, deadline_s: float = CLOSE_DEADLINE_S) -> None:
+        """``close``, then wait off the loop (at most ``deadline_s``) until the threads have stopped."""
+        self.close()
+        closing = [self.thread.aclose(deadline_s)]
+        if self.phones is not None:
+            closing.append(self.phones.aclose(deadline_s))
+        await asyncio.gather(*closing)
 
 
 def _report(grammar: Grammar, files: Sequence[Path], seconds: float) -> None:

@@ -80,6 +80,9 @@ class PhoneLoop:
     def close(self) -> None:
         self.thread.close()
 
+    async def aclose(self, deadline_s: float) -> None:
+        await self.thread.aclose(deadline_s)
+
 
 class Tee:
     """Hands every chunk of one audio stream to a second consumer through a bounded queue.

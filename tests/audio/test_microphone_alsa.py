@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from assistantd.audio.microphone import CaptureState, MicrophoneSource
+from assistantd.audio.capture_stream import CaptureState
+from assistantd.audio.microphone import MicrophoneSource
 from assistantd.audio.sources import open_source
 from assistantd.config.audio import AudioConfig
 from assistantd.errors import AudioError
@@ -119,24 +120,26 @@ async def test_a_device_missing_at_start_is_waited_for(speech, tmp_path: Path, a
     assert (abs(lag), corr > 0.98) == (0, True)
 
 
-def test_open_source_refuses_a_device_name_matching_nothing(tmp_path: Path, alsa_file_device) -> None:
+async def test_preflight_refuses_a_device_name_matching_nothing(tmp_path: Path, alsa_file_device) -> None:
     infile = tmp_path / "in.raw"
     infile.write_bytes(bytes(9600))
     alsa_file_device(infile)
     with pytest.raises(AudioError) as info:
-        open_source(AudioConfig(device="ReSpeaker"), None, pace=False)
+        await MicrophoneSource(AudioConfig(device="ReSpeaker")).preflight()
     assert str(info.value) == (
         "audio.device 'ReSpeaker' matches no input device (present: 0 'default'); see `assistantd devices`"
     )
     with pytest.raises(
         AudioError, match=r"audio.channel 9 is not among the 8 channels opened on 0 'default'"
     ):
-        open_source(AudioConfig(channel=9), None, pace=False)
+        await MicrophoneSource(AudioConfig(channel=9)).preflight()
+    await MicrophoneSource(AudioConfig(device="DEFAU")).preflight()
     assert isinstance(open_source(AudioConfig(device="DEFAU"), None, pace=False), MicrophoneSource)
 
 
-def test_open_source_waits_when_no_input_exists_at_all(tmp_path: Path, alsa_file_device) -> None:
+async def test_preflight_waits_when_no_input_exists_at_all(tmp_path: Path, alsa_file_device) -> None:
     alsa_file_device(tmp_path / "absent.raw")
     source = open_source(AudioConfig(device="ReSpeaker"), None, pace=False)
     assert isinstance(source, MicrophoneSource)
+    await source.preflight()
     assert source.state is CaptureState.STARTING

@@ -19,7 +19,8 @@ from typing import Any
 import pyaudio
 import pytest
 
-from assistantd.audio.microphone import CaptureState, MicrophoneSource
+from assistantd.audio.capture_stream import CaptureState
+from assistantd.audio.microphone import MicrophoneSource
 from assistantd.config.audio import AudioConfig
 from tests.audio.mic import native_input, take
 from tests.audio.signals import align, pcm

@@ -144,5 +144,5 @@ async def test_start_and_close_reach_both_recognizers() -> None:
     cloud, local = Recording("zyun"), Lifecycle("local")
     recognizer = FallbackRecognizer(cloud, local)
     await recognizer.start()
-    await recognizer.close()
+    await recognizer.aclose(1.0)
     assert local.events == ["start", "close"]
