@@ -10,12 +10,14 @@ import difflib
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from assistantd.config.secret import Secret, SecretReferenceError, resolve_secret
 from assistantd.errors import ConfigError
 
 T = TypeVar("T")
+D = TypeVar("D")
+"""A reader's default: its type joins the result's (``node.text("k", None)`` is ``str | None``)."""
 _MISSING: Any = object()
 
 
@@ -99,6 +101,10 @@ class Node:
         raise ConfigError(self.ctx.source, self.key_path(key), expected, "an unknown key")
 
     # -- typed readers ----------------------------------------------------------------------------
+    @overload
+    def text(self, key: str, *, choices: tuple[str, ...] | None = None) -> str: ...
+    @overload
+    def text(self, key: str, default: D, *, choices: tuple[str, ...] | None = None) -> str | D: ...
     def text(self, key: str, default: Any = _MISSING, *, choices: tuple[str, ...] | None = None) -> Any:
         value = self.raw(key, default)
         if value is default and default is not _MISSING:
@@ -109,6 +115,10 @@ class Node:
             raise self.error(key, f"expected one of {', '.join(choices)}", value)
         return value
 
+    @overload
+    def integer(self, key: str, *, min: int | None = None, max: int | None = None) -> int: ...
+    @overload
+    def integer(self, key: str, default: D, *, min: int | None = None, max: int | None = None) -> int | D: ...
     def integer(
         self, key: str, default: Any = _MISSING, *, min: int | None = None, max: int | None = None
     ) -> Any:
@@ -120,6 +130,12 @@ class Node:
         self._check_range(key, value, min, max)
         return value
 
+    @overload
+    def number(self, key: str, *, min: float | None = None, max: float | None = None) -> float: ...
+    @overload
+    def number(
+        self, key: str, default: D, *, min: float | None = None, max: float | None = None
+    ) -> float | D: ...
     def number(
         self, key: str, default: Any = _MISSING, *, min: float | None = None, max: float | None = None
     ) -> Any:
@@ -137,6 +153,10 @@ class Node:
         self._check_range(key, value, min, max)
         return float(value)
 
+    @overload
+    def flag(self, key: str) -> bool: ...
+    @overload
+    def flag(self, key: str, default: D) -> bool | D: ...
     def flag(self, key: str, default: Any = _MISSING) -> Any:
         value = self.raw(key, default)
         if value is default and default is not _MISSING:
@@ -145,6 +165,10 @@ class Node:
             raise self.error(key, "expected true or false", value)
         return value
 
+    @overload
+    def str_list(self, key: str) -> tuple[str, ...]: ...
+    @overload
+    def str_list(self, key: str, default: D) -> tuple[str, ...] | D: ...
     def str_list(self, key: str, default: Any = _MISSING) -> Any:
         value = self.raw(key, default)
         if value is default and default is not _MISSING:
@@ -153,6 +177,10 @@ class Node:
             raise self.error(key, "expected a list of strings", value)
         return tuple(value)
 
+    @overload
+    def str_map(self, key: str) -> tuple[tuple[str, str], ...]: ...
+    @overload
+    def str_map(self, key: str, default: D) -> tuple[tuple[str, str], ...] | D: ...
     def str_map(self, key: str, default: Any = _MISSING) -> Any:
         """A flat mapping of string -> scalar, returned as a sorted tuple of (key, str(value)) pairs."""
         value = self.raw(key, default)
@@ -167,6 +195,10 @@ class Node:
             out.append((k, str(v)))
         return tuple(sorted(out))
 
+    @overload
+    def secret(self, key: str) -> Secret: ...
+    @overload
+    def secret(self, key: str, default: D) -> Secret | D: ...
     def secret(self, key: str, default: Any = _MISSING) -> Any:
         value = self.raw(key, default)
         if value is default and default is not _MISSING:
@@ -207,4 +239,4 @@ class Node:
 
 def secret_or_none(node: Node, key: str) -> Secret | None:
     """A secret that may be absent."""
-    return node.secret(key, None)  # type: ignore[no-any-return]
+    return node.secret(key, None)
