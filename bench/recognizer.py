@@ -33,7 +33,7 @@ from assistantd.audio.frames import BYTES_PER_SECOND
 from assistantd.recognizer.registry import build_recognizer
 from bench.fuzz import FUZZERS, report
 from tests.fakes.sauc import FakeSauc
-from tests.sauc_support import PHRASE, recognizer_config, synth_speech
+from tests.recognizer.sauc_support import PHRASE, recognizer_config, synth_speech
 
 FRAME_MS = 30
 PREROLL_MS = 300

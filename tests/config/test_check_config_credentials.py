@@ -14,7 +14,7 @@ import pytest
 from assistantd.cli import main
 from assistantd.config.secret import INSTALLED_CREDENTIALS_DIR, UNIT_CREDENTIAL_PREFIX
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SECRET = "s3cr3t-never-printed"
 
 

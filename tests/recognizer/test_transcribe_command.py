@@ -15,9 +15,9 @@ import pytest
 from assistantd.cli import main
 from assistantd.commands import transcribe
 from assistantd.config import EndpointConfig
-from tests.sauc_support import API_KEY, synth_speech
+from tests.recognizer.sauc_support import API_KEY, synth_speech
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TEXT = "打开客厅的灯"
 
 

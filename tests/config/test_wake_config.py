@@ -11,7 +11,7 @@ import pytest
 from assistantd.cli import main
 from assistantd.config import Config, ConfigError, WakeConfig, load_config
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _builtin_model_dir() -> Path:

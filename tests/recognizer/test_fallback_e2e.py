@@ -24,7 +24,7 @@ from bench.synth import make_noise, mix_at_snr, set_level, speech_level_dbfs, sy
 from tests.fakes.sauc import FakeSauc, Fault
 from tests.run_input import run_input
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RATE = 16000
 # (flite voice, command, intent, slots): sentences of the shipped config/intents/en.yaml.
 COMMANDS = (

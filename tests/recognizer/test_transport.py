@@ -14,7 +14,7 @@ from assistantd.recognizer.registry import build_recognizer
 from assistantd.recognizer.sauc import volcengine_codec, zyun_codec
 from assistantd.recognizer.transport import WebSocketRecognizer
 from tests.fakes.sauc import FakeSauc, Fault
-from tests.sauc_support import PHRASE, live, recognizer_config, synth_speech
+from tests.recognizer.sauc_support import PHRASE, live, recognizer_config, synth_speech
 from tests.waiting import eventually
 
 FAST = {"connect_timeout_s": 10.0, "final_timeout_s": 10.0, "send_timeout_s": 10.0}

@@ -24,9 +24,9 @@ from assistantd.recognizer.huawei import make_huawei_codec
 from assistantd.recognizer.registry import build_recognizer
 from assistantd.recognizer.transport import WebSocketRecognizer
 from tests.fakes.huawei import FakeHuaweiSIS, Faults
-from tests.sauc_support import live, synth_speech
+from tests.recognizer.sauc_support import live, synth_speech
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TOKEN = "hw-token-SENTINEL-5a1f"
 AK = "hw-ak-SENTINEL-77c2"
 SK = "hw-sk-SENTINEL-90be"

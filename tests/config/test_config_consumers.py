@@ -17,7 +17,7 @@ from pathlib import Path
 
 from assistantd.config import Config
 
-PACKAGE = Path(__file__).resolve().parents[1] / "assistantd"
+PACKAGE = Path(__file__).resolve().parents[2] / "assistantd"
 PARSERS = {"from_node", "from_dict", "parse", "__post_init__"}
 NOT_KEYS = {("Config", "source"), ("Config", "base_dir")}
 """Bookkeeping fields, not keys a user writes."""

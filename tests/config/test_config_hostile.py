@@ -18,7 +18,7 @@ from assistantd.errors import ConfigError
 from assistantd.intents.depth import MAX_EXPANDED_DEPTH, MAX_TEMPLATE_NESTING
 from assistantd.intents.loader import load_intent_files, load_matcher
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 HELLO = 'language: en\nintents: {Hi: {data: [{sentences: ["hello"]}]}}\n'
 
 

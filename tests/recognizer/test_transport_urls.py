@@ -7,7 +7,7 @@ import pytest
 from assistantd.config import Config
 from assistantd.recognizer.base import RecognitionFailed
 from assistantd.recognizer.registry import build_recognizer
-from tests.sauc_support import API_KEY, live, recognizer_config, synth_speech
+from tests.recognizer.sauc_support import API_KEY, live, recognizer_config, synth_speech
 
 AK, SK = "hw-ak-SENTINEL-31d0", "hw-sk-SENTINEL-c4e2"
 BAD_URLS = [

@@ -12,7 +12,7 @@ from websockets.asyncio.client import connect
 from assistantd.recognizer.base import RecognitionFailed
 from assistantd.recognizer.registry import build_recognizer
 from tests.fakes.sauc import FakeSauc, Fault
-from tests.sauc_support import PHRASE, live, recognizer_config
+from tests.recognizer.sauc_support import PHRASE, live, recognizer_config
 
 SENTINELS = ("APPKEY-SENTINEL-1b2c", "ACCESS-SENTINEL-9f8e", "APIKEY-SENTINEL-5d6a")
 AUDIO = bytes(range(256)) * 125  # 1 s of (non-silent) bytes; the content does not matter here

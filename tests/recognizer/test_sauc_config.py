@@ -10,7 +10,7 @@ import yaml
 from assistantd.config import Config, ConfigError
 
 ENV = {"A": "app", "B": "tok", "K": "key"}
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _volc(**kw: object) -> dict[str, object]:

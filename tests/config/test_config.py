@@ -10,7 +10,7 @@ import pytest
 from assistantd.cli import main
 from assistantd.config import Config, ConfigError, load_config
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_example_config_loads() -> None:

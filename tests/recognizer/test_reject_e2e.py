@@ -18,7 +18,7 @@ from bench.wake_audio import Line, build
 from tests.run_input import run_ok
 from tests.wake_speech import write_wav
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 INTENTS = ROOT / "config" / "intents" / "en.yaml"
 SCRIPT = (
     (Line("flite:kal16", "turn on the kitchen lights"), "LightOn"),

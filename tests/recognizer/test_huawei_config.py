@@ -13,7 +13,7 @@ from assistantd.config.huawei import HuaweiConfig
 
 SOURCE = "/etc/assistantd/assistant.yaml"
 ENV = {"HW_TOKEN": "tok-SENTINEL-1", "HW_AK": "ak-SENTINEL-2", "HW_SK": "sk-SENTINEL-3"}
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def huawei(**block: Any) -> HuaweiConfig:
