@@ -104,10 +104,13 @@ class NeverAnswers:
 
     def __init__(self) -> None:
         self.cancelled = False
+        self.waiting = asyncio.Event()
+        """Set once the whole utterance is read and the final is awaited."""
 
     async def transcribe(self, audio: AsyncIterable[bytes]) -> Transcript:
         async for _ in audio:
             pass
+        self.waiting.set()
         try:
             await asyncio.Event().wait()
         except asyncio.CancelledError:
@@ -124,6 +127,20 @@ async def test_a_primary_silent_past_the_deadline_is_abandoned_for_the_fallback(
     assert result.text == "5 chunks"
     assert result.note == "huawei failed: no final result within 0.05 s of the endpoint"
     assert cloud.cancelled
+
+
+async def test_hurry_abandons_a_silent_primary_at_once_for_the_fallback() -> None:
+    """Stopping the daemon hurries recognition: a cloud that never answers (deadline an hour away) is
+    given up at once, and the fallback hears the whole utterance."""
+    cloud, local = NeverAnswers(), Recording("local")
+    recognizer = FallbackRecognizer(cloud, local, final_deadline_s=3600)
+    task = asyncio.create_task(recognizer.transcribe(_chunks(5)))
+    await cloud.waiting.wait()
+    recognizer.hurry()
+    result = await asyncio.wait_for(task, timeout=30)  # bounds a hang only: the deadline is an hour
+    assert (result.recognizer, result.text) == ("local", "5 chunks")
+    assert result.note == "huawei failed: abandoned: the daemon is stopping"
+    assert result.fell_back and cloud.cancelled
 
 
 class Lifecycle(Recording):
