@@ -252,18 +252,20 @@ def run_once(runners: list[System], seconds: float) -> None:
 
 def report(runners: list[System], seconds: float) -> str:
     best = {s.name: min(s.runs) for s in runners}
+    width = max(len(s.name) for s in runners) + 2
     lines = [
         f"idle CPU-s per audio-hour, {len(runners[0].runs)} runs of {seconds:g} s of a quiet room "
         f"(least kept), all systems at once",
-        f"{'system':<58}{'CPU-s/h':>9}{'runs':>22}{'x bare loop':>13}"
-        f"{'Pi Zero 2 W (x' + format(PI_FACTOR, 'g') + ')':>22}",
+        f"{'system':<{width}}{'CPU-s/h':>9}  {'runs':<20}{'x bare loop':>16}"
+        f"{'Pi Zero 2 W (x' + format(PI_FACTOR, 'g') + ')':>24}",
     ]
     for s in runners:
         ratio = "1.00 (baseline)" if s.baseline is None else f"{best[s.name] / best[s.baseline]:.2f}"
         pi = best[s.name] * PI_FACTOR
         runs = " ".join(f"{r:.1f}" for r in s.runs)
         lines.append(
-            f"{s.name:<58}{best[s.name]:>9.1f}{runs:>22}{ratio:>13}{pi:>10.0f} s = {100 * pi / 3600:4.1f} %"
+            f"{s.name:<{width}}{best[s.name]:>9.1f}  {runs:<20}{ratio:>16}"
+            f"{pi:>12.0f} s = {100 * pi / 3600:4.1f} %"
         )
     lines.append(f"target: each daemon <= {TARGET}x its bare loop; Pi column: % of one A53 core")
     return "\n".join(lines)
