@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from assistantd import owned_threads
-from assistantd.audio.frames import AudioSource, Frame
+from assistantd.audio.frames import AudioSource, Frame, hold_frames
 from assistantd.audio.microphone import STOP_CLOSE_S, MicrophoneSource
 from assistantd.audio.sources import open_source
 from assistantd.config import Config
@@ -68,6 +68,9 @@ class TappedSource:
         one's instead of starting again at 0 (reports stay in one timeline)."""
         self.end_s = 0.0
         """End of the last frame read, on the carried-on clock."""
+
+    def hold(self, frames: int) -> None:
+        hold_frames(self.inner, frames)
 
     async def frames(self) -> AsyncIterator[Frame]:
         frames = self.inner.frames()

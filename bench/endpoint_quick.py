@@ -8,7 +8,8 @@ level) a track of 8 utterances with 2-8 s gaps is built, plus a noise-only stret
 Prints, per noise and overall: utterance recall, onset kept, splits, false utterances per hour of
 noise-only audio, uploaded seconds / true speech seconds, where the upload ends and when the end is decided
 (relative to the true end of speech), and CPU seconds per hour of audio for ``segment_pcm`` (including
-building the VAD and loading Silero per track) next to the bare webrtcvad baseline measured in the same run.
+building the VAD and loading Silero per track) next to the bare webrtcvad and noise suppression + webrtcvad
+baselines measured in the same run.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import numpy.typing as npt
 from assistantd.config.endpoint import EndpointConfig
 from assistantd.endpoint.offline import Segment, segment_pcm
 from assistantd.endpoint.vad import WebrtcVad
-from bench import synth
+from bench import baselines, synth
 
 RATE = 16000
 CACHE = Path(__file__).resolve().parent / ".corpus" / "quick"
@@ -201,7 +202,7 @@ def main() -> None:
     print(f"config: {config}")
     clips = speech_clips()
     total = Score()
-    baseline_cpu = 0.0
+    baseline_cpu = ns_cpu = 0.0
     for kind in args.noises.split(","):
         rng = np.random.default_rng(zlib.crc32(kind.encode()))
         per = Score()
@@ -220,10 +221,18 @@ def main() -> None:
             for i in range(0, len(track.pcm) - size + 1, size):
                 vad.is_speech(track.pcm[i : i + size])
             baseline_cpu += time.process_time() - t0
+            t0 = time.process_time()
+            baselines.ns_webrtcvad(track.pcm, config.vad_aggressiveness, config.noise_suppression or 2)
+            ns_cpu += time.process_time() - t0
         print(_report(kind, per))
         total.add(per)
     print(_report("ALL", total))
     print(f"baseline: bare webrtcvad {baseline_cpu / total.audio_s * 3600:.1f} CPU-s/h of audio")
+    ns_per_hour = ns_cpu / total.audio_s * 3600
+    print(
+        f"baseline: noise suppression + webrtcvad {ns_per_hour:.1f} CPU-s/h of audio; "
+        f"assistantd {total.cpu / total.audio_s * 3600 / ns_per_hour:.2f}x that"
+    )
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ class MemorySource:
     """Frames of a PCM buffer as fast as they are taken (a file read faster than real time)."""
 
     frame_ms = FRAME_MS
+    live = False
 
     def __init__(self, pcm: bytes) -> None:
         self.pcm = pcm

@@ -6,6 +6,13 @@ PortAudio calls ``CaptureStream.callback`` on its own thread with native PCM. Th
 frame is scheduled until the consumer takes it, so neither the queue nor the loop's callback list can grow
 when the consumer (or the whole loop) stalls. Policy when full: drop the newest frame and count it; the
 frames already queued are older audio the consumer is about to need. A drop shows as a gap in ``Frame.t``.
+
+Waking the loop costs more than the frame's work: per 30 ms frame, the wake-up alone (a self-pipe write,
+epoll, a loop iteration, the GIL passed between two threads) more than doubled the CPU of an idle
+listening loop (bench/idle_cpu.py, issue 13). So while nothing needs the audio at once (no utterance in
+flight: the listener says so with ``MicrophoneSource.hold(frames)``), the callback holds up to
+``owner.hold_frames`` frames and wakes the loop once for all of them; held frames count against the bound
+like queued ones.
 """
 
 from __future__ import annotations
@@ -39,6 +46,8 @@ class Counters(Protocol):
 
     frames_dropped: int
     input_overflows: int
+    hold_frames: int
+    """Frames the callback may collect before waking the loop (1: every frame at once)."""
 
 
 class CaptureState(enum.StrEnum):
@@ -90,6 +99,8 @@ class CaptureStream:
         self._queue: asyncio.Queue[Frame | None] = asyncio.Queue()
         self._lock = threading.Lock()
         self._in_flight = 0
+        self._held: list[Frame | None] = []
+        """Frames the callback keeps until ``owner.hold_frames`` are there (PortAudio thread only)."""
         self.error: str | None = None
         self.name = "?"
         """The device, as DeviceInfo.describe() puts it (for log lines)."""
@@ -105,9 +116,13 @@ class CaptureStream:
                 self._owner.input_overflows += 1
             for frame in self.framer.push(self._converter.process(in_data or b"")):
                 self._offer(frame)
+            if len(self._held) >= self._owner.hold_frames:
+                held, self._held = self._held, []
+                self._schedule(held)
         except Exception as err:  # nothing may escape into PortAudio's thread
             self.error = f"capture callback failed: {err!r}"
-            self._schedule(None)
+            held, self._held = self._held, []
+            self._schedule([*held, None])
             return None, PA_ABORT
         return None, PA_CONTINUE
 
@@ -117,19 +132,26 @@ class CaptureStream:
                 self._owner.frames_dropped += 1
                 return
             self._in_flight += 1
-        self._schedule(frame)
+        self._held.append(frame)
 
-    def _schedule(self, item: Frame | None) -> None:
+    def _schedule(self, items: list[Frame | None]) -> None:
         with contextlib.suppress(RuntimeError):  # the loop closed under a stream that is shutting down
-            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+            self._loop.call_soon_threadsafe(self._put_all, items)
+
+    def _put_all(self, items: list[Frame | None]) -> None:
+        for item in items:
+            self._queue.put_nowait(item)
 
     # -- loop side ----------------------------------------------------------------------------------
     async def frames(self, stall_timeout_s: float) -> AsyncIterator[Frame]:
         """Frames until the stream fails or stalls, which raises CaptureError."""
         while True:
             try:
-                async with asyncio.timeout(stall_timeout_s):
-                    item = await self._queue.get()
+                if not self._queue.empty():
+                    item = self._queue.get_nowait()  # held frames came together: no timer for each
+                else:
+                    async with asyncio.timeout(stall_timeout_s):
+                        item = await self._queue.get()
             except TimeoutError:
                 stopped = self.stream is None or not self.stream.is_active()
                 why = "stream stopped, no audio" if stopped else "no audio"

@@ -11,6 +11,7 @@ import asyncio
 import concurrent.futures
 import logging
 import os
+import queue
 import sys
 import threading
 import time
@@ -129,8 +130,59 @@ class _PendingRead:
         return self.waiter
 
 
+_Job = tuple[concurrent.futures.Future[bytes], int | None, BinaryIO, int]
+"""A read to make: (its future, file descriptor or None, stream, size)."""
+
+READER_IDLE_S = 60.0
+"""A reader thread with no read to make for this long ends (a stream nobody reads any more)."""
+
+
+class _ReaderThread:
+    """The one thread that makes a stream's blocking reads, one after another, as they are asked for.
+
+    A thread per read cost more than the reading itself when input comes in small writes (30 ms of audio
+    at a time: 33 thread starts a second, issue 13). Reads are still made only when a reader asks, never
+    ahead: what has not been asked for stays in the pipe.
+    """
+
+    def __init__(self, key: object) -> None:
+        self._key = key
+        self._jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._running = False
+
+    def submit(self, job: _Job) -> None:
+        with self._lock:
+            self._jobs.put(job)
+            if not self._running:
+                self._running = True
+                threading.Thread(target=self._run, name="assistantd-stdin", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                future, fd, stream, size = self._jobs.get(timeout=READER_IDLE_S)
+            except queue.Empty:
+                with self._lock:
+                    if self._jobs.empty():
+                        self._running = False
+                        if _readers.get(self._key) is self:
+                            del _readers[self._key]
+                        return
+                continue
+            try:
+                data = os.read(fd, size) if fd is not None else stream.read(size)
+            except BaseException as exc:  # handed to the awaiting task, which re-raises it
+                future.set_exception(exc)
+            else:
+                future.set_result(data or b"")
+            del future, stream  # nothing of a finished read stays referenced while the thread waits
+
+
 _pending_reads: dict[object, _PendingRead] = {}
 """At most one blocking read per stream, shared by every StdinSource on it (see ``StdinSource._read``)."""
+_readers: dict[object, _ReaderThread] = {}
+"""The reader thread of each stream."""
 
 
 def _stream_key(stream: BinaryIO) -> tuple[object, int | None]:
@@ -146,12 +198,13 @@ def _stream_key(stream: BinaryIO) -> tuple[object, int | None]:
 class StdinSource:
     """Frames from raw 16 kHz mono s16le on a byte stream (stdin by default); ends at EOF.
 
-    Reads happen in a daemon thread: a pipe or terminal may block for as long as its writer likes, and a
-    read still blocked when the loop stops must not hold up interpreter exit (a default-executor thread
-    would make ``asyncio.run`` wait for it). A stream with a file descriptor is read with ``os.read``, not
-    through its BufferedReader: a thread blocked inside ``BufferedReader.read`` holds the reader's lock,
-    and the interpreter aborts at exit ("could not acquire lock for <stdin> at interpreter shutdown") when
-    the daemon stops while its writer is idle.
+    Reads happen in a daemon thread, one per stream for all its reads (``_ReaderThread``): a pipe or
+    terminal may block for as long as its writer likes, and a read still blocked when the loop stops must
+    not hold up interpreter exit (a default-executor thread would make ``asyncio.run`` wait for it). A
+    stream with a file descriptor is read with ``os.read``, not through its BufferedReader: a thread
+    blocked inside ``BufferedReader.read`` holds the reader's lock, and the interpreter aborts at exit
+    ("could not acquire lock for <stdin> at interpreter shutdown") when the daemon stops while its writer
+    is idle.
     """
 
     def __init__(
@@ -197,22 +250,15 @@ class StdinSource:
             read: concurrent.futures.Future[bytes] = concurrent.futures.Future()
             pending = _PendingRead(read, loop)
             _pending_reads[self._key] = pending
-            threading.Thread(
-                target=self._work, args=(read, size), name="assistantd-stdin", daemon=True
-            ).start()
+            reader = _readers.get(self._key)
+            if reader is None:
+                reader = _readers[self._key] = _ReaderThread(self._key)
+            reader.submit((read, self._fd, self._stream, size))
         try:
             return await asyncio.shield(pending.waiter_on(loop))
         finally:
             if pending.read.done() and _pending_reads.get(self._key) is pending:
                 del _pending_reads[self._key]
-
-    def _work(self, pending: concurrent.futures.Future[bytes], size: int) -> None:
-        try:
-            data = os.read(self._fd, size) if self._fd is not None else self._stream.read(size)
-        except BaseException as exc:  # handed to the awaiting task, which re-raises it
-            pending.set_exception(exc)
-        else:
-            pending.set_result(data or b"")
 
     def frames(self) -> AsyncIterator[Frame]:
         converter = ToMono16k(SAMPLE_RATE, 1, SAMPLE_WIDTH)

@@ -38,3 +38,11 @@ class AudioSource(Protocol):
     def frames(self) -> AsyncIterator[Frame]:
         """Frames in order. A file source ends at EOF; a microphone source runs until cancelled."""
         ...
+
+
+def hold_frames(source: object, frames: int) -> None:
+    """Ask a live source to hand frames over up to ``frames`` at a time (1: each as it comes), if it can:
+    the microphone can (microphone.py: fewer wake-ups of the loop); a file or a pipe need not."""
+    hold = getattr(source, "hold", None)
+    if hold is not None:
+        hold(frames)

@@ -2,6 +2,9 @@
 
 Threads: the stream and its bounded hand-off of frames to the loop are in capture_stream.py.
 
+While no utterance is in flight the listener lets the stream hold frames and wake the loop once for
+several (``hold``; capture_stream.py says why).
+
 Self-healing: ``frames()`` never raises for device trouble. A missing device, a busy one (ALSA EBUSY ->
 paDeviceUnavailable), an unplugged one, or a stream that delivers nothing for ``audio.stall_timeout_s`` is
 closed, logged in one line, and reopened after a backoff delay (``audio.retry_initial_s`` doubling to
@@ -107,8 +110,16 @@ class MicrophoneSource:
         self._due: float | None = None
         """When the reopen loop's current step (close, backoff sleep + open) must be over."""
         self._samples = 0
+        self.hold_frames = 1
+        """Frames the capture callback may collect before waking the loop (see ``hold``)."""
         self._dropped_reported = 0
         self._drop_report_at = clock()
+
+    def hold(self, frames: int) -> None:
+        """Let the capture callback collect up to ``frames`` frames before handing them to the loop (never
+        more than the hand-off bound allows); 1 hands every frame over as it is captured. The listener asks
+        for more while nothing needs the audio at once: fewer wake-ups, the same frames, a little later."""
+        self.hold_frames = max(1, min(frames, self.cfg.queue_frames // 2))
 
     def status(self) -> str:
         """One short line for a STATUS / log line."""

@@ -7,7 +7,8 @@ does not) and passes a frame only when it is ``margin_db`` above that floor. A s
 into the floor after ``window_s``; a quieter room is followed at once. Pure: arithmetic only. The level is
 computed without numpy (``math.hypot`` over ``array('h')``: C speed, about 10 us per 30 ms frame, where a
 Python-level sum of squares takes 30), so the listening loop does not load numpy, which alone costs ~13 MB
-of RSS (issue 6).
+of RSS (issue 6). The floor is a running minimum (a deque of the window's ascending minima: each level is
+added and removed once), not ``min()`` over the whole window on every frame (issue 13).
 """
 
 from __future__ import annotations
@@ -25,13 +26,19 @@ class NoiseFloorGate:
     def __init__(self, margin_db: float, window_s: float, frame_s: float = 0.03) -> None:
         self.margin_db = margin_db
         self.window_s = window_s
-        self._levels: deque[float] = deque(maxlen=max(1, round(window_s / frame_s)))
+        self.window_frames = max(1, round(window_s / frame_s))
+        """Frames the floor is the minimum of."""
+        self._frame = 0
+        """Frames fed so far (the index of the next one)."""
+        # Ascending minima of the window: _minima[0] is the floor; _born[k] is the frame _minima[k] came in.
+        self._minima: deque[float] = deque()
+        self._born: deque[int] = deque()
         self.floor_db = SILENCE_DB
 
     @staticmethod
     def level_db(pcm: bytes) -> float:
         """RMS level of s16le samples in dBFS (full scale sine = -3 dB)."""
-        samples = array("h", pcm[: len(pcm) - len(pcm) % 2])
+        samples = array("h", pcm if not len(pcm) % 2 else pcm[:-1])
         if not samples:
             return SILENCE_DB
         if sys.byteorder == "big":
@@ -41,7 +48,16 @@ class NoiseFloorGate:
 
     def update(self, level_db: float) -> bool:
         """Feed one frame's level; True when it is margin_db above the floor of the window before it."""
-        above = not self._levels or level_db >= min(self._levels) + self.margin_db
-        self._levels.append(level_db)
-        self.floor_db = min(self._levels)
+        minima, born = self._minima, self._born
+        above = not minima or level_db >= minima[0] + self.margin_db
+        while minima and minima[-1] >= level_db:
+            minima.pop()
+            born.pop()
+        minima.append(level_db)
+        born.append(self._frame)
+        if born[0] <= self._frame - self.window_frames:
+            minima.popleft()
+            born.popleft()
+        self._frame += 1
+        self.floor_db = minima[0]
         return above

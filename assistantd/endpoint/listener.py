@@ -20,6 +20,12 @@ recognizer can stream it. Both buffers are bounded; what happens when one is ful
 
 Utterances still waiting when listening stops (shutdown, reload, a failed source) go to ``on_drop`` too.
 
+While no utterance is in flight (continuous mode: the endpointer is idle; wake mode: ``idle``), a live
+source may hand frames over ``IDLE_HOLD_MS`` at a time (``hold_frames``): waking the loop for every 30 ms
+frame cost more than the listening itself (issue 13). An utterance's start or a wake word is then heard up
+to that much later, never lost; once one is in flight, every frame comes at once again, so where an
+utterance ends is decided without the delay.
+
 With a wake stage (wake.py) the chain is source -> wake -> VAD -> endpointer, and listening has modes:
 
 * ``idle``: only the wake detector runs (no VAD, no endpointer): speech nobody addressed to the assistant
@@ -42,13 +48,14 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import Literal
 
-from assistantd.audio.frames import BYTES_PER_SECOND, AudioSource, Frame, frame_bytes
+from assistantd.audio.frames import BYTES_PER_SECOND, AudioSource, Frame, frame_bytes, hold_frames
 from assistantd.config.endpoint import EndpointConfig
 from assistantd.endpoint.machine import (
     Endpointer,
     EndReason,
     Event,
     OnsetCheck,
+    State,
     UtteranceAudio,
     UtteranceEnded,
     UtteranceStarted,
@@ -58,6 +65,9 @@ from assistantd.endpoint.wake import Detection, WakeStage
 from assistantd.tasks import aclose_iterator, cancel_and_wait
 
 WakeMode = Literal["idle", "handoff", "armed", "command", "follow_up"]
+
+IDLE_HOLD_MS = 120
+"""While idle, a live source may collect this much audio before handing it over (module docstring)."""
 
 log = logging.getLogger(__name__)
 
@@ -215,6 +225,8 @@ class Listener:
         self._deadline = 0.0
         """Audio-clock end of the command or follow-up window, seconds."""
         self._last_end = 0.0
+        self._holding = False
+        """The source was asked to hold frames (see IDLE_HOLD_MS)."""
 
     def follow_up(self, seconds: float) -> None:
         """After a reply: the next ``seconds`` of speech are a command without the phrase (wake mode)."""
@@ -269,6 +281,10 @@ class Listener:
                     continue
                 last_end = self._last_end = frame.t + self.source.frame_ms / 1000
                 changed = self._endpoint(frame) if self.wake is None else self._wake_step(frame)
+                idle = self.endpointer.state is State.IDLE if self.wake is None else self.mode == "idle"
+                if idle is not self._holding:
+                    self._holding = idle
+                    hold_frames(self.source, max(1, IDLE_HOLD_MS // self.source.frame_ms) if idle else 1)
                 if changed:
                     # Let consumers see the new audio now, even if the source never has to wait (a file).
                     await asyncio.sleep(0)

@@ -47,12 +47,18 @@ class Trace:
 
 
 def analyse_pcm(
-    pcm: bytes, config: EndpointConfig, frame_ms: int = 30, vad: FrontEndVad | None = None
+    pcm: bytes,
+    config: EndpointConfig,
+    frame_ms: int = 30,
+    vad: FrontEndVad | None = None,
+    *,
+    traced: bool = True,
 ) -> tuple[list[Segment], Trace]:
     """Endpoint 16 kHz mono s16le ``pcm``; return the kept segments and a per-frame trace.
 
     A trailing part shorter than one frame is ignored. Cancelled (too short) utterances are not segments;
-    they are listed in ``trace.cancelled``.
+    they are listed in ``trace.cancelled``. With ``traced=False`` the per-frame lists stay empty (the
+    daemon keeps no trace either, so its cost is not counted in what bench/ measures).
     """
     check_frame_ms(frame_ms)
     vad = vad if vad is not None else build_vad(config, frame_ms)
@@ -66,7 +72,10 @@ def analyse_pcm(
         now = i * size / BYTES_PER_SECOND
         speech = vad.is_speech(frame)
         events = machine.process(frame, speech, now)
-        ended.extend(e for e in events if isinstance(e, UtteranceEnded))
+        if events:
+            ended.extend(e for e in events if isinstance(e, UtteranceEnded))
+        if not traced:
+            continue
         verdict = vad.last
         trace.t.append(now)
         trace.vad.append(verdict.vad)
@@ -85,4 +94,4 @@ def analyse_pcm(
 
 def segment_pcm(pcm: bytes, config: EndpointConfig, frame_ms: int = 30) -> list[Segment]:
     """The utterances the endpointer would upload from ``pcm`` (16 kHz mono s16le), in order."""
-    return analyse_pcm(pcm, config, frame_ms)[0]
+    return analyse_pcm(pcm, config, frame_ms, traced=False)[0]

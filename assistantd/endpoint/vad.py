@@ -62,10 +62,15 @@ class NoiseSuppressor:
     def process(self, frame: bytes) -> bytes:
         if len(frame) % _TEN_MS:
             raise ValueError("frames must be a whole number of 10 ms")
-        out = [
-            self._processor.Process10ms(frame[i : i + _TEN_MS]).audio for i in range(0, len(frame), _TEN_MS)
-        ]
-        return b"".join(out)
+        process = self._processor.Process10ms
+        if len(frame) == 3 * _TEN_MS:  # the daemon's 30 ms frames
+            clean: bytes = (
+                process(frame[:_TEN_MS]).audio
+                + process(frame[_TEN_MS : 2 * _TEN_MS]).audio
+                + process(frame[2 * _TEN_MS :]).audio
+            )
+            return clean
+        return b"".join(process(frame[i : i + _TEN_MS]).audio for i in range(0, len(frame), _TEN_MS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,17 +105,24 @@ class FrontEndVad:
         self.suppressor = suppressor
         self.gate = gate
         self.onset_check = onset_check
-        self.last = Verdict(False, SILENCE_DB, SILENCE_DB, False)
+        # The latest frame's figures, kept as plain attributes: a Verdict is built only when asked for.
+        self._vad = False
+        self._level_db = SILENCE_DB
+        self._speech = False
+
+    @property
+    def last(self) -> Verdict:
+        floor = self.gate.floor_db if self.gate is not None else SILENCE_DB
+        return Verdict(self._vad, self._level_db, floor, self._speech)
 
     def is_speech(self, frame: bytes) -> bool:
         clean = self.suppressor.process(frame) if self.suppressor is not None else frame
-        vad = self.engine.is_speech(clean)
+        vad = self._vad = self.engine.is_speech(clean)
         if self.gate is None:
-            self.last = Verdict(vad, SILENCE_DB, SILENCE_DB, vad)
+            self._speech = vad
             return vad
-        level = self.gate.level_db(clean)
-        speech = self.gate.update(level) and vad
-        self.last = Verdict(vad, level, self.gate.floor_db, speech)
+        level = self._level_db = self.gate.level_db(clean)
+        speech = self._speech = self.gate.update(level) and vad
         return speech
 
 

@@ -208,3 +208,29 @@ async def test_stdin_reader_can_be_cancelled_while_the_pipe_is_idle() -> None:
     finally:
         os.close(w)
         reader.close()
+
+
+class _SmallWrites(io.RawIOBase):
+    """A stream whose writer sends 30 ms at a time: each read returns at most one write; it notes the thread
+    that made each read."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self.readers: list[threading.Thread] = []
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        self.readers.append(threading.current_thread())
+        chunk, self._data = self._data[: min(size, 960)], self._data[min(size, 960) :]
+        return chunk
+
+
+async def test_stdin_reads_are_made_by_one_thread_not_one_each() -> None:
+    stream = _SmallWrites(bytes(960 * 40))
+    frames = await collect(StdinSource(stream, frame_ms=30))  # type: ignore[arg-type]
+    assert len(frames) == 40
+    assert len(stream.readers) == 41  # 40 writes, then end of file
+    assert len(set(stream.readers)) == 1
+    assert stream.readers[0] is not threading.main_thread()

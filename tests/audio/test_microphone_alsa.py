@@ -27,14 +27,18 @@ from tests.waiting import eventually
 STEREO_48K = {"device": "default", "sample_rate_hz": 48000, "channels": 2, "queue_frames": 10000}
 
 
-@pytest.mark.parametrize("channel", [1, 0], ids=["speech-channel", "noise-channel"])
+@pytest.mark.parametrize(
+    ("channel", "hold"), [(1, 1), (0, 1), (1, 4)], ids=["speech-channel", "noise-channel", "held-4"]
+)
 async def test_capture_resamples_to_16k_and_keeps_the_chosen_channel(
-    speech, tmp_path: Path, alsa_file_device, channel: int
+    speech, tmp_path: Path, alsa_file_device, channel: int, hold: int
 ) -> None:
+    """Frames held in the capture thread (the listener idle) arrive all the same, none lost or repeated."""
     infile = tmp_path / "in.raw"
     infile.write_bytes(native_input(speech, tmp_path, 48000, speech_channel=1))
     alsa_file_device(infile)
     source = MicrophoneSource(AudioConfig(**STEREO_48K, channel=channel))
+    source.hold(hold)
     n = math.ceil(len(speech.samples) / 480)
     frames = await take(source, n)
 

@@ -8,6 +8,10 @@ Before ``flow()`` the FIFO has no writer at all: opening it blocks, the "input m
 
 The writer holds the FIFO open read-write, so the daemon's opens (PortAudio probes the device, then
 opens the stream) never wait for it while it is there, and never see SIGPIPE-style hang-ups between them.
+
+With ``bytes_per_s`` the writer is paced: ``chunk_bytes`` at a time, each when the audio clock says it is
+due, so the capture side sees a device that runs in real time (bench/idle_cpu.py), not a file read as fast
+as it can be.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import contextlib
 import os
 import select
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -28,14 +33,28 @@ PIPE_BYTES = 1 << 16
 
 
 class FifoDevice:
-    def __init__(self, directory: Path, seed: int = 5) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        seed: int = 5,
+        *,
+        audio: bytes | None = None,
+        bytes_per_s: float | None = None,
+        chunk_bytes: int = CHUNK_BYTES,
+    ) -> None:
+        """``audio`` (looped) is what the device plays; by default a quiet room's noise."""
         self.path = directory / "mic.fifo"
         os.mkfifo(self.path)
         self.conf = write_alsa_conf(directory, self.path)
         self.env = {"ALSA_CONFIG_PATH": str(self.conf)}
         rng = np.random.default_rng(seed)
         # A quiet room's noise (about -50 dBFS), not constants: whatever format PortAudio opens, it is noise.
-        self._noise = rng.normal(0.0, 100.0, 64 * CHUNK_BYTES // 2).astype("<i2").tobytes()
+        self._noise = audio or rng.normal(0.0, 100.0, 64 * chunk_bytes // 2).astype("<i2").tobytes()
+        self._noise += self._noise[:chunk_bytes]  # a whole chunk is always there to write at any offset
+        self._chunk = chunk_bytes
+        self._bytes_per_s = bytes_per_s
+        self._started: float | None = None
+        """When the paced writer began (monotonic seconds)."""
         self._cond = threading.Condition()
         self._mode = "idle"
         self._fd: int | None = None
@@ -83,9 +102,19 @@ class FifoDevice:
             self._mode = mode
             self._cond.notify_all()
 
+    def _pace(self) -> None:
+        """Paced: wait (outside the lock) until the next chunk is due on the audio clock."""
+        if self._bytes_per_s is None or self._started is None:
+            return
+        now = time.monotonic()
+        due = self._started + self.written / self._bytes_per_s
+        if due > now:
+            time.sleep(due - now)
+
     def _write(self) -> None:
         offset = 0
         while True:
+            self._pace()
             with self._cond:
                 self._cond.wait_for(lambda: self._mode in ("flow", "closed"))
                 if self._mode == "closed":
@@ -97,9 +126,11 @@ class FifoDevice:
                 if not ready:
                     continue
                 try:
-                    n = os.write(self._fd, self._noise[offset : offset + CHUNK_BYTES])
+                    n = os.write(self._fd, self._noise[offset : offset + self._chunk])
                 except BlockingIOError:
                     continue
-                offset = (offset + n) % (len(self._noise) - CHUNK_BYTES)
+                offset = (offset + n) % (len(self._noise) - self._chunk)
+                if self._started is None:
+                    self._started = time.monotonic()
                 self.written += n
                 self._cond.notify_all()

@@ -34,3 +34,14 @@ def test_gate_opens_above_the_floor_and_follows_a_louder_room_after_its_window()
     assert results[0] is True
     assert results[-1] is False
     assert gate.floor_db == -30
+
+
+def test_floor_is_the_minimum_of_the_last_window_on_any_sequence() -> None:
+    rng = np.random.default_rng(8)
+    # Random levels with long rises and falls, plenty of ties (rounded) and digital silence.
+    levels = np.round(np.cumsum(rng.normal(0, 3, 3000)) % 60 - 80).tolist() + [SILENCE_DB] * 5 + [-40.0] * 200
+    gate = NoiseFloorGate(margin_db=6, window_s=0.3, frame_s=0.03)
+    for i, level in enumerate(levels):
+        before = levels[max(0, i - 10) : i]
+        assert gate.update(level) is (not before or level >= min(before) + 6)
+        assert gate.floor_db == min(levels[max(0, i - 9) : i + 1])

@@ -204,3 +204,32 @@ async def test_utterances_still_waiting_when_listening_stops_are_told(three_phra
         (2, "listening stopped before it was taken"),
         (3, "listening stopped before it was taken"),
     ]
+
+
+class HoldingPcmSource(PcmSource):
+    """A live PcmSource that can hold frames like the microphone: it notes what the listener asked for
+    and at which point of the audio."""
+
+    def __init__(self, pcm: bytes) -> None:
+        super().__init__(pcm, live=True)
+        self.holds: list[tuple[int, float]] = []
+
+    def hold(self, frames: int) -> None:
+        self.holds.append((frames, self.position))
+
+
+async def test_a_live_source_may_hold_frames_only_while_no_utterance_is_in_flight(three_phrases: Mix) -> None:
+    source = HoldingPcmSource(three_phrases.pcm)
+    listener = Listener(source, build_vad(CONFIG), CONFIG)
+    utterances = []
+    async for utt in listener.utterances():
+        async for _ in utt.audio():
+            pass
+        utterances.append(utt)
+    assert len(utterances) == 3
+    # Idle at first: hold; each utterance: every frame at once from its trigger to its end decision.
+    assert [frames for frames, _ in source.holds] == [4] + [1, 4] * 3
+    for k, utt in enumerate(utterances):
+        (_, opened), (_, closed) = source.holds[2 * k + 1 : 2 * k + 3]
+        assert utt.onset < opened < utt.onset + 1.0  # the start trigger fired in the first second
+        assert utt.end is not None and utt.end < closed  # held again only once it has ended

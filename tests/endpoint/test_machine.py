@@ -5,6 +5,7 @@ Frames carry their own index so the tests can check exactly which audio was hand
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import pytest
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from assistantd.config.endpoint import HANGOVER_PRESETS_MS, EndpointConfig
 from assistantd.endpoint.machine import (
     _TRANSITIONS,
+    ONSET_CHECK_LEAD_S,
     Endpointer,
     Event,
     OnsetCheck,
@@ -192,15 +194,18 @@ def test_a_refused_onset_stays_idle_and_the_check_is_asked_again_with_the_grown_
         return len(asked) == 3
 
     events = drive("." * 20 + "#" * 20 + "." * 40, onset_check=third_time_lucky)
+    # The check hears the window at the trigger and ONSET_CHECK_LEAD_S of the pre-roll before it.
+    lead = math.floor(ONSET_CHECK_LEAD_S / FRAME_S + 1e-9)  # whole frames within the lead
+    assert 0 < lead < 10
     assert [(round(start / FRAME_S), pcm) for start, pcm in asked] == [
-        (10, frames(10, 25)),  # pre-roll + window at the trigger
-        (10, frames(10, 26)),
-        (10, frames(10, 27)),
+        (20 - lead, frames(20 - lead, 25)),
+        (20 - lead, frames(20 - lead, 26)),
+        (20 - lead, frames(20 - lead, 27)),
     ]
     (i, started) = next((i, e) for i, e in events if isinstance(e, UtteranceStarted))
     assert i == 27
     assert started.onset == pytest.approx(20 * FRAME_S)  # the onset is not delayed by the refusals
-    assert audio_of(events).startswith(frames(10, 27))
+    assert audio_of(events).startswith(frames(10, 27))  # the utterance keeps its whole pre-roll
 
 
 def test_an_onset_check_that_always_refuses_starts_nothing() -> None:

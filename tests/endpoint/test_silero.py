@@ -29,3 +29,26 @@ def test_a_grown_candidate_is_checked_only_on_its_new_audio(speech: dict[str, Fl
     assert check.chunks_run - first <= 20  # about one chunk per frame, not the whole window again
     # A candidate that does not continue the last one starts from a fresh model state.
     assert check(100.0, to_pcm(speech["cmn_espeak"][: RATE * 6 // 10])) is True
+
+
+def test_re_checks_of_a_sliding_candidate_see_the_audio_as_one_stream(speech: dict[str, Float]) -> None:
+    """The ring slides one frame per re-check (its start moves too); each re-check must continue the model
+    on exactly the samples after the last ones it saw, none skipped or repeated."""
+    audio = to_pcm(
+        np.concatenate([NOISES["clicks"](RATE, np.random.default_rng(5)) * 0.1, speech["en_flite"][:RATE]])
+    )
+    frame, window = 960, 20
+    check = SileroOnsetCheck(load_silero(), 1.1)  # never passes: every frame is a re-check
+    seen = []
+    for n in range(window, len(audio) // frame):
+        check((n - window) * 0.03, audio[(n - window) * frame : n * frame])
+        seen.append(check.last_probability)
+    reference = load_silero()
+    samples = [s / 32768 for s in np.frombuffer(audio, "<i2").tolist()]
+    stream = [reference.process_samples(samples[i : i + 512]) for i in range(0, len(samples) - 511, 512)]
+    # Check k has seen the first (window + k) frames: its chunks are those ending within them.
+    for k, best in enumerate(seen):
+        end = (window + k) * frame // 2 // 512
+        start = 0 if k == 0 else (window + k - 1) * frame // 2 // 512
+        if end > start:
+            assert best == max(stream[start:end])
