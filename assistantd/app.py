@@ -239,7 +239,7 @@ class AssistantApp:
     # -- Dispatcher protocol (called by the pipeline) -------------------------------------------
     async def dispatch(self, report: UtteranceReport) -> None:
         if report.outcome is not Outcome.NO_COMMAND:  # a bare wake word says nothing about the recognizer
-            self._recognizer_failing = report.outcome in (Outcome.LOST, Outcome.FELL_BACK)
+            self._recognizer_failing = report.outcome is Outcome.LOST or report.fell_back
         rejected = report.outcome is Outcome.REJECTED
         if not report.text or (rejected and not self.config.recognizer.local.reject.run_fallback):
             # No words (noise, a cough), a failed recognition, or speech that was not a command: nothing

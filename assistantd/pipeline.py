@@ -136,6 +136,7 @@ class Pipeline:
             report.note = transcript.note
             report.verdict = transcript.verdict
             self.metrics.inc("recognized")
+            report.fell_back = transcript.fell_back
             if transcript.fell_back:
                 report.outcome = Outcome.FELL_BACK
                 self.metrics.inc("recognizer_errors")
@@ -146,8 +147,8 @@ class Pipeline:
             if transcript.rejected:
                 report.outcome = Outcome.REJECTED
                 self.metrics.inc("rejected")
-            elif not report.text:
-                report.outcome = Outcome.SILENT
+            elif not report.text and not transcript.fell_back:
+                report.outcome = Outcome.SILENT  # the fallback hearing nothing still says it fell back
             if ended_at is not None:
                 report.latency_ms = (self.clock() - ended_at) * 1000
                 self.metrics.observe("endpoint_to_final", report.latency_ms / 1000)

@@ -65,6 +65,9 @@ class UtteranceReport:
     """The offline recognizer's confidence check (score, unexplained speech), when one ran."""
     dropped_audio_s: float = 0.0
     """Audio of this utterance dropped because the pipeline fell behind a live source."""
+    fell_back: bool = False
+    """The configured recognizer failed and the fallback gave the text (even if the outcome says
+    rejected)."""
     handlers: list[HandlerOutcome] = field(default_factory=list)
     """What the bound handlers did (empty when none ran)."""
 

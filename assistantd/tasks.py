@@ -20,13 +20,18 @@ async def cancel_and_reap(*tasks: asyncio.Future[Any]) -> None:
     """Cancel ``tasks`` (helpers of one operation) and wait until every one has finished.
 
     How each ended is discarded: the failure that mattered was already raised or logged by the code
-    that owns them (``cancel()`` on a task that already failed also keeps asyncio from logging its
-    exception as never retrieved). A cancellation of the caller while it waits is not swallowed.
+    that owns them. An exception a helper raised while being cancelled (a close failing in a
+    ``finally``) is retrieved here, so asyncio does not log it as never retrieved. A cancellation of the
+    caller while it waits is not swallowed.
     """
     for task in tasks:
         task.cancel()
-    if tasks:
-        await asyncio.wait(tasks)
+    if not tasks:
+        return
+    await asyncio.wait(tasks)
+    for task in tasks:
+        if not task.cancelled():
+            task.exception()
 
 
 async def cancel_and_wait(task: asyncio.Future[Any]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 import pytest
 
@@ -86,3 +87,26 @@ async def test_cancel_and_reap_does_not_swallow_the_callers_cancellation() -> No
     done.set()
     with pytest.raises(asyncio.CancelledError):
         await caller
+
+
+async def test_cancel_and_reap_retrieves_a_failure_raised_while_cancelling() -> None:
+    """A helper whose clean-up fails (a socket close in a ``finally``): reaped, not logged by asyncio as
+    "Task exception was never retrieved"."""
+    started = asyncio.Event()
+
+    async def close_fails() -> None:
+        try:
+            started.set()
+            await asyncio.Event().wait()
+        finally:
+            raise OSError("close failed")
+
+    task = asyncio.create_task(close_fails())
+    await started.wait()
+    unretrieved: list[dict[str, object]] = []
+    asyncio.get_running_loop().set_exception_handler(lambda _, context: unretrieved.append(context))
+    await cancel_and_reap(task)
+    assert task.done() and not task.cancelled()  # it ended with its own error
+    del task
+    gc.collect()
+    assert unretrieved == []
