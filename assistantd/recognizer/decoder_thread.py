@@ -45,6 +45,8 @@ class DecoderThread:
         """Times a producer found the queue full and had to wait."""
         self.cpu_s = 0.0
         """CPU seconds the decoder thread has used (thread CPU clock), for benchmarks and logs."""
+        self.jobs_run = 0
+        """Jobs the thread has run: each one is a handoff (a future, a queue, a wake-up)."""
 
     def start(self) -> None:
         if not self._thread.is_alive() and not self._ready.done():
@@ -74,6 +76,7 @@ class DecoderThread:
             if not future.set_running_or_notify_cancel():
                 continue
             start = time.thread_time()
+            self.jobs_run += 1
             try:
                 future.set_result(fn(decoder))
             except BaseException as err:  # the awaiting coroutine re-raises it
