@@ -54,7 +54,7 @@ WARMUP_MIN = 5
 RSS_PROBE = "print(open('/proc/self/status').read().split('VmRSS:')[1].split()[0])"
 
 
-def _bare(code: str) -> tuple[float, int]:
+def bare_python(code: str) -> tuple[float, int]:
     """Wall time (s) and VmRSS (kB) of ``python -c CODE`` (measured at its end)."""
     start = time.perf_counter()
     out = subprocess.run(
@@ -63,7 +63,7 @@ def _bare(code: str) -> tuple[float, int]:
     return time.perf_counter() - start, int(out.split()[-1])
 
 
-def _configs(work: Path, fake_url: str) -> dict[str, dict[str, Any]]:
+def daemon_configs(work: Path, fake_url: str) -> dict[str, dict[str, Any]]:
     local = base_config(work / "grammar")
     local["handlers"]["bindings"] = [
         {"intent": intent, "exec": {"argv": ["true"], "timeout_s": 5}}
@@ -83,13 +83,13 @@ FAKE_KEYS = {"BENCH_APP_KEY": "test-app-key", "BENCH_ACCESS_KEY": "test-access-k
 """The keys tests.fakes.sauc accepts by default, handed over the way real ones are: in the environment."""
 
 
-def _start(config_path: Path) -> tuple[Daemon, float]:
+def start_daemon(config_path: Path) -> tuple[Daemon, float]:
     daemon = Daemon(config_path, watchdog_usec=None, env=FAKE_KEYS)
     ready = daemon.notice("READY", timeout=30)
     return daemon, ready.at - daemon.started_at
 
 
-def _stop(daemon: Daemon) -> None:
+def stop_daemon(daemon: Daemon) -> None:
     daemon.end_input()
     daemon.wait(15)
     daemon.close()
@@ -152,12 +152,12 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="bench-daemon-"))
     with fake_sauc_process("--transcript", "turn on the kitchen lights") as fake_url:
-        configs = _configs(work, fake_url)
+        configs = daemon_configs(work, fake_url)
         paths = {name: write_config(work / f"{name}.yaml", cfg) for name, cfg in configs.items()}
         audio = Audio(work / "speech")
 
-        bare_start, bare_rss = _bare("import numpy, webrtcvad")
-        empty_start, empty_rss = _bare("pass")
+        bare_start, bare_rss = bare_python("import numpy, webrtcvad")
+        empty_start, empty_rss = bare_python("pass")
         print(f"baseline: python -c pass {empty_start * 1000:.0f} ms, {empty_rss / 1024:.1f} MB RSS")
         print(
             f"baseline: python -c 'import numpy, webrtcvad' {bare_start * 1000:.0f} ms, "
@@ -169,7 +169,7 @@ def main() -> None:
         for name, path in paths.items():
             times = []
             for run in range(args.runs):
-                daemon, took = _start(path)
+                daemon, took = start_daemon(path)
                 times.append(took)
                 if run == args.runs - 1:
                     # Steady state: a few utterances through the whole pipeline, then the loop idles.
@@ -179,7 +179,7 @@ def main() -> None:
                     daemon.write(audio.room(5.0))
                     time.sleep(1.0)
                     steady[name] = daemon.vm_rss_kb()
-                _stop(daemon)
+                stop_daemon(daemon)
             ready[name] = statistics.median(times)
 
         print()
@@ -202,12 +202,12 @@ def main() -> None:
             f"accelerated hour: {args.hour_s} s of room noise, 2 commands a minute, "
             f"{args.growth_recognizer} recognizer"
         )
-        daemon, _ = _start(paths[args.growth_recognizer])
+        daemon, _ = start_daemon(paths[args.growth_recognizer])
         began = time.perf_counter()
         samples = _hour(daemon, args.hour_s, work / "speech")
         took = time.perf_counter() - began
         reports = daemon.reports(0)
-        _stop(daemon)
+        stop_daemon(daemon)
         recognized = sum(1 for r in reports if r.get("intent"))
         print(
             f"  fed in {took:.0f} s ({args.hour_s / took:.0f}x real time); {len(reports)} utterances "

@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -25,19 +26,43 @@ recursively, so a few hundred levels ended in RecursionError; deeper input is re
 
 
 class _TooDeepError(yaml.composer.ComposerError):
-    def __init__(self, path: list[str], mark: yaml.Mark | None) -> None:
+    def __init__(self, path: list[str], mark: Any) -> None:
         super().__init__(None, None, f"more than {MAX_DEPTH} levels of nesting", mark)
         shown = "".join(path[:5]).removeprefix(".")
         self.key_path = shown + ("..." if len(path) > 5 else "")
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key given twice in one mapping (PyYAML would silently keep the last, so a
-    second ``handlers:`` block pasted at the end of a file would replace the first unnoticed) and nesting
+if getattr(yaml, "__with_libyaml__", False):
+    # libyaml scans and parses (the pure-Python scanner was ~180 ms of every start for the shipped config
+    # and intents, issue 13); composing stays in Python so compose_node below still guards the depth.
+    from yaml._yaml import CParser
+
+    class _Parser(yaml.composer.Composer, CParser):
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            yaml.composer.Composer.__init__(self)
+
+else:  # pragma: no cover - PyYAML built without libyaml
+
+    class _Parser(  # type: ignore[no-redef]
+        yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser, yaml.composer.Composer
+    ):
+        def __init__(self, stream: str) -> None:
+            yaml.reader.Reader.__init__(self, stream)
+            yaml.scanner.Scanner.__init__(self)
+            yaml.parser.Parser.__init__(self)
+            yaml.composer.Composer.__init__(self)
+
+
+class _StrictLoader(_Parser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
+    """A safe loader that refuses a key given twice in one mapping (PyYAML would silently keep the last, so
+    a second ``handlers:`` block pasted at the end of a file would replace the first unnoticed) and nesting
     deeper than MAX_DEPTH (refused before PyYAML's recursion gets near Python's limit)."""
 
     def __init__(self, stream: str) -> None:
-        super().__init__(stream)
+        _Parser.__init__(self, stream)
+        yaml.constructor.SafeConstructor.__init__(self)
+        yaml.resolver.Resolver.__init__(self)
         self._path: list[str] = []
 
     def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
@@ -52,7 +77,8 @@ class _StrictLoader(yaml.SafeLoader):
         self._path.append(label)
         try:
             if len(self._path) > MAX_DEPTH:
-                raise _TooDeepError(self._path, self.peek_event().start_mark)  # type: ignore[no-untyped-call]
+                event = self.peek_event()
+                raise _TooDeepError(self._path, event.start_mark if event is not None else None)
             return super().compose_node(parent, index)  # type: ignore[arg-type]
         finally:
             self._path.pop()
@@ -72,12 +98,18 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[ob
     return loader.construct_mapping(node, deep=True)
 
 
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_StrictLoader.add_constructor(  # type: ignore[type-var]  # the stubs know only PyYAML's own loaders
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
+)
 
 
 def parse_yaml(text: str) -> object:
     """Parse YAML with the safe loader, refusing duplicate keys. Raises yaml.YAMLError."""
-    return yaml.load(text, Loader=_StrictLoader)
+    loader = _StrictLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 def read_yaml(path: Path, what: str) -> object:

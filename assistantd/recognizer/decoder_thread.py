@@ -57,6 +57,8 @@ class DecoderThread:
         """Times a producer found the queue full and had to wait."""
         self.cpu_s = 0.0
         """CPU seconds the decoder thread has used (thread CPU clock), for benchmarks and logs."""
+        self.jobs_run = 0
+        """Jobs the thread has run: each one is a handoff (a future, a queue, a wake-up)."""
 
     @property
     def closed(self) -> bool:
@@ -95,6 +97,7 @@ class DecoderThread:
             if not future.set_running_or_notify_cancel():
                 continue
             start = time.thread_time()
+            self.jobs_run += 1
             try:
                 future.set_result(fn(decoder))
             except BaseException as err:  # the awaiting coroutine re-raises it

@@ -11,7 +11,8 @@ What a grammar cannot hold is left out, path by path, and reported:
 - wildcards ({name} lists with ``wildcard: true``) match any text, which a finite grammar cannot;
   branches that need one are dropped (``Grammar.dropped`` says which sentences went).
 - number ranges become their spoken words (0..100 -> "zero" .. "one hundred"); digits are never spoken.
-  They are written as a prefix tree (jsgf.prefix_tree) so the decoder does not try "one" a hundred times.
+  They are written as a prefix tree (jsgf.prefix_tree) so the JSGF stays readable; the decoder gets
+  the whole grammar as one minimal word graph (word_graph.py), where every number shares its states.
 
 hassil glues text without spaces ("light[s]" is light or lights), which JSGF, a language of whole
 words, cannot express; such glued runs are expanded into whole-word alternatives (capped).
@@ -45,6 +46,7 @@ from hassil.util import merge_dict
 from assistantd.errors import ConfigError
 from assistantd.recognizer.jsgf import Alt, Node, Ref, Seq, Words, prefix_tree, render_jsgf
 from assistantd.recognizer.spoken import number_phrases, spoken_words
+from assistantd.recognizer.word_graph import WordGraph, word_graph
 
 MAX_GLUED_EXPANSIONS = 2000
 """A glued run ("{area}[s]") expands to at most this many word strings; beyond it the run is dropped."""
@@ -66,6 +68,13 @@ class Grammar:
     """Templates with at least one path in the grammar."""
     dropped: tuple[tuple[str, str, str], ...] = ()
     """(intent, template, reason) for every template left out entirely."""
+    graph: WordGraph | None = None
+    """The same sentences as the smallest word graph: what the decoder searches (word_graph.py)."""
+
+    @property
+    def words(self) -> frozenset[str]:
+        """Every word the grammar can say (what its pronunciation dictionary must hold)."""
+        return self.graph.words if self.graph is not None else frozenset()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +82,7 @@ class Grammar:
             "missing": {k: sorted(v) for k, v in self.missing.items()},
             "sentences": self.sentences,
             "dropped": [list(d) for d in self.dropped],
+            "graph": self.graph.to_list() if self.graph is not None else None,
         }
 
     @classmethod
@@ -82,6 +92,7 @@ class Grammar:
             missing={str(k): frozenset(v) for k, v in data["missing"].items()},
             sentences=int(data["sentences"]),
             dropped=tuple((str(a), str(b), str(c)) for a, b, c in data["dropped"]),
+            graph=WordGraph.from_list(data["graph"]) if data["graph"] is not None else None,
         )
 
 
@@ -198,8 +209,16 @@ class _Builder:
                 name = self.unique_name(f"intent_{intent_name}")
                 self.rules[name] = Alt(tuple(branches))
                 public.append(Ref(name))
-        jsgf = render_jsgf(Alt(tuple(public)), self.rules) if public else ""
-        return Grammar(jsgf=jsgf, missing=missing, sentences=count, dropped=tuple(dropped))
+        if not public:
+            return Grammar(jsgf="", missing=missing, sentences=count, dropped=tuple(dropped))
+        top = Alt(tuple(public))
+        return Grammar(
+            jsgf=render_jsgf(top, self.rules),
+            missing=missing,
+            sentences=count,
+            dropped=tuple(dropped),
+            graph=word_graph(top, self.rules),
+        )
 
     def unique_name(self, wanted: str) -> str:
         base = _RULE_NAME.sub("_", wanted)

@@ -3,7 +3,8 @@
 A second pocketsphinx Decoder on its own thread (decoder_thread.py) runs an ``allphone`` search with no
 phone language model. It is fed the utterance's chunks as they arrive, beside the grammar decoder, so
 at the endpoint both finish at about the same time: the check adds little endpoint->text latency, and
-CPU only while someone speaks (about half the grammar's own cost: bench/rejection.py).
+CPU only while someone speaks (about twice the grammar's own cost since the grammar became a word graph:
+bench/rejection.py, bench/pi_budget.py).
 
 The loop needs the acoustic model but no words: the decoder gets a one-word dictionary instead of the
 3 MB CMU dictionary (about 6 MB resident instead of about 27 MB).

@@ -1,4 +1,9 @@
-"""Recognizers by name. A new cloud vendor is one codec module and one entry in ``_BUILDERS``."""
+"""Recognizers by name. A new cloud vendor is one codec module and one entry in ``_BUILDERS``.
+
+Each vendor's modules (its codec, the WebSocket transport, websockets itself) are imported by its builder,
+when a config names it: an offline daemon never pays their 5-8 MB of RSS and their import time, nor a
+cloud one another vendor's (issue 13, bench/pi_budget.py).
+"""
 
 from __future__ import annotations
 
@@ -12,11 +17,9 @@ from assistantd.config.volcengine import VolcengineConfig, ZyunConfig
 from assistantd.errors import ConfigError
 from assistantd.recognizer.base import Recognizer
 from assistantd.recognizer.fallback import FallbackRecognizer
-from assistantd.recognizer.huawei import make_huawei_codec
-from assistantd.recognizer.sauc import SaucCodec, volcengine_codec, zyun_codec
-from assistantd.recognizer.transport import WebSocketRecognizer
 
 if TYPE_CHECKING:
+    from assistantd.recognizer.sauc import SaucCodec
     from assistantd.shared_models import SharedModels
 
 Builder = Callable[[RecognizerConfig, "str | None"], Recognizer]
@@ -35,19 +38,28 @@ def _sauc(
     """The two sauc vendors differ only in their config block and codec factory (protocols.md §1, §2)."""
     if vendor is None:
         raise ConfigError("<config>", f"recognizer.{name}", f"expected a recognizer.{name} block")
+    from assistantd.recognizer.transport import WebSocketRecognizer  # noqa: PLC0415 (module docstring)
+
     final = vendor if url is None else dataclasses.replace(vendor, url=url)
     return WebSocketRecognizer(name, lambda: make_codec(final), cfg.transport)
 
 
 def _volcengine(cfg: RecognizerConfig, url: str | None) -> Recognizer:
+    from assistantd.recognizer.sauc import volcengine_codec  # noqa: PLC0415
+
     return _sauc("volcengine", cfg.volcengine, volcengine_codec, cfg, url)
 
 
 def _zyun(cfg: RecognizerConfig, url: str | None) -> Recognizer:
+    from assistantd.recognizer.sauc import zyun_codec  # noqa: PLC0415
+
     return _sauc("zyun", cfg.zyun, zyun_codec, cfg, url)
 
 
 def _huawei(cfg: RecognizerConfig, url: str | None) -> Recognizer:
+    from assistantd.recognizer.huawei import make_huawei_codec  # noqa: PLC0415
+    from assistantd.recognizer.transport import WebSocketRecognizer  # noqa: PLC0415
+
     vendor = cfg.huawei
     if vendor is None:
         raise ConfigError("<config>", "recognizer.huawei", "expected a recognizer.huawei block")
