@@ -218,6 +218,15 @@ class AssistantApp:
     def hurry(self) -> None:
         hurry_recognizer(self.recognizer)
 
+    def stop_at_pause(self) -> bool:
+        if self.source.live:
+            return False
+        self.listener.stop_at_pause()
+        return True
+
+    def input_ended(self) -> bool:
+        return self.listener.source_ended
+
     def continue_from(self, previous: object) -> None:
         """Carry on from the app this one replaces at a reload: utterance ids and the audio clock go on
         where it stopped, so no two reports share an id or a time."""

@@ -27,6 +27,7 @@ from assistantd import owned_executor
 from assistantd.config import Config, load_config
 from assistantd.config.service import ServiceConfig
 from assistantd.errors import AssistantError
+from assistantd.memory import release_replaced
 from assistantd.metrics import Metrics
 from assistantd.metrics_http import serve_metrics
 from assistantd.pipeline import UtteranceLike
@@ -55,6 +56,9 @@ def set_log_level(name: str) -> None:
 
 EXIT_STOP_DEADLINE = 3
 """The stop deadline passed with something still stuck (logged); the process exited anyway."""
+HANDOVER_S = 60.0
+"""At a reload over a file or a pipe, how long the old listener may take to reach a pause and hand over
+the utterances it found, and the old app to finish them; past it the rest is cancelled (and reported)."""
 STOP_MARGIN_S = 3.0
 """Beyond the grace period, for closing capture (a hung close is abandoned after 1 s), the decoder
 threads (abandoned after at most 1 s past the grace), recognizer sessions and interpreter teardown."""
@@ -91,6 +95,13 @@ class App(Protocol):
 
     def unheard(self, utterance: UtteranceLike, why: str, *, lost: bool = False) -> None:
         """Report an utterance that will not be recognized: dropped (``why``), or lost to an error."""
+
+    def stop_at_pause(self) -> bool:
+        """At a reload: over audio that waits for the daemon (a file, a pipe), ask the listener to end
+        ``utterances()`` at the next pause and return True; a live source returns False (cancelled)."""
+
+    def input_ended(self) -> bool:
+        """The source ran out (a file or a pipe at EOF)."""
 
 
 BuildApp = Callable[[Config, Metrics, ProgressWatchdog], App]
@@ -132,6 +143,10 @@ class Service:
         self._in_flight: set[asyncio.Task[UtteranceReport]] = set()
         self._slots = asyncio.Semaphore(max_in_flight)
         self.watchdog = ProgressWatchdog(stall_s=5.0)
+        self.input_finished = asyncio.Event()
+        """The input (a file or a pipe) ended: a reload waiting for a pause has nothing left to hand over."""
+        self._replaced: App | None = None
+        """The app a reload is replacing, while its listener finishes at a pause."""
         self._failure: AssistantError | None = None
         """What ended listening for good, raised once the daemon has stopped in order."""
         self._follow_log_level = follow_log_level
@@ -254,6 +269,9 @@ class Service:
             self._failure = err
             self._stop.set()
             return
+        if app is self._replaced and not app.input_ended():
+            return  # stopped at a pause for a reload: the new app listens on
+        self.input_finished.set()
         if self._in_flight:
             await asyncio.wait(set(self._in_flight))
 
@@ -288,15 +306,31 @@ class Service:
             if app is not None:
                 with contextlib.suppress(Exception):
                     await app.aclose(0.0)
+                del app
+                release_replaced()
             self.notifier.ready(self._status())
             return listen
+        old = self.app
+        if old.stop_at_pause():
+            # A file or a pipe waits for us: the old listener reads on to the next pause and hands over
+            # what it found, so no utterance is cut in two or dropped, and no audio is skipped.
+            self._replaced = old
+            stopping = asyncio.ensure_future(self._stop.wait())
+            await asyncio.wait({listen, stopping}, timeout=HANDOVER_S, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            self._replaced = None
+            if self.input_finished.is_set():  # the input ended meanwhile: nothing is left to listen to
+                await app.aclose(0.0)
+                del app
+                release_replaced()
+                self.notifier.ready(self._status())
+                return listen
         # Stop capturing with the old app; its utterances in flight finish on the old collaborators.
         await cancel_and_wait(listen)
-        old = self.app
         app.continue_from(old)
         self.config, self.app = config, app
         grace = config.service.shutdown_grace_s
-        tg.create_task(self._close_when_idle(old, grace), name="close-old-app")
+        tg.create_task(self._close_when_idle(old, set(self._in_flight), grace), name="close-old-app")
         self.watchdog.stall_s = watchdog_stall_s(config)
         self._apply_log_level(config)
         log.info("reloaded %s", config.source)
@@ -307,10 +341,16 @@ class Service:
         if self._follow_log_level:
             set_log_level(config.service.log_level)
 
-    async def _close_when_idle(self, app: App, grace_s: float) -> None:
-        if self._in_flight:
-            await asyncio.wait(set(self._in_flight), timeout=grace_s)
+    async def _close_when_idle(
+        self, app: App, utterances: set[asyncio.Task[UtteranceReport]], grace_s: float
+    ) -> None:
+        """Close a replaced app once its utterances are done (each is bounded by its recognizer's and
+        handlers' deadlines; HANDOVER_S bounds them all). A stop meanwhile cancels them past its grace."""
+        if utterances:
+            await asyncio.wait(utterances, timeout=max(grace_s, HANDOVER_S))
         await app.aclose(grace_s)
+        del app
+        release_replaced()
 
     async def _shutdown(self, listen: asyncio.Task[None], side: list[asyncio.Task[None]]) -> None:
         assert self.config is not None and self.app is not None

@@ -86,11 +86,11 @@ def _reload(daemon: Daemon) -> None:
 
 
 def _session(
-    path: Path, audio: Audio | None, reloads: int, holds: list[float] | None
+    path: Path, audio: Audio | None, reloads: int, holds: list[float] | None, env: dict[str, str]
 ) -> tuple[list[Reading], list[float]]:
     """Readings at the start and after each round, and each round's wall seconds. A round is ``reloads``
     SIGHUPs (``holds`` None: ROUNDS of them) or, for the baseline, waiting ``holds[i]`` seconds."""
-    daemon = Daemon(path, watchdog_usec=None, env=FAKE_KEYS)
+    daemon = Daemon(path, watchdog_usec=None, env=env)
     feeder = None
     try:
         daemon.notice("READY", timeout=60)
@@ -136,38 +136,69 @@ def _configs(work: Path, fake_url: str) -> dict[str, dict[str, Any]]:
     return {"cloud": cloud, "local": local}
 
 
+def _run(path: Path, audio: Audio | None, reloads: int, env: dict[str, str]) -> Row:
+    readings, took = _session(path, audio, reloads, None, env)
+    base, _ = _session(path, audio, 0, took, env)
+    first, then = _growth_mb(readings)
+    return Row(readings, first, then, (base[-1].rss_kb - base[0].rss_kb) / 1024, sum(took))
+
+
+@dataclass
+class Row:
+    readings: list[Reading]
+    first_mb: float
+    next_mb: float
+    baseline_mb: float
+    wall_s: float
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--reloads", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=3, help="runs per set-up (the spread is printed)")
     parser.add_argument("--only", choices=("cloud", "local"), help="one recognizer set-up only")
+    parser.add_argument(
+        "--env", action="append", default=[], metavar="KEY=VALUE", help="for the daemons (MALLOC_ARENA_MAX=2)"
+    )
     args = parser.parse_args()
+    env = FAKE_KEYS | dict(item.split("=", 1) for item in args.env)
     work = Path(tempfile.mkdtemp(prefix="bench-reload-"))
     with fake_sauc_process("--transcript", "turn on the kitchen lights") as fake_url:
         configs = _configs(work, fake_url)
         audio = Audio(work / "speech")
-        print(f"{args.reloads} reloads per set-up; baseline: same daemon and feed, same wall time, no reload")
         print(
-            f"{'set-up':<16}{'RSS start':>10}{'after N':>10}{'growth':>9}{'per reload':>12}"
-            f"{'next N':>11}{'threads':>10}{'baseline':>11}{'wall':>7}"
+            f"{args.reloads} reloads per round, {args.runs} runs per set-up; baseline: the same daemon and "
+            f"feed, never reloaded, for the same wall time as both rounds; target: growth <= 1 MB over 100"
         )
+        print(
+            f"{'set-up':<16}{'run':>4}{'RSS start':>10}{'after N':>10}{'growth':>9}{'next N':>9}"
+            f"{'baseline':>10}{'threads':>10}{'wall':>7}{'target':>8}"
+        )
+        summary = []
         for name, cfg in configs.items():
             if args.only and name != args.only:
                 continue
             path = write_config(work / f"{name}.yaml", cfg)
             for fed in (False, True):
-                feed = audio if fed else None
-                readings, took = _session(path, feed, args.reloads, None)
-                base, _ = _session(path, feed, 0, took)
-                first, then = _growth_mb(readings)
                 label = f"{name}, {'audio' if fed else 'no audio'}"
-                print(
-                    f"{label:<16}{readings[0].rss_kb / 1024:>8.1f}MB{readings[1].rss_kb / 1024:>8.1f}MB"
-                    f"{first:>7.2f}MB{first * 1024 / args.reloads:>10.1f}kB{then:>9.2f}MB"
-                    f"{readings[0].threads:>5} ->{readings[-1].threads:>2}"
-                    f"{(base[-1].rss_kb - base[0].rss_kb) / 1024:>9.2f}MB{sum(took):>6.0f}s",
-                    flush=True,
-                )
-        print("target: growth <= 1 MB over 100 reloads")
+                rows = []
+                for run in range(args.runs):
+                    row = _run(path, audio if fed else None, args.reloads, env)
+                    rows.append(row)
+                    start, after, last = row.readings[0], row.readings[1], row.readings[-1]
+                    verdict = "met" if row.first_mb * 100 / args.reloads <= 1.0 else "MISSED"
+                    print(
+                        f"{label:<16}{run + 1:>4}{start.rss_kb / 1024:>8.1f}MB{after.rss_kb / 1024:>8.1f}MB"
+                        f"{row.first_mb:>7.2f}MB{row.next_mb:>7.2f}MB{row.baseline_mb:>8.2f}MB"
+                        f"{start.threads:>5} ->{last.threads:>2}{row.wall_s:>6.0f}s{verdict:>8}",
+                        flush=True,
+                    )
+                summary.append((label, rows))
+        print()
+        print(f"{'set-up':<16}{'growth, first N':>20}{'next N':>16}{'baseline':>16}   (min .. max MB)")
+        for label, rows in summary:
+            cells = [[r.first_mb for r in rows], [r.next_mb for r in rows], [r.baseline_mb for r in rows]]
+            print(f"{label:<16}" + "".join(f"{min(c):>10.2f} ..{max(c):>5.2f}" for c in cells))
 
 
 if __name__ == "__main__":

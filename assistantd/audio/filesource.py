@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from assistantd.audio.convert import Framer, ToMono16k
-from assistantd.audio.frames import SAMPLE_RATE, SAMPLE_WIDTH, Frame
+from assistantd.audio.frames import SAMPLE_RATE, SAMPLE_WIDTH, Frame, frame_bytes
 from assistantd.audio.wavheader import open_wav
 from assistantd.errors import AudioError
 
@@ -185,6 +185,10 @@ _readers: dict[object, _ReaderThread] = {}
 """The reader thread of each stream."""
 
 
+_unread: dict[object, bytes] = {}
+"""Bytes a StdinSource read and never handed out (closed at a reload), for the next one on the stream."""
+
+
 def _stream_key(stream: BinaryIO) -> tuple[object, int | None]:
     """(identity, file descriptor): a pipe or file by device and inode, anything else by the object."""
     try:
@@ -223,9 +227,9 @@ class StdinSource:
         self.live = pace
         """Paced, it stands in for a microphone; unpaced, its reader waits for the consumer."""
 
-    async def _chunks(self) -> AsyncIterator[bytes]:
+    async def _chunks(self, carried: int) -> AsyncIterator[bytes]:
         step = int(SAMPLE_RATE * CHUNK_S) * SAMPLE_WIDTH
-        total = 0
+        total = carried
         while True:
             data = await self._read(step)
             if not data:
@@ -260,6 +264,29 @@ class StdinSource:
             if pending.read.done() and _pending_reads.get(self._key) is pending:
                 del _pending_reads[self._key]
 
-    def frames(self) -> AsyncIterator[Frame]:
-        converter = ToMono16k(SAMPLE_RATE, 1, SAMPLE_WIDTH)
-        return _paced(self._chunks(), converter, self.frame_ms, self._pacer)
+    async def frames(self) -> AsyncIterator[Frame]:
+        """Frames from the stream (16 kHz mono s16le needs no conversion). Bytes read but not handed out
+        when the consumer closes this (a reload) are kept for the next source on the same stream, which
+        hands them out first: a reload neither loses a pipe's audio nor shifts its clock."""
+        size = frame_bytes(self.frame_ms)
+        pending = bytearray(_unread.pop(self._key, b""))
+        samples = 0
+        try:
+            async for chunk in self._chunks(len(pending)):
+                pending += chunk
+                while len(pending) >= size:
+                    frame = Frame(bytes(pending[:size]), samples / SAMPLE_RATE)
+                    await self._pacer.wait(frame)
+                    # Out of ``pending`` before the yield: a consumer that closes this after taking the
+                    # frame has used it.
+                    del pending[:size]
+                    samples += size // SAMPLE_WIDTH
+                    yield frame
+            if pending:  # the last partial frame, zero-padded as Framer.finish does
+                frame = Frame(bytes(pending) + bytes(size - len(pending)), samples / SAMPLE_RATE)
+                pending.clear()
+                await self._pacer.wait(frame)
+                yield frame
+        finally:
+            if pending:
+                _unread[self._key] = bytes(pending)

@@ -224,6 +224,13 @@ class Listener:
         """Yielded at the detection, waiting for the endpointer to start the command."""
         self._deadline = 0.0
         """Audio-clock end of the command or follow-up window, seconds."""
+        self._stop_at_pause = False
+        self._reading = False
+        """The pump waits for the source's next frame."""
+        self._read_cut = False
+        self._pump: asyncio.Task[None] | None = None
+        self.source_ended = False
+        """The source ran out (end of a file or a pipe)."""
         self._last_end = 0.0
         self._holding = False
         """The source was asked to hold frames (see IDLE_HOLD_MS)."""
@@ -242,7 +249,7 @@ class Listener:
         if self._started:
             raise RuntimeError("Listener.utterances() can be iterated only once")
         self._started = True
-        pump = asyncio.create_task(self._pump(), name="listener-pump")
+        pump = self._pump = asyncio.create_task(self._pump_frames(), name="listener-pump")
         try:
             while True:
                 while self._pending:
@@ -266,15 +273,47 @@ class Listener:
             while self._pending:
                 self._drop(self._pending.popleft(), "listening stopped before it was taken")
 
-    async def _pump(self) -> None:
+    def stop_at_pause(self) -> None:
+        """Stop reading at the next frame where nothing is being said (a reload over a recording or a
+        pipe): no utterance is cut in two, the source keeps what it has not handed out for whoever reads
+        it next, and ``utterances()`` ends once the utterances already found are taken."""
+        self._stop_at_pause = True
+        if self._reading and self._at_rest() and self._pump is not None:
+            # Waiting for audio that may be long in coming (a quiet pipe): stop now. Nothing is lost by
+            # it: the source hands what it read and the read still waiting to whoever reads next.
+            self._read_cut = True
+            self._pump.cancel()
+
+    def _at_rest(self) -> bool:
+        if self.wake is not None:
+            return self.mode == "idle"
+        return self._current is None and self.endpointer.at_rest()
+
+    async def _pump_frames(self) -> None:
         last_end = 0.0
         size = frame_bytes(self.source.frame_ms)
         live = self.source.live
         frames = self.source.frames()
         try:
-            async for frame in frames:
+            while not (self._stop_at_pause and self._at_rest()):
                 if not live:
+                    # Before the frame is taken, not after: a pump stopped while it waits has taken
+                    # nothing it did not use (the source keeps what it has not handed out).
                     await self._wait_for_room()
+                self._reading = True
+                try:
+                    frame = await anext(frames)
+                except StopAsyncIteration:
+                    self.source_ended = True
+                    break
+                except asyncio.CancelledError:
+                    task = asyncio.current_task()
+                    if not self._read_cut or task is None:
+                        raise
+                    task.uncancel()  # stop_at_pause() ended a wait for audio: stopped, not cancelled
+                    break
+                finally:
+                    self._reading = False
                 if len(frame.pcm) != size:
                     # A short last frame at the end of a file: the VADs only take whole frames.
                     self.short_frames += 1

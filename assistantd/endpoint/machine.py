@@ -45,6 +45,7 @@ Every transition is in ``_TRANSITIONS`` below; ``process`` only computes the inp
 from __future__ import annotations
 
 import enum
+import itertools
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -251,6 +252,14 @@ class Endpointer:
             raise RuntimeError("rearm() needs the endpointer idle")
         self._ring.clear()
         self._emitted_end = max(self._emitted_end, floor)
+
+    def at_rest(self) -> bool:
+        """IDLE with no voiced frame in the trigger window (the newest ``start_window_frames``): no start
+        is building up, so a stream cut here cuts no speech in two."""
+        if self.state is not State.IDLE:
+            return False
+        window = self.config.start_window_frames
+        return not any(chunk.voiced for chunk in itertools.islice(reversed(self._ring), window))
 
     @property
     def utterance_id(self) -> int | None:

@@ -90,8 +90,11 @@ async def run_process(
 ) -> ProcessResult:
     """Run ``argv`` to completion or its deadline. Raises HandlerError if it cannot start."""
     started = clock()
+    loop = asyncio.get_running_loop()
     try:
-        proc = await asyncio.create_subprocess_exec(
+        # asyncio.create_subprocess_exec, but keeping the transport: it must be closed here (see below).
+        transport, protocol = await loop.subprocess_exec(
+            lambda: asyncio.subprocess.SubprocessStreamProtocol(limit=_CHUNK, loop=loop),
             *argv,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
@@ -102,6 +105,7 @@ async def run_process(
         )
     except (OSError, ValueError) as err:  # ValueError: a NUL byte in an argument or variable
         raise HandlerError(f"cannot start {argv[0]}: {err}") from None
+    proc = asyncio.subprocess.Process(transport, protocol, loop)
     assert proc.stdin is not None and proc.stdout is not None
     kept = bytearray()
     discarded = 0
@@ -146,6 +150,11 @@ async def run_process(
         raise
     finally:
         await cancel_and_reap(feeder, reader)
+        # A descendant that left the group (setsid, a daemonizing program) may hold the output pipe open
+        # after the leader is gone, so proc.wait() gave up on it above. Left open, the transport would be
+        # closed by the garbage collector, which at exit runs after the loop is closed: "Event loop is
+        # closed" tracebacks from BaseSubprocessTransport.__del__. Our end of the pipes closes now.
+        transport.close()
     return ProcessResult(proc.returncode, bytes(kept), discarded, timed_out, clock() - started)
 
 

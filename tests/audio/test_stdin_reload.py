@@ -59,3 +59,19 @@ async def test_readers_taking_over_a_blocked_read_leave_nothing_behind() -> None
         if w != -1:
             os.close(w)
         reader.close()
+
+
+async def test_a_source_closed_mid_chunk_leaves_the_rest_to_the_next_one() -> None:
+    # A reload closes the old source after the frames its listener used; the rest of the chunk it had
+    # read (up to a quarter second) must reach the new source, or the pipe's audio has a hole and every
+    # later report time is early by it.
+    written = bytes(range(256)) * 125  # 1 s of 16 kHz s16le, every frame different from its neighbours
+    r, w = os.pipe()
+    os.write(w, written)
+    os.close(w)
+    with os.fdopen(r, "rb") as reader:
+        first = StdinSource(reader, frame_ms=20).frames()
+        taken = [await anext(first) for _ in range(5)]  # 0.1 s of the first 0.25 s chunk
+        await first.aclose()
+        rest = [frame async for frame in StdinSource(reader, frame_ms=20).frames()]
+    assert b"".join(f.pcm for f in taken + rest) == written

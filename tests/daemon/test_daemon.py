@@ -11,6 +11,7 @@ import copy
 import os
 import signal
 import socket
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -230,6 +231,33 @@ def test_sighup_with_a_valid_config_applies_it(
     assert abs(report["start"] - first["start"] - block_s) <= 0.03, (first, report, block_s)  # a frame
     daemon.end_input()
     assert daemon.wait() == 0
+
+
+def test_sighup_over_a_pipe_cuts_drops_and_skips_nothing(
+    start_daemon: StartDaemon, config: dict[str, Any], audio: Audio
+) -> None:
+    # Commands written as fast as the daemon reads them: its listener runs ahead of the recognizer, so at
+    # the SIGHUP some are queued, one may be half-heard and one waits for a recognition slot. A pipe loses
+    # nothing: every command is recognized once, and its time is where it was said.
+    count = 6
+    daemon = start_daemon(config)
+    ready = daemon.notice("READY")
+    writer = threading.Thread(target=daemon.write, args=(_spoken(audio) * count,), daemon=True)
+    writer.start()
+    daemon.reports(1)
+    before = daemon.notices.index(ready) + 1
+    daemon.send(signal.SIGHUP)
+    reloading = daemon.notice("RELOADING", since=before)
+    daemon.notice("READY", since=daemon.notices.index(reloading) + 1)
+    writer.join(DEADLINE_S)
+    daemon.end_input()
+    assert daemon.wait() == 0
+    reports = sorted(daemon.reports(count), key=lambda r: r["start"])
+    assert [(r["outcome"], r["intent"]) for r in reports] == [("recognized", "LightOn")] * count, reports
+    assert sorted(int(r["id"]) for r in reports) == list(range(1, count + 1))
+    block_s = len(_spoken(audio)) / 32000
+    for i, report in enumerate(reports):
+        assert abs(report["start"] - reports[0]["start"] - i * block_s) <= 0.03, (i, reports)  # a frame
 
 
 def _processes_with(marker: str) -> list[int]:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -351,3 +353,32 @@ async def test_aclose_cancels_a_running_handler_and_kills_its_group(
     assert await _wait_dead(leader)
     assert await _wait_dead(child)
     assert runner.dispatch(Invocation("u7", "x", "Do")) is None
+
+
+def test_a_handler_whose_descendant_keeps_its_pipe_leaves_nothing_for_after_the_loop(tmp_path: Path) -> None:
+    # The program starts a descendant in a session of its own (out of reach of the group kill) that
+    # holds the output pipe, and is cancelled as at a stop past the grace period. Once asyncio.run has
+    # closed the loop, nothing of it may be left for the garbage collector: a subprocess transport closed
+    # there raises "Event loop is closed" (printed at the daemon's exit as a traceback).
+    pids = tmp_path / "escaped"
+    argv = ["sh", "-c", f"setsid sleep 300 & echo $! > {pids}; exec sleep 300"]
+    unraisable: list[str] = []
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda u: unraisable.append(f"{u.exc_type.__name__}: {u.exc_value} in {u.object!r}")
+
+    async def cancelled_at_stop() -> None:
+        runner = _runner(tmp_path, argv, timeout_s=600)
+        task = runner.dispatch(Invocation("u8", "x", "Do"))
+        assert task is not None
+        await _wait_for_file(pids)
+        await runner.aclose(0.2)
+        assert task.cancelled()
+
+    try:
+        asyncio.run(cancelled_at_stop())
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
+        if escaped := _contents(pids).strip():
+            os.kill(int(escaped), signal.SIGKILL)
+    assert unraisable == []
