@@ -259,10 +259,18 @@ class StdinSource:
                 reader = _readers[self._key] = _ReaderThread(self._key)
             reader.submit((read, self._fd, self._stream, size))
         try:
-            return await asyncio.shield(pending.waiter_on(loop))
-        finally:
-            if pending.read.done() and _pending_reads.get(self._key) is pending:
+            data = await asyncio.shield(pending.waiter_on(loop))
+        except asyncio.CancelledError:
+            # Left registered even when the data already arrived (the read finished just as this reader
+            # was cancelled): the next reader on the stream takes it instead of a chunk vanishing.
+            raise
+        except BaseException:
+            if _pending_reads.get(self._key) is pending:
                 del _pending_reads[self._key]
+            raise
+        if _pending_reads.get(self._key) is pending:
+            del _pending_reads[self._key]
+        return data
 
     async def frames(self) -> AsyncIterator[Frame]:
         """Frames from the stream (16 kHz mono s16le needs no conversion). Bytes read but not handed out

@@ -75,3 +75,28 @@ async def test_a_source_closed_mid_chunk_leaves_the_rest_to_the_next_one() -> No
         await first.aclose()
         rest = [frame async for frame in StdinSource(reader, frame_ms=20).frames()]
     assert b"".join(f.pcm for f in taken + rest) == written
+
+
+async def test_a_read_that_finishes_as_its_reader_is_cancelled_goes_to_the_next_one() -> None:
+    # The race behind an early clock after a SIGHUP: the reader thread finished a quarter-second read,
+    # and the reload cancelled the reader before it resumed. The chunk used to be dropped with the
+    # cancelled reader's registration; the next source must get it.
+    from assistantd.audio import filesource
+
+    written = bytes(range(256)) * 125  # 1 s, every frame different from its neighbours
+    r, w = os.pipe()
+    with os.fdopen(r, "rb") as reader:
+        old = asyncio.create_task(_first_frame(StdinSource(reader, frame_ms=20)))
+        for _ in range(3):  # the old reader runs up to its await on its first read
+            await asyncio.sleep(0)
+        (pending,) = filesource._pending_reads.values()
+        os.write(w, written)
+        os.close(w)
+        pending.read.result(
+            timeout=30
+        )  # the read is done; the loop has not run since, so old has not resumed
+        old.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await old
+        rest = [frame async for frame in StdinSource(reader, frame_ms=20).frames()]
+    assert b"".join(f.pcm for f in rest) == written
