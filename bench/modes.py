@@ -36,7 +36,6 @@ import asyncio
 import resource
 import tempfile
 import time
-import wave
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +50,7 @@ from bench.talk_corpus import fetch_sdist
 from bench.wake_cpu import bare_detections
 from tests.fakes.sauc import FakeSauc
 from tests.run_input import run_input
+from tests.wake_speech import write_wav
 
 PI_FACTOR = 12.0
 """Pi Zero 2 W core vs one x86 core here for interpreter-bound work (the project's measured ~12x; ~6.4x is
@@ -82,15 +82,6 @@ class Figures:
     idle_cpu_per_hour: float = 0.0
     run_cpu_per_hour: float = 0.0
     examples: list[str] = field(default_factory=list)
-
-
-def write_wav(path: Path, pcm: bytes) -> Path:
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(16000)
-        out.writeframes(pcm)
-    return path
 
 
 def write_config(
