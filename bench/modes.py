@@ -1,7 +1,7 @@
 """Issue 9 in one run: wake mode (okay_nabu) against continuous mode, through the real daemon.
 
-    python -m bench.modes [--quick] [--snr-db 20] [--seed 9] [--commands 12] [--talk 90] [--real 14]
-                          [--idle-min 10] [--sdist-cache DIR]
+    python -m bench.modes [--quick] [--snr-db 20] [--seed 9] [--commands 6] [--talk 40] [--real 14]
+                          [--idle-min 5] [--sdist-cache DIR]
 
 Corpus (bench/modes_corpus.py, seeded): talk that uses the command words in other senses (flite and
 espeak-ng voices) plus the real speech of the pocketsphinx sdist; commands from the shipped intents by 4
@@ -279,11 +279,11 @@ def main() -> None:
     parser.add_argument("--snr-db", type=float, default=20.0)
     parser.add_argument("--seed", type=int, default=9)
     parser.add_argument(
-        "--commands", type=int, default=12, help="distinct commands (x 4 voices x bare/addressed)"
+        "--commands", type=int, default=6, help="distinct commands (x 4 voices x bare/addressed)"
     )
-    parser.add_argument("--talk", type=int, default=90, help="synthesized talk lines (of 180)")
+    parser.add_argument("--talk", type=int, default=40, help="synthesized talk lines (of 180)")
     parser.add_argument("--real", type=int, default=14, help="real speech clips from the pocketsphinx sdist")
-    parser.add_argument("--idle-min", type=float, default=10.0, help="minutes of room noise for idle CPU")
+    parser.add_argument("--idle-min", type=float, default=5.0, help="minutes of room noise for idle CPU")
     parser.add_argument("--synth-cache", default=str(Path(__file__).resolve().parent / ".corpus" / "modes"))
     parser.add_argument(
         "--sdist-cache",
