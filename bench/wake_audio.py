@@ -35,6 +35,8 @@ class Line:
     gap_s: float | None = None
     """Silence between the phrase and the command; None: the command is said without the phrase."""
     pause_after_s: float = 2.5
+    recorded: bytes | None = None
+    """Real speech (16 kHz s16le) said instead of synthesizing ``text`` (which then only names it)."""
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,11 @@ class Placed:
     end: float
 
 
-def _clip(text: str, voice: str, cache: Path | None) -> np.ndarray:
-    clip = synthesize(text, voice, cache)
+def _clip(text: str, voice: str, cache: Path | None, recorded: bytes | None = None) -> np.ndarray:
+    if recorded is not None:
+        clip = np.frombuffer(recorded, dtype="<i2").astype(np.float64)
+    else:
+        clip = synthesize(text, voice, cache)
     a, b = speech_bounds(clip)
     clip = clip[a:b]
     return set_level(clip, LEVEL_DBFS, speech_level_dbfs(clip))
@@ -69,8 +74,8 @@ def build(
             at += len(phrase) / RATE
             phrase_end = at
             at += round(line.gap_s * RATE) / RATE
-        if line.text:
-            command = _clip(line.text, line.voice, cache)
+        if line.text or line.recorded is not None:
+            command = _clip(line.text, line.voice, cache, line.recorded)
             pieces.append(command)
             start, at = at, at + len(command) / RATE
         else:

@@ -24,8 +24,15 @@ class Run:
 
 
 async def run_input(
-    config: Path, wav: Path, *, env: Mapping[str, str] | None = None, pace: bool = False
+    config: Path,
+    wav: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    pace: bool = False,
+    timeout_s: float = 120,
 ) -> Run:
+    """The daemon's run over ``wav``; ``timeout_s`` bounds a hang only (a benchmark's long recording may
+    need more)."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -41,7 +48,7 @@ async def run_input(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    async with asyncio.timeout(120):  # bounds a hang only
+    async with asyncio.timeout(timeout_s):
         out, err = await proc.communicate()
     assert proc.returncode is not None
     lines = [json.loads(line) for line in out.decode().splitlines() if line.strip()]

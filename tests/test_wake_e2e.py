@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from bench.synth import to_pcm
+from bench.wake_audio import Line, build
 from tests.fakes.sauc import FakeSauc
 from tests.run_input import run_ok
 from tests.wake_speech import BARE, CONVERSATION, SCRIPT, UNADDRESSED, recording, write_wav
@@ -31,11 +33,11 @@ def speech(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, list[Any], 
     return pcm, placed, cache
 
 
-def _config(tmp: Path, recognizer: str, wake: str = "") -> Path:
+def _config(tmp: Path, recognizer: str, wake: str = "", command_timeout_s: float = 4) -> Path:
     path = tmp / "assistant.yaml"
     path.write_text(
         f"""
-wake: {{model: okay_nabu, command_timeout_s: 4{wake}}}
+wake: {{model: okay_nabu, command_timeout_s: {command_timeout_s}{wake}}}
 recognizer:
 {recognizer}
 intents: {{files: ["{INTENTS}"]}}
@@ -150,3 +152,23 @@ async def test_the_probability_cutoff_reaches_the_daemon(
     lines, log = await run_ok(config, write_wav(tmp_path / "wake.wav", pcm))
     assert lines == []
     assert "wake word okay_nabu" not in log
+
+
+@pytest.mark.parametrize("refractory_s", [0, 10])
+async def test_the_refractory_time_reaches_the_daemon(
+    speech: tuple[bytes, list[Any], Path], tmp_path: Path, refractory_s: float
+) -> None:
+    # The phrase alone, then 2.5 s later the phrase and a command: the detections are about 3.2 s apart,
+    # longer than the default refractory time (2 s) and shorter than 10 s.
+    _, _, cache = speech
+    script = [
+        Line("flite:kal16", "", gap_s=2.5, pause_after_s=0),
+        Line("flite:kal16", "turn on the kitchen lights", gap_s=0.3),
+    ]
+    audio, _ = build(script, seed=5, cache=cache)
+    local = f'  default: local\n  fallback: null\n  local: {{cache_dir: "{cache}"}}'
+    config = _config(tmp_path, local, f", refractory_s: {refractory_s}", command_timeout_s=1)
+    lines, _ = await run_ok(config, write_wav(tmp_path / "twice.wav", to_pcm(audio)))
+    outcomes = [(line["outcome"], line["intent"]) for line in lines]
+    first = ("no command", None)
+    assert outcomes == ([first] if refractory_s else [first, ("recognized", "LightOn")]), lines

@@ -31,7 +31,7 @@ def test_a_full_block() -> None:
 
 
 def test_rejection_is_on_by_default_and_tunable() -> None:
-    assert local(None).reject == RejectConfig(True, -15.0, 0.2, False)
+    assert local(None).reject == RejectConfig(True, -15.0, 0.1, False)
     cfg = local({"reject": {"min_score": -20, "max_unexplained": 0.4, "run_fallback": True}})
     assert cfg.reject == RejectConfig(True, -20.0, 0.4, True)
     assert not local({"reject": {"enabled": False}}).reject.enabled

@@ -94,3 +94,20 @@ async def test_the_reject_settings_reach_the_daemon(recording: tuple[Path, Path]
     off, _ = await run_ok(_config(tmp_path / "off", cache, False, ", enabled: false"), wav)
     assert [line["outcome"] for line in off] == ["recognized"] * len(SCRIPT), off
     assert all(line["intent"] for line in off), off
+
+
+async def test_max_unexplained_reaches_the_daemon(tmp_path: Path) -> None:
+    # "lights on" explains the start of this sentence well (its score passes min_score) and leaves the
+    # rest of the speech to the silence model: refused for what it leaves unexplained, not for its score.
+    cache = tmp_path / "cache"
+    stars = Line("flite:awb", "the light from distant stars takes years to reach us")
+    audio, _ = build([stars], seed=7, cache=cache)
+    wav = write_wav(tmp_path / "stars.wav", to_pcm(audio))
+    (default,), _ = await run_ok(_config(tmp_path, cache, False), wav)
+    assert default["outcome"] == "rejected", default
+    assert default["verdict"]["reason"].startswith("unexplained"), default
+    (tmp_path / "lenient").mkdir()
+    lenient = _config(tmp_path / "lenient", cache, False, ", max_unexplained: 1")
+    (accepted,), _ = await run_ok(lenient, wav)
+    assert accepted["outcome"] == "recognized" and accepted["intent"], accepted
+    assert accepted["verdict"]["unexplained"] > 0.2, accepted
