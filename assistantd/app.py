@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TextIO
 
 from assistantd import owned_threads
+from assistantd.audio.filesource import WavFileSource
 from assistantd.audio.frames import AudioSource, Frame, hold_frames
 from assistantd.audio.microphone import STOP_CLOSE_S, MicrophoneSource
 from assistantd.audio.sources import open_source
@@ -233,6 +234,10 @@ class AssistantApp:
         if isinstance(previous, AssistantApp):
             self.listener.continue_ids(previous.listener.next_id)
             self.tap.offset_s = previous.tap.end_s
+            old, new = previous.source, self.source
+            if isinstance(old, WavFileSource) and isinstance(new, WavFileSource) and old.path == new.path:
+                # The file goes on where the old app stopped reading it (the clock carries on from there too).
+                new.resume_at(previous.tap.end_s)
 
     async def aclose(self, grace_s: float) -> None:
         if self._chimes:  # a chime is short: let it finish within the grace period

@@ -14,6 +14,7 @@ clip's SNR does not depend on how much silence the synthesizer padded it with.
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -90,9 +91,12 @@ def synthesize(text: str, voice: Voice | str, cache_dir: Path | None = None) -> 
     pcm = to_pcm(clip)
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        part = cached.with_suffix(".part")
-        part.write_bytes(pcm)
-        part.replace(cached)
+        # A name of its own per writer: two processes building the same clip (parallel benches, xdist
+        # workers sharing a cache) each rename a whole file into place, never a half-written shared one.
+        fd, part = tempfile.mkstemp(dir=cached.parent, prefix=cached.name, suffix=".part")
+        with os.fdopen(fd, "wb") as out:
+            out.write(pcm)
+        os.replace(part, cached)
     return np.frombuffer(pcm, dtype="<i2").astype(np.float64)
 
 

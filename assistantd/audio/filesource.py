@@ -97,6 +97,13 @@ class WavFileSource:
             self.sample_width = wav.getsampwidth()
         self.nframes = reader.nframes
         """Frames to play: fewer than the header says when the file was cut short (see open_wav)."""
+        self.start_frame = 0
+        """Where reading starts: 0, or where the source this one replaces at a reload stopped."""
+
+    def resume_at(self, seconds: float) -> None:
+        """Start reading ``seconds`` into the file (frame times still start at 0): a reload carries on
+        where the replaced app's source stopped instead of playing the file again from its start."""
+        self.start_frame = min(self.nframes, max(0, round(seconds * self.rate)))
 
     @property
     def duration_s(self) -> float:
@@ -105,9 +112,11 @@ class WavFileSource:
     async def _chunks(self) -> AsyncIterator[bytes]:
         # Local file reads of a quarter second are quick enough to do on the loop.
         step = max(1, int(self.rate * CHUNK_S))
-        left = self.nframes
+        left = self.nframes - self.start_frame
         # Counted in frames, so a cut-short file's trailing partial frame is never handed to the converter.
         with open_wav(self.path, warn_truncated=False) as wav:
+            if self.start_frame:
+                wav.setpos(self.start_frame)
             while left > 0 and (data := wav.readframes(min(step, left))):
                 left -= len(data) // (self.sample_width * self.channels)
                 yield data

@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 import urllib.request
+import wave
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -253,6 +254,49 @@ def test_sighup_over_a_pipe_cuts_drops_and_skips_nothing(
     daemon.end_input()
     assert daemon.wait() == 0
     reports = sorted(daemon.reports(count), key=lambda r: r["start"])
+    assert [(r["outcome"], r["intent"]) for r in reports] == [("recognized", "LightOn")] * count, reports
+    assert sorted(int(r["id"]) for r in reports) == list(range(1, count + 1))
+    block_s = len(_spoken(audio)) / 32000
+    for i, report in enumerate(reports):
+        assert abs(report["start"] - reports[0]["start"] - i * block_s) <= 0.03, (i, reports)  # a frame
+
+
+def test_sighup_over_a_wav_file_carries_on_where_it_stopped(
+    start_daemon: StartDaemon, config: dict[str, Any], audio: Audio, tmp_path: Path
+) -> None:
+    # ``run --input FILE.wav`` and a SIGHUP: the new app used to open the file again and play it from the
+    # start, so every command before the reload was heard (and acted on) twice. The handler waits on a
+    # gate and the runner has room for one, so the file is still being read when the SIGHUP comes.
+    count = 12
+    wav = tmp_path / "commands.wav"
+    with wave.open(str(wav), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes(_spoken(audio) * count)
+    gate = tmp_path / "gate"
+    wait_for_gate = f"while [ ! -e {gate} ]; do sleep 0.05; done"
+    config["handlers"] = {
+        "max_concurrent": 1,
+        "max_pending": 0,
+        "bindings": [
+            {
+                "intent": "LightOn",
+                "exec": {"argv": ["sh", "-c", wait_for_gate], "timeout_s": 60},
+            }
+        ],
+    }
+    daemon = start_daemon(config, input_path=str(wav))
+    ready = daemon.notice("READY")
+    daemon.log_line("-> intent LightOn")  # the first command runs its handler, which waits on the gate
+    before = daemon.notices.index(ready) + 1
+    daemon.send(signal.SIGHUP)
+    reloading = daemon.notice("RELOADING", since=before)
+    gate.touch()
+    daemon.notice("READY", since=daemon.notices.index(reloading) + 1)
+    assert daemon.wait() == 0
+    reports = sorted(daemon.reports(count), key=lambda r: r["start"])
+    assert len(reports) == count, reports  # none twice
     assert [(r["outcome"], r["intent"]) for r in reports] == [("recognized", "LightOn")] * count, reports
     assert sorted(int(r["id"]) for r in reports) == list(range(1, count + 1))
     block_s = len(_spoken(audio)) / 32000
