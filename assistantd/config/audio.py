@@ -30,7 +30,7 @@ class AudioConfig:
 
     @classmethod
     def from_node(cls, node: Node) -> AudioConfig:
-        device = node.raw("device", None)
+        device = node.raw("device", cls.device)
         if device is not None and (isinstance(device, bool) or not isinstance(device, str | int)):
             raise node.error("device", "expected a device name substring, an index, or null", device)
         if isinstance(device, int) and device < 0:
@@ -38,14 +38,14 @@ class AudioConfig:
             raise node.error("device", "expected a device index >= 0 (see `assistantd devices`)", device)
         cfg = cls(
             device=device,
-            sample_rate_hz=node.integer("sample_rate_hz", None, min=8000, max=192000),
-            channels=node.integer("channels", None, min=1, max=32),
-            channel=node.integer("channel", 0, min=0, max=31),
-            frame_ms=node.integer("frame_ms", 30),
-            queue_frames=node.integer("queue_frames", 100, min=4, max=10000),
-            stall_timeout_s=node.number("stall_timeout_s", 3.0, min=0.5, max=600),
-            retry_initial_s=node.number("retry_initial_s", 0.5, min=0.01, max=60),
-            retry_max_s=node.number("retry_max_s", 30.0, min=0.1, max=3600),
+            sample_rate_hz=node.integer("sample_rate_hz", cls.sample_rate_hz, min=8000, max=192000),
+            channels=node.integer("channels", cls.channels, min=1, max=32),
+            channel=node.integer("channel", cls.channel, min=0, max=31),
+            frame_ms=node.integer("frame_ms", cls.frame_ms),
+            queue_frames=node.integer("queue_frames", cls.queue_frames, min=4, max=10000),
+            stall_timeout_s=node.number("stall_timeout_s", cls.stall_timeout_s, min=0.5, max=600),
+            retry_initial_s=node.number("retry_initial_s", cls.retry_initial_s, min=0.01, max=60),
+            retry_max_s=node.number("retry_max_s", cls.retry_max_s, min=0.1, max=3600),
         )
         if cfg.frame_ms not in (10, 20, 30):
             raise node.error("frame_ms", "expected 10, 20 or 30", cfg.frame_ms)

@@ -22,7 +22,7 @@ class EndpointConfig:
     resume_voiced_frames: int = 3
     """After a pause, speech resumes (restarting the hangover) only when this many of the last 5 frames are
     voiced; 1 = any voiced frame. Keeps clicks in the pause from holding an utterance open."""
-    hangover_ms: int = 700
+    hangover_ms: int = HANGOVER_PRESETS_MS["default"]
     """Silence after the last voiced frame that ends an utterance (presets: relaxed/default/aggressive)."""
     min_utterance_ms: int = 200
     """Shorter utterances are dropped as noise."""
@@ -43,7 +43,7 @@ class EndpointConfig:
 
     @classmethod
     def from_node(cls, node: Node) -> EndpointConfig:
-        hangover = node.raw("hangover", "default")
+        hangover = node.raw("hangover", cls.hangover_ms)
         if isinstance(hangover, str) and hangover in HANGOVER_PRESETS_MS:
             hangover_ms = HANGOVER_PRESETS_MS[hangover]
         elif isinstance(hangover, int) and not isinstance(hangover, bool) and 50 <= hangover <= 10000:
@@ -53,19 +53,19 @@ class EndpointConfig:
                 "hangover", "expected relaxed, default, aggressive, or milliseconds (50-10000)", hangover
             )
         cfg = cls(
-            vad_aggressiveness=node.integer("vad_aggressiveness", 2, min=0, max=3),
-            preroll_ms=node.integer("preroll_ms", 300, min=0, max=2000),
-            start_window_frames=node.integer("start_window_frames", 10, min=1, max=100),
-            start_voiced_frames=node.integer("start_voiced_frames", 6, min=1, max=100),
-            resume_voiced_frames=node.integer("resume_voiced_frames", 3, min=1, max=5),
+            vad_aggressiveness=node.integer("vad_aggressiveness", cls.vad_aggressiveness, min=0, max=3),
+            preroll_ms=node.integer("preroll_ms", cls.preroll_ms, min=0, max=2000),
+            start_window_frames=node.integer("start_window_frames", cls.start_window_frames, min=1, max=100),
+            start_voiced_frames=node.integer("start_voiced_frames", cls.start_voiced_frames, min=1, max=100),
+            resume_voiced_frames=node.integer("resume_voiced_frames", cls.resume_voiced_frames, min=1, max=5),
             hangover_ms=hangover_ms,
-            min_utterance_ms=node.integer("min_utterance_ms", 200, min=0, max=10000),
-            max_utterance_s=node.number("max_utterance_s", 15.0, min=1, max=300),
-            tail_ms=node.integer("tail_ms", min(200, hangover_ms), min=0, max=10000),
-            noise_suppression=node.integer("noise_suppression", 2, min=0, max=4),
-            gate_margin_db=node.number("gate_margin_db", 6.0, min=0, max=40),
-            floor_window_s=node.number("floor_window_s", 3.0, min=0.5, max=30),
-            silero_threshold=node.number("silero_threshold", 0.5, min=0, max=0.99),
+            min_utterance_ms=node.integer("min_utterance_ms", cls.min_utterance_ms, min=0, max=10000),
+            max_utterance_s=node.number("max_utterance_s", cls.max_utterance_s, min=1, max=300),
+            tail_ms=node.integer("tail_ms", min(cls.tail_ms, hangover_ms), min=0, max=10000),
+            noise_suppression=node.integer("noise_suppression", cls.noise_suppression, min=0, max=4),
+            gate_margin_db=node.number("gate_margin_db", cls.gate_margin_db, min=0, max=40),
+            floor_window_s=node.number("floor_window_s", cls.floor_window_s, min=0.5, max=30),
+            silero_threshold=node.number("silero_threshold", cls.silero_threshold, min=0, max=0.99),
         )
         if cfg.start_voiced_frames > cfg.start_window_frames:
             raise node.error(

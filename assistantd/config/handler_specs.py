@@ -158,7 +158,7 @@ def _exec(node: Node) -> ExecSpec:
         argv.append(tpl)
     return ExecSpec(
         argv=tuple(argv),
-        timeout_s=node.number("timeout_s", 10.0, min=0.05, max=3600),
+        timeout_s=node.number("timeout_s", ExecSpec.timeout_s, min=0.05, max=3600),
         env=parse_env(node.node("env")),
     )
 
@@ -194,13 +194,13 @@ def _http(node: Node) -> HttpSpec:
             "expected an http:// or https:// URL with a literal host (placeholders after it)",
             url.source,
         )
-    body = node.raw("body", None)
+    body = node.raw("body", HttpSpec.body)
     return HttpSpec(
         url=url,
-        method=node.text("method", "POST", choices=HTTP_METHODS),
+        method=node.text("method", HttpSpec.method, choices=HTTP_METHODS),
         headers=parse_headers(node.node("headers")),
         body=None if body is None else json_template(node, "body", body),
-        timeout_s=node.number("timeout_s", 5.0, min=0.05, max=600),
+        timeout_s=node.number("timeout_s", HttpSpec.timeout_s, min=0.05, max=600),
     )
 
 
@@ -218,7 +218,7 @@ def parse_headers(node: Node) -> tuple[tuple[str, str | SecretHeader], ...]:
             out.append((name, value))
         elif isinstance(value, dict):
             sub = node.node(name)
-            prefix = sub.raw("prefix", "")
+            prefix = sub.raw("prefix", SecretHeader.prefix)
             if not isinstance(prefix, str) or "\r" in prefix or "\n" in prefix:
                 raise sub.error("prefix", "expected a one-line string such as 'Bearer '", prefix)
             out.append((name, SecretHeader(sub.secret("secret"), prefix)))
@@ -237,9 +237,9 @@ def _mqtt(node: Node) -> MqttSpec:
     return MqttSpec(
         topic=topic,
         payload=json_template(node, "payload", node.raw("payload", "")),
-        qos=node.integer("qos", 0, min=0, max=2),
-        retain=node.flag("retain", False),
-        timeout_s=node.number("timeout_s", 5.0, min=0.05, max=600),
+        qos=node.integer("qos", MqttSpec.qos, min=0, max=2),
+        retain=node.flag("retain", MqttSpec.retain),
+        timeout_s=node.number("timeout_s", MqttSpec.timeout_s, min=0.05, max=600),
     )
 
 

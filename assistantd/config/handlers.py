@@ -26,7 +26,7 @@ from assistantd.config.handler_specs import (
     parse_spec,
     template,
 )
-from assistantd.config.reader import Node, secret_or_none
+from assistantd.config.reader import Node
 from assistantd.config.secret import Secret
 from assistantd.config.template import Template
 
@@ -53,14 +53,14 @@ class MqttConnection:
     def from_node(cls, node: Node) -> MqttConnection:
         cfg = cls(
             host=node.text("host"),
-            port=node.integer("port", 1883, min=1, max=65535),
-            username=node.text("username", None),
-            password=secret_or_none(node, "password"),
-            client_id=node.text("client_id", "assistantd"),
-            keepalive_s=node.integer("keepalive_s", 60, min=5, max=3600),
-            queue_size=node.integer("queue_size", 64, min=1, max=10000),
-            retry_initial_s=node.number("retry_initial_s", 0.5, min=0.01, max=60),
-            retry_max_s=node.number("retry_max_s", 30.0, min=0.1, max=3600),
+            port=node.integer("port", cls.port, min=1, max=65535),
+            username=node.text("username", cls.username),
+            password=node.secret("password", cls.password),
+            client_id=node.text("client_id", cls.client_id),
+            keepalive_s=node.integer("keepalive_s", cls.keepalive_s, min=5, max=3600),
+            queue_size=node.integer("queue_size", cls.queue_size, min=1, max=10000),
+            retry_initial_s=node.number("retry_initial_s", cls.retry_initial_s, min=0.01, max=60),
+            retry_max_s=node.number("retry_max_s", cls.retry_max_s, min=0.1, max=3600),
         )
         if cfg.password is not None and cfg.username is None:
             raise node.error("username", "expected a username when a password is set")
@@ -86,7 +86,7 @@ class HomeAssistantConnection:
         cfg = cls(
             url=url.rstrip("/"),
             token=node.secret("token"),
-            timeout_s=node.number("timeout_s", 5.0, min=0.05, max=600),
+            timeout_s=node.number("timeout_s", cls.timeout_s, min=0.05, max=600),
         )
         node.finish()
         return cfg
@@ -123,10 +123,10 @@ class TtsConfig:
                 command.append(tpl)
         cfg = cls(
             command=tuple(command),
-            voice=node.text("voice", None),
-            device=node.text("device", None),
-            tail_ms=node.integer("tail_ms", 300, min=0, max=5000),
-            timeout_s=node.number("timeout_s", 30.0, min=0.1, max=600),
+            voice=node.text("voice", cls.voice),
+            device=node.text("device", cls.device),
+            tail_ms=node.integer("tail_ms", cls.tail_ms, min=0, max=5000),
+            timeout_s=node.number("timeout_s", cls.timeout_s, min=0.1, max=600),
         )
         if cfg.device is not None and command and "device" not in [t.whole_field for t in command]:
             raise node.error("command", 'expected a "{device}" element, since tts.device is set')
@@ -174,13 +174,15 @@ class HandlersConfig:
             intent = item.text("intent")
             bindings.append(Binding(intent, _spec(item, mqtt, ha, extra_keys=("intent",))))
         fallback = None
-        if node.raw("fallback", None) is not None:
+        if node.raw("fallback", cls.fallback) is not None:
             fallback = _spec(node.node("fallback"), mqtt, ha)
         cfg = cls(
-            max_concurrent=node.integer("max_concurrent", 4, min=1, max=64),
-            max_pending=node.integer("max_pending", 16, min=0, max=1000),
-            kill_grace_s=node.number("kill_grace_s", 2.0, min=0.0, max=60),
-            output_limit_bytes=node.integer("output_limit_bytes", 65536, min=0, max=16 * 1024 * 1024),
+            max_concurrent=node.integer("max_concurrent", cls.max_concurrent, min=1, max=64),
+            max_pending=node.integer("max_pending", cls.max_pending, min=0, max=1000),
+            kill_grace_s=node.number("kill_grace_s", cls.kill_grace_s, min=0.0, max=60),
+            output_limit_bytes=node.integer(
+                "output_limit_bytes", cls.output_limit_bytes, min=0, max=16 * 1024 * 1024
+            ),
             bindings=tuple(bindings),
             fallback=fallback,
             mqtt=mqtt,

@@ -19,9 +19,11 @@ class IntentsConfig:
     @classmethod
     def from_node(cls, node: Node) -> IntentsConfig:
         cfg = cls(
-            files=node.str_list("files", ("intents/*.yaml",)),
-            fuzzy_threshold=node.number("fuzzy_threshold", 85.0, min=0, max=100),
-            fuzzy_max_sentences=node.integer("fuzzy_max_sentences", 1000, min=1, max=100_000),
+            files=node.str_list("files", cls.files),
+            fuzzy_threshold=node.number("fuzzy_threshold", cls.fuzzy_threshold, min=0, max=100),
+            fuzzy_max_sentences=node.integer(
+                "fuzzy_max_sentences", cls.fuzzy_max_sentences, min=1, max=100_000
+            ),
         )
         node.finish()
         return cfg

@@ -34,10 +34,10 @@ class RejectConfig:
     @classmethod
     def from_node(cls, node: Node) -> RejectConfig:
         cfg = cls(
-            enabled=node.flag("enabled", True),
-            min_score=node.number("min_score", -15.0, min=-1000, max=0),
-            max_unexplained=node.number("max_unexplained", 0.1, min=0, max=1),
-            run_fallback=node.flag("run_fallback", False),
+            enabled=node.flag("enabled", cls.enabled),
+            min_score=node.number("min_score", cls.min_score, min=-1000, max=0),
+            max_unexplained=node.number("max_unexplained", cls.max_unexplained, min=0, max=1),
+            run_fallback=node.flag("run_fallback", cls.run_fallback),
         )
         node.finish()
         return cfg
@@ -59,10 +59,10 @@ class LocalRecognizerConfig:
     @classmethod
     def from_node(cls, node: Node) -> LocalRecognizerConfig:
         cfg = cls(
-            mode=node.text("mode", "grammar", choices=("grammar", "open")),
-            language=node.text("language", "en"),
-            cache_dir=node.text("cache_dir", None),
-            max_pending_chunks=node.integer("max_pending_chunks", 64, min=4, max=4096),
+            mode=node.text("mode", cls.mode, choices=("grammar", "open")),
+            language=node.text("language", cls.language),
+            cache_dir=node.text("cache_dir", cls.cache_dir),
+            max_pending_chunks=node.integer("max_pending_chunks", cls.max_pending_chunks, min=4, max=4096),
             reject=RejectConfig.from_node(node.node("reject")),
         )
         node.finish()

@@ -1,7 +1,9 @@
 """A checked view of one YAML mapping that knows its key path, for precise ConfigErrors.
 
 Each section's ``from_node`` reads the keys it knows and then calls ``finish()``, which refuses any key
-it did not read: a typo never passes silently.
+it did not read: a typo never passes silently. A reader's default is the dataclass field's, passed as
+the class attribute the dataclass leaves behind (``node.integer("port", cls.port, min=1)``), never a
+literal: each default is written once (tests/config/test_config_defaults.py checks both).
 """
 
 from __future__ import annotations
@@ -235,8 +237,3 @@ class Node:
             raise self.error(key, f"expected a value >= {lo}", value)
         if hi is not None and value > hi:
             raise self.error(key, f"expected a value <= {hi}", value)
-
-
-def secret_or_none(node: Node, key: str) -> Secret | None:
-    """A secret that may be absent."""
-    return node.secret(key, None)

@@ -30,12 +30,12 @@ class TransportConfig:
     @classmethod
     def from_node(cls, node: Node) -> TransportConfig:
         cfg = cls(
-            packet_ms=node.integer("packet_ms", 160, min=20, max=1000),
-            connect_timeout_s=node.number("connect_timeout_s", 5.0, min=0.1, max=120),
-            send_timeout_s=node.number("send_timeout_s", 5.0, min=0.1, max=120),
-            final_timeout_s=node.number("final_timeout_s", 5.0, min=0.1, max=120),
-            retries=node.integer("retries", 1, min=0, max=5),
-            max_buffer_s=node.number("max_buffer_s", 30.0, min=1, max=600),
+            packet_ms=node.integer("packet_ms", cls.packet_ms, min=20, max=1000),
+            connect_timeout_s=node.number("connect_timeout_s", cls.connect_timeout_s, min=0.1, max=120),
+            send_timeout_s=node.number("send_timeout_s", cls.send_timeout_s, min=0.1, max=120),
+            final_timeout_s=node.number("final_timeout_s", cls.final_timeout_s, min=0.1, max=120),
+            retries=node.integer("retries", cls.retries, min=0, max=5),
+            max_buffer_s=node.number("max_buffer_s", cls.max_buffer_s, min=1, max=600),
         )
         node.finish()
         return cfg
@@ -55,8 +55,8 @@ class RecognizerConfig:
 
     @classmethod
     def from_node(cls, node: Node) -> RecognizerConfig:
-        default = node.text("default", "local", choices=RECOGNIZER_NAMES)
-        fallback = node.raw("fallback", "local")
+        default = node.text("default", cls.default, choices=RECOGNIZER_NAMES)
+        fallback = node.raw("fallback", cls.fallback)
         if fallback is not None and fallback not in RECOGNIZER_NAMES:
             raise node.error("fallback", f"expected null or one of {', '.join(RECOGNIZER_NAMES)}", fallback)
         cfg = cls(

@@ -30,13 +30,15 @@ class ServiceConfig:
     @classmethod
     def from_node(cls, node: Node) -> ServiceConfig:
         cfg = cls(
-            log_level=node.text("log_level", "info", choices=LOG_LEVELS),
-            metrics_port=node.integer("metrics_port", None, min=1, max=65535),
-            save_utterances_dir=node.text("save_utterances_dir", None),
-            save_utterances_max=node.integer("save_utterances_max", 100, min=1, max=100000),
-            shutdown_grace_s=node.number("shutdown_grace_s", 3.0, min=0, max=4.5),
-            status_interval_s=node.number("status_interval_s", 60.0, min=1, max=86400),
-            watchdog_stall_s=node.number("watchdog_stall_s", None, min=0.1, max=3600),
+            log_level=node.text("log_level", cls.log_level, choices=LOG_LEVELS),
+            metrics_port=node.integer("metrics_port", cls.metrics_port, min=1, max=65535),
+            save_utterances_dir=node.text("save_utterances_dir", cls.save_utterances_dir),
+            save_utterances_max=node.integer(
+                "save_utterances_max", cls.save_utterances_max, min=1, max=100000
+            ),
+            shutdown_grace_s=node.number("shutdown_grace_s", cls.shutdown_grace_s, min=0, max=4.5),
+            status_interval_s=node.number("status_interval_s", cls.status_interval_s, min=1, max=86400),
+            watchdog_stall_s=node.number("watchdog_stall_s", cls.watchdog_stall_s, min=0.1, max=3600),
         )
         node.finish()
         return cfg

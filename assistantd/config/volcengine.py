@@ -73,14 +73,16 @@ class SaucOptions:
     def from_node(cls, node: Node) -> SaucOptions:
         """Reads its keys from ``node`` without finishing it (they sit beside the vendor's own keys)."""
         return cls(
-            enable_itn=node.flag("enable_itn", True),
-            enable_punc=node.flag("enable_punc", True),
-            enable_ddc=node.flag("enable_ddc", False),
-            result_type=node.text("result_type", "full", choices=("full", "single")),
-            end_window_size_ms=node.integer("end_window_size_ms", None, min=200, max=60000),
-            force_to_speech_time_ms=node.integer("force_to_speech_time_ms", None, min=1, max=60000),
-            hotwords=node.str_list("hotwords", ()),
-            uid=node.text("uid", "assistantd"),
+            enable_itn=node.flag("enable_itn", cls.enable_itn),
+            enable_punc=node.flag("enable_punc", cls.enable_punc),
+            enable_ddc=node.flag("enable_ddc", cls.enable_ddc),
+            result_type=node.text("result_type", cls.result_type, choices=("full", "single")),
+            end_window_size_ms=node.integer("end_window_size_ms", cls.end_window_size_ms, min=200, max=60000),
+            force_to_speech_time_ms=node.integer(
+                "force_to_speech_time_ms", cls.force_to_speech_time_ms, min=1, max=60000
+            ),
+            hotwords=node.str_list("hotwords", cls.hotwords),
+            uid=node.text("uid", cls.uid),
         )
 
 
@@ -108,14 +110,14 @@ class VolcengineConfig:
         mode = node.text("mode", None, choices=VOLC_MODES)
         if mode is not None and node.has("url"):
             raise node.error("mode", "expected either mode or url, not both")
-        url = node.text("url", VOLC_DEFAULT_URL) if mode is None else VOLC_HOST + mode
+        url = node.text("url", cls.url) if mode is None else VOLC_HOST + mode
         check_ws_url(node, "url", url)
         cfg = cls(
             app_key=node.secret("app_key"),
             access_key=node.secret("access_key"),
             url=url,
-            resource_id=node.text("resource_id", "volc.bigasr.sauc.duration", choices=VOLC_RESOURCE_IDS),
-            language=node.text("language", None),
+            resource_id=node.text("resource_id", cls.resource_id, choices=VOLC_RESOURCE_IDS),
+            language=node.text("language", cls.language),
             options=SaucOptions.from_node(node),
         )
         if cfg.language is not None and not cfg.nostream:
@@ -134,7 +136,7 @@ class ZyunConfig:
 
     @classmethod
     def from_node(cls, node: Node) -> ZyunConfig:
-        url = check_ws_url(node, "url", node.text("url", ZYUN_DEFAULT_URL))
+        url = check_ws_url(node, "url", node.text("url", cls.url))
         cfg = cls(api_key=node.secret("api_key"), url=url, options=SaucOptions.from_node(node))
         node.finish()
         return cfg

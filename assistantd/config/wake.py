@@ -38,10 +38,10 @@ class WakeConfig:
 
     @classmethod
     def from_node(cls, node: Node, base_dir: Path) -> WakeConfig:
-        model = node.raw("model", None)
+        model = node.raw("model", cls.model)
         if model is not None:
             model = _model(node, model, base_dir)
-        chime = node.text("chime", None)
+        chime = node.text("chime", cls.chime)
         if chime is not None:
             path = base_dir / chime
             if not path.is_file():
@@ -49,10 +49,10 @@ class WakeConfig:
             chime = str(path)
         cfg = cls(
             model=model,
-            probability_cutoff=node.number("probability_cutoff", None, min=0.01, max=0.999),
-            refractory_s=node.number("refractory_s", 2.0, min=0, max=60),
-            command_timeout_s=node.number("command_timeout_s", 5.0, min=0.5, max=60),
-            follow_up_s=node.number("follow_up_s", 0.0, min=0, max=60),
+            probability_cutoff=node.number("probability_cutoff", cls.probability_cutoff, min=0.01, max=0.999),
+            refractory_s=node.number("refractory_s", cls.refractory_s, min=0, max=60),
+            command_timeout_s=node.number("command_timeout_s", cls.command_timeout_s, min=0.5, max=60),
+            follow_up_s=node.number("follow_up_s", cls.follow_up_s, min=0, max=60),
             chime=chime,
         )
         node.finish()
