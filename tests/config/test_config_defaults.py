@@ -12,25 +12,15 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import importlib
 import inspect
+import pkgutil
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
-from assistantd.config import (
-    Config,
-    audio,
-    endpoint,
-    handler_specs,
-    handlers,
-    huawei,
-    intents,
-    local,
-    recognizer,
-    service,
-    volcengine,
-    wake,
-)
+import assistantd.config
+from assistantd.config import Config, handler_specs, recognizer
 from assistantd.config.handler_specs import (
     ExecSpec,
     HomeAssistantSpec,
@@ -95,18 +85,9 @@ def test_each_handler_block_with_only_its_required_keys_is_the_dataclass_default
 
 # -- the source check -------------------------------------------------------------------------------
 
-MODULES = (
-    audio,
-    endpoint,
-    handler_specs,
-    handlers,
-    huawei,
-    intents,
-    local,
-    recognizer,
-    service,
-    volcengine,
-    wake,
+MODULES = tuple(
+    importlib.import_module(f"assistantd.config.{info.name}")
+    for info in pkgutil.iter_modules(assistantd.config.__path__)
 )
 READERS = {"raw", "text", "integer", "number", "flag", "str_list", "str_map", "secret"}
 
