@@ -89,7 +89,8 @@ async def test_a_read_that_finishes_as_its_reader_is_cancelled_goes_to_the_next_
         old = asyncio.create_task(_first_frame(StdinSource(reader, frame_ms=20)))
         for _ in range(3):  # the old reader runs up to its await on its first read
             await asyncio.sleep(0)
-        (pending,) = filesource._pending_reads.values()
+        # This pipe's read: an earlier test's cancelled reader on an idle pipe stays registered under its own.
+        pending = filesource._pending_reads[filesource._stream_key(reader)[0]]
         os.write(w, written)
         os.close(w)
         pending.read.result(
