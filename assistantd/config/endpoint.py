@@ -1,4 +1,9 @@
-"""The ``endpoint:`` section: voice activity detection and the endpointer's timings."""
+"""The ``endpoint:`` section: voice activity detection and the endpointer's timings.
+
+A VAD engine is declared once, in ``VAD_ENGINES``: its name (the value of ``endpoint.vad_engine``) and
+where its factory lives. The factory's module is named, not imported: endpoint/vad.py imports it only
+when the config picks the engine, so an engine's model and runtime cost nothing to those who do not.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,24 @@ HANGOVER_PRESETS_MS = {"relaxed": 1200, "default": 700, "aggressive": 300}
 
 
 @dataclass(frozen=True)
+class VadEngine:
+    """One voice activity detector the front end can put between noise suppression and the gate."""
+
+    name: str
+    """The value of ``endpoint.vad_engine`` that picks it."""
+    factory: str
+    """``module:function`` called as ``function(endpoint_config)``, returning an endpoint.vad.Vad."""
+
+
+VAD_ENGINES = (VadEngine("webrtcvad", "assistantd.endpoint.vad:webrtc_engine"),)
+"""Every VAD engine; the first is the default. A new one is a module with its factory and one line here."""
+VAD_ENGINE_NAMES = tuple(engine.name for engine in VAD_ENGINES)
+
+
+@dataclass(frozen=True)
 class EndpointConfig:
+    vad_engine: str = VAD_ENGINE_NAMES[0]
+    """Which VAD engine calls each frame speech or not (VAD_ENGINES): webrtcvad."""
     vad_aggressiveness: int = 2
     """webrtcvad aggressiveness, 0 (least) to 3 (most eager to call frames non-speech)."""
     preroll_ms: int = 300
@@ -53,6 +75,7 @@ class EndpointConfig:
                 "hangover", "expected relaxed, default, aggressive, or milliseconds (50-10000)", hangover
             )
         cfg = cls(
+            vad_engine=node.text("vad_engine", cls.vad_engine, choices=VAD_ENGINE_NAMES),
             vad_aggressiveness=node.integer("vad_aggressiveness", cls.vad_aggressiveness, min=0, max=3),
             preroll_ms=node.integer("preroll_ms", cls.preroll_ms, min=0, max=2000),
             start_window_frames=node.integer("start_window_frames", cls.start_window_frames, min=1, max=100),

@@ -3,13 +3,18 @@
 Each binding or fallback is a mapping with exactly one family key; ``parse_spec`` finds it and builds the
 frozen spec. Templates are parsed here, so a bad placeholder is a ConfigError with its key path, never a
 surprise at the moment someone speaks.
+
+A family is declared once, in ``FAMILY_TABLE`` (its key, spec class, parser and the connection block it
+needs); its keys are the spec's fields. ``HandlerSpec`` is the closed union of the specs, which
+handlers/build.py matches with ``assert_never``, so mypy reports a family that has no handler
+(CONTRIBUTING.md has the recipe).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from urllib.parse import urlsplit
 
 from assistantd.config.reader import Node
@@ -17,15 +22,7 @@ from assistantd.config.secret import Secret
 from assistantd.config.template import JsonTemplate, Template, TemplateSyntaxError
 from assistantd.errors import ConfigError
 
-FAMILIES = ("exec", "http", "mqtt", "homeassistant", "say")
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-FAMILY_KEYS = {
-    "exec": ("argv", "timeout_s", "env"),
-    "http": ("url", "method", "headers", "body", "timeout_s"),
-    "mqtt": ("topic", "payload", "qos", "retain", "timeout_s"),
-    "homeassistant": ("domain", "service", "data"),
-    "say": ("text",),
-}
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
@@ -93,6 +90,25 @@ class SaySpec:
 
 
 HandlerSpec = ExecSpec | HttpSpec | MqttSpec | HomeAssistantSpec | SaySpec
+"""Every family's spec: handlers/build.py matches on it and ends in ``assert_never``."""
+
+
+@dataclass(frozen=True)
+class Family:
+    """One handler family as the config sees it: ``{name: {...}}`` in a binding or fallback."""
+
+    name: str
+    """The family's key in a binding (``exec``, ``say``, ...)."""
+    spec: type[HandlerSpec]
+    """Its spec class; the keys accepted in its block are this class's fields."""
+    parse: Callable[[Node], HandlerSpec]
+    """Reads the block into a spec (the caller refuses unknown keys first and finishes the node)."""
+    connection: str | None = None
+    """The ``handlers:`` connection block it needs (``mqtt``, ``homeassistant``), if any."""
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(self.spec))
 
 
 def template(node: Node, key: str, value: object) -> Template:
@@ -113,6 +129,11 @@ def json_template(node: Node, key: str, value: object) -> JsonTemplate:
 
 def parse_spec(node: Node, *, extra_keys: tuple[str, ...] = ()) -> HandlerSpec:
     """The one family in ``node`` (other keys must be in ``extra_keys`` and read by the caller)."""
+    return parse_family(node, extra_keys=extra_keys)[1]
+
+
+def parse_family(node: Node, *, extra_keys: tuple[str, ...] = ()) -> tuple[Family, HandlerSpec]:
+    """The one family in ``node`` and its spec (other keys must be in ``extra_keys``)."""
     known = FAMILIES + extra_keys
     node.refuse_unknown(known)
     present = [k for k in node.keys() if k in FAMILIES]  # noqa: SIM118
@@ -123,20 +144,13 @@ def parse_spec(node: Node, *, extra_keys: tuple[str, ...] = ()) -> HandlerSpec:
             f"expected exactly one handler ({', '.join(FAMILIES)})",
             ", ".join(present) if present else "none",
         )
-    family = present[0]
-    sub = node.node(family)
+    family = _BY_NAME[present[0]]
+    sub = node.node(family.name)
     # Checked before the required keys are read, so a typo gets a hint rather than "text: not set".
-    sub.refuse_unknown(FAMILY_KEYS[family])
-    parsers: dict[str, Callable[[Node], HandlerSpec]] = {
-        "exec": _exec,
-        "http": _http,
-        "mqtt": _mqtt,
-        "homeassistant": _homeassistant,
-        "say": _say,
-    }
-    spec = parsers[family](sub)
+    sub.refuse_unknown(family.keys)
+    spec = family.parse(sub)
     sub.finish()
-    return spec
+    return family, spec
 
 
 def _exec(node: Node) -> ExecSpec:
@@ -260,3 +274,17 @@ def _homeassistant(node: Node) -> HomeAssistantSpec:
 
 def _say(node: Node) -> SaySpec:
     return SaySpec(text=template(node, "text", node.raw("text")))
+
+
+FAMILY_TABLE = (
+    Family("exec", ExecSpec, _exec),
+    Family("http", HttpSpec, _http),
+    Family("mqtt", MqttSpec, _mqtt, connection="mqtt"),
+    Family("homeassistant", HomeAssistantSpec, _homeassistant, connection="homeassistant"),
+    Family("say", SaySpec, _say),
+)
+"""Every handler family, in the order error messages list them. A new family is one line here."""
+
+_BY_NAME = {family.name: family for family in FAMILY_TABLE}
+FAMILIES = tuple(_BY_NAME)
+FAMILY_KEYS = {family.name: family.keys for family in FAMILY_TABLE}

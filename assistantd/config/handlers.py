@@ -19,13 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from assistantd.config.handler_specs import (
-    HandlerSpec,
-    HomeAssistantSpec,
-    MqttSpec,
-    parse_spec,
-    template,
-)
+from assistantd.config.handler_specs import HandlerSpec, parse_family, template
 from assistantd.config.reader import Node
 from assistantd.config.secret import Secret
 from assistantd.config.template import Template
@@ -196,16 +190,22 @@ class HandlersConfig:
         return tuple(b.spec for b in self.bindings if b.intent == intent)
 
 
+_CONNECTION_BLOCKS = {
+    "mqtt": "a handlers.mqtt connection block (host, port, ...)",
+    "homeassistant": "a handlers.homeassistant block (url, token)",
+}
+"""What each connection block a family may need (handler_specs.Family.connection) is, for the error."""
+
+
 def _spec(
     node: Node,
     mqtt: MqttConnection | None,
     ha: HomeAssistantConnection | None,
     extra_keys: tuple[str, ...] = (),
 ) -> HandlerSpec:
-    spec = parse_spec(node, extra_keys=extra_keys)
-    if isinstance(spec, MqttSpec) and mqtt is None:
-        raise node.error("mqtt", "expected a handlers.mqtt connection block (host, port, ...)")
-    if isinstance(spec, HomeAssistantSpec) and ha is None:
-        raise node.error("homeassistant", "expected a handlers.homeassistant block (url, token)")
+    family, spec = parse_family(node, extra_keys=extra_keys)
+    present = {"mqtt": mqtt is not None, "homeassistant": ha is not None}
+    if family.connection is not None and not present[family.connection]:
+        raise node.error(family.name, f"expected {_CONNECTION_BLOCKS[family.connection]}")
     node.finish()
     return spec

@@ -1,15 +1,53 @@
-"""The ``recognizer:`` section: which recognizer runs, shared transport limits, each vendor's block."""
+"""The ``recognizer:`` section: which recognizer runs, shared transport limits, each vendor's block.
+
+A cloud vendor is declared once, in ``CLOUD_VENDORS``: its name (the config key and the name ``default`` and
+``fallback`` take), the parser of its block, and where its codec factory lives. The factory's module is
+named, not imported: recognizer/registry.py imports it only when a config uses the vendor (issue 13), and
+this pure module never reaches the recognizer package. ``local`` is not a cloud vendor: it needs the whole
+config (the intent files make its grammar), so recognizer/registry.py builds it itself.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Literal, assert_never
 
 from assistantd.config.huawei import HuaweiConfig
 from assistantd.config.local import LocalRecognizerConfig
 from assistantd.config.reader import Node
 from assistantd.config.volcengine import VolcengineConfig, ZyunConfig
 
-RECOGNIZER_NAMES = ("local", "volcengine", "zyun", "huawei")
+CloudVendorName = Literal["volcengine", "zyun", "huawei"]
+"""The closed set of cloud vendors: RecognizerConfig.block matches it, so mypy reports a missing case."""
+
+
+@dataclass(frozen=True)
+class CloudVendor:
+    """One cloud recognizer: a sans-I/O codec driven by the WebSocket transport."""
+
+    name: CloudVendorName
+    """Its key under ``recognizer:``; RecognizerConfig has a field of this name for the parsed block."""
+    parse: Callable[[Node], object]
+    """Reads the vendor's block (and finishes it)."""
+    codec: str
+    """``module:function`` of the codec factory, called as ``function(block, url_override=URL)`` for each
+    connection; imported only when a config names the vendor."""
+
+
+CLOUD_VENDORS = (
+    CloudVendor("volcengine", VolcengineConfig.from_node, "assistantd.recognizer.sauc:volcengine_codec"),
+    CloudVendor("zyun", ZyunConfig.from_node, "assistantd.recognizer.sauc:zyun_codec"),
+    CloudVendor("huawei", HuaweiConfig.from_node, "assistantd.recognizer.huawei:make_huawei_codec"),
+)
+"""Every cloud vendor. A new one is a config module, a codec module, one line here, its name in
+CloudVendorName, and a field and a case in RecognizerConfig (mypy reports the ones missing)."""
+
+VendorBlock = VolcengineConfig | ZyunConfig | HuaweiConfig
+
+CLOUD_VENDOR_NAMES = tuple(vendor.name for vendor in CLOUD_VENDORS)
+RECOGNIZER_NAMES = ("local", *CLOUD_VENDOR_NAMES)
+_BY_NAME: dict[str, CloudVendor] = {vendor.name: vendor for vendor in CLOUD_VENDORS}
 
 
 @dataclass(frozen=True)
@@ -59,19 +97,34 @@ class RecognizerConfig:
         fallback = node.raw("fallback", cls.fallback)
         if fallback is not None and fallback not in RECOGNIZER_NAMES:
             raise node.error("fallback", f"expected null or one of {', '.join(RECOGNIZER_NAMES)}", fallback)
+        # Any: each vendor's field has its own block type, which CloudVendor.parse cannot name.
+        blocks: dict[str, Any] = {
+            vendor.name: vendor.parse(node.node(vendor.name))
+            for vendor in CLOUD_VENDORS
+            if node.has(vendor.name)
+        }
         cfg = cls(
             default=default,
             fallback=fallback,
             transport=TransportConfig.from_node(node.node("transport")),
             local=LocalRecognizerConfig.from_node(node.node("local")),
-            volcengine=VolcengineConfig.from_node(node.node("volcengine"))
-            if node.has("volcengine")
-            else None,
-            zyun=ZyunConfig.from_node(node.node("zyun")) if node.has("zyun") else None,
-            huawei=HuaweiConfig.from_node(node.node("huawei")) if node.has("huawei") else None,
+            **blocks,
         )
         for role, name in (("default", cfg.default), ("fallback", cfg.fallback)):
-            if name is not None and name != "local" and getattr(cfg, name) is None:
+            vendor = _BY_NAME.get(name) if name is not None else None
+            if vendor is not None and cfg.block(vendor.name) is None:
                 raise node.error(role, f"expected a recognizer.{name} block to configure {name!r}", name)
         node.finish()
         return cfg
+
+    def block(self, name: CloudVendorName) -> VendorBlock | None:
+        """The parsed block of the cloud vendor ``name``, or None when the config has none."""
+        match name:
+            case "volcengine":
+                return self.volcengine
+            case "zyun":
+                return self.zyun
+            case "huawei":
+                return self.huawei
+            case _:
+                assert_never(name)

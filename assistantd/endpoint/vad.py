@@ -1,25 +1,27 @@
 """Voice activity detection: one verdict per 10/20/30 ms frame of 16 kHz mono s16le audio.
 
-``Vad`` is the interface the endpointer side needs. ``WebrtcVad`` is the default engine (0.3 CPU-s per hour
-of audio, FACTS.md). ``FrontEndVad`` puts the household-noise defences around it, each switched by
-``EndpointConfig``: WebRTC noise suppression (stationary fans, hiss and hum are estimated and removed before
-the VAD sees them), an adaptive energy gate (a frame the VAD calls speech must also stand out from the
+``Vad`` is the interface the endpointer side needs. ``WebrtcVad`` is the default engine (0.3 CPU-s per hour of
+audio, FACTS.md); ``endpoint.vad_engine`` picks one of config/endpoint.py ``VAD_ENGINES``, whose module
+``vad_engine`` imports only then. ``FrontEndVad`` puts the household-noise defences around it, each switched
+by ``EndpointConfig``: WebRTC noise suppression (stationary fans, hiss and hum are estimated and removed
+before the VAD sees them), an adaptive energy gate (a frame the VAD calls speech must also stand out from the
 running noise floor), plus the Silero onset check it hands to the endpointer (silero.py: vetoes utterance
-starts on clicks and knocks). The audio that is uploaded is always the original; only the VAD sees the
-cleaned copy.
+starts on clicks and knocks). The audio that is uploaded is always the original; only the VAD sees the cleaned
+copy.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, cast
 
 import webrtcvad
 from webrtc_noise_gain import AudioProcessor
 
 from assistantd.audio.frames import SAMPLE_RATE, frame_bytes
-from assistantd.config.endpoint import EndpointConfig
+from assistantd.config.endpoint import VAD_ENGINES, EndpointConfig
 from assistantd.endpoint.gate import SILENCE_DB, NoiseFloorGate
 from assistantd.endpoint.machine import OnsetCheck
 from assistantd.endpoint.silero import SileroOnsetCheck, SpeechProbability, load_silero
@@ -47,6 +49,19 @@ class WebrtcVad:
 
     def is_speech(self, frame: bytes) -> bool:
         return bool(self._vad.is_speech(frame, SAMPLE_RATE))
+
+
+def webrtc_engine(config: EndpointConfig) -> WebrtcVad:
+    """The ``webrtcvad`` entry of VAD_ENGINES."""
+    return WebrtcVad(config.vad_aggressiveness)
+
+
+def vad_engine(config: EndpointConfig) -> Vad:
+    """The engine ``config.vad_engine`` names, its module imported now (not before)."""
+    by_name = {engine.name: engine for engine in VAD_ENGINES}
+    module, _, attr = by_name[config.vad_engine].factory.partition(":")
+    factory = cast(Callable[[EndpointConfig], Vad], getattr(importlib.import_module(module), attr))
+    return factory(config)
 
 
 class NoiseSuppressor:
@@ -133,9 +148,10 @@ def build_vad(
     silero: Callable[[], SpeechProbability] = load_silero,
     suppressor: Callable[[int], NoiseSuppressor] = NoiseSuppressor,
 ) -> FrontEndVad:
-    """The VAD the config asks for: webrtcvad, optionally behind noise suppression and an energy gate, with
-    a Silero onset check when ``silero_threshold`` is set. The daemon passes SharedModels' ``silero`` and
-    ``suppressor``, so a reload does not load the Silero model or the WebRTC processor again."""
+    """The VAD the config asks for: its engine (webrtcvad by default), optionally behind noise
+    suppression and an energy gate, with a Silero onset check when ``silero_threshold`` is set. The daemon
+    passes SharedModels' ``silero`` and ``suppressor``, so a reload does not load the Silero model or the
+    WebRTC processor again."""
     ns = suppressor(config.noise_suppression) if config.noise_suppression else None
     gate = None
     if config.gate_margin_db > 0:
@@ -143,4 +159,4 @@ def build_vad(
     onset_check = None
     if config.silero_threshold > 0:
         onset_check = SileroOnsetCheck(silero(), config.silero_threshold)
-    return FrontEndVad(WebrtcVad(config.vad_aggressiveness), ns, gate, onset_check)
+    return FrontEndVad(vad_engine(config), ns, gate, onset_check)

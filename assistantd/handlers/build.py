@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, assert_never
 
 from assistantd.config.handler_specs import (
     ExecSpec,
@@ -52,28 +52,32 @@ def build_runner(
         services.append(publisher)
 
     def make(spec: HandlerSpec, name: str) -> Handler:
-        if isinstance(spec, ExecSpec):
-            return ExecHandler(
-                spec,
-                name=f"{name} exec {spec.argv[0].source}",
-                base_env=base_env,
-                kill_grace_s=config.kill_grace_s,
-                output_limit=config.output_limit_bytes,
-            )
-        if isinstance(spec, HttpSpec):
-            return HttpHandler(spec, name=f"{name} http {spec.method}")
-        if isinstance(spec, MqttSpec):
-            assert publisher is not None  # HandlersConfig refuses mqtt bindings without a connection
-            from assistantd.handlers.mqtt import MqttHandler  # noqa: PLC0415 - loaded with the publisher
+        # One case per member of the HandlerSpec union: a family without one fails mypy here.
+        match spec:
+            case ExecSpec():
+                return ExecHandler(
+                    spec,
+                    name=f"{name} exec {spec.argv[0].source}",
+                    base_env=base_env,
+                    kill_grace_s=config.kill_grace_s,
+                    output_limit=config.output_limit_bytes,
+                )
+            case HttpSpec():
+                return HttpHandler(spec, name=f"{name} http {spec.method}")
+            case MqttSpec():
+                assert publisher is not None  # HandlersConfig refuses mqtt bindings without a connection
+                from assistantd.handlers.mqtt import MqttHandler  # noqa: PLC0415 - loaded with the publisher
 
-            return MqttHandler(spec, publisher, name=f"{name} mqtt {spec.topic.source}")
-        if isinstance(spec, HomeAssistantSpec):
-            assert config.homeassistant is not None
-            return HomeAssistantHandler(
-                spec, config.homeassistant, name=f"{name} homeassistant {spec.domain}.{spec.service}"
-            )
-        assert isinstance(spec, SaySpec)
-        return SayHandler(spec, voice, name=f"{name} say")
+                return MqttHandler(spec, publisher, name=f"{name} mqtt {spec.topic.source}")
+            case HomeAssistantSpec():
+                assert config.homeassistant is not None
+                return HomeAssistantHandler(
+                    spec, config.homeassistant, name=f"{name} homeassistant {spec.domain}.{spec.service}"
+                )
+            case SaySpec():
+                return SayHandler(spec, voice, name=f"{name} say")
+            case _:
+                assert_never(spec)
 
     bindings: dict[str, list[Handler]] = {}
     for binding in config.bindings:

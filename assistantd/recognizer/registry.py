@@ -1,88 +1,58 @@
-"""Recognizers by name. A new cloud vendor is one codec module and one entry in ``_BUILDERS``.
+"""Recognizers by name: ``local`` and the cloud vendors declared in config/recognizer.py ``CLOUD_VENDORS``.
 
-Each vendor's modules (its codec, the WebSocket transport, websockets itself) are imported by its builder,
-when a config names it: an offline daemon never pays their 5-8 MB of RSS and their import time, nor a
-cloud one another vendor's (issue 13, bench/pi_budget.py).
+Each vendor's modules (its codec, the WebSocket transport, websockets itself) are imported when a config
+names it: an offline daemon never pays their 5-8 MB of RSS and their import time, nor a cloud one another
+vendor's (issue 13, bench/pi_budget.py). A new cloud vendor needs nothing here (CONTRIBUTING.md).
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+import importlib
+from typing import TYPE_CHECKING, Protocol, cast
 
 from assistantd.config import Config
-from assistantd.config.recognizer import RecognizerConfig
-from assistantd.config.volcengine import VolcengineConfig, ZyunConfig
+from assistantd.config.recognizer import CLOUD_VENDORS, RECOGNIZER_NAMES, CloudVendor, RecognizerConfig
 from assistantd.errors import ConfigError
 from assistantd.recognizer.base import Recognizer
 from assistantd.recognizer.fallback import FallbackRecognizer
 
 if TYPE_CHECKING:
-    from assistantd.recognizer.sauc import SaucCodec
+    from assistantd.recognizer.codec import Codec
     from assistantd.shared_models import SharedModels
 
-Builder = Callable[[RecognizerConfig, "str | None"], Recognizer]
+
+class CodecFactory(Protocol):
+    """What a CloudVendor's ``codec`` names: one fresh codec per connection from the vendor's block."""
+
+    def __call__(self, block: object, /, *, url_override: str | None = None) -> Codec: ...
 
 
-_Vendor = TypeVar("_Vendor", VolcengineConfig, ZyunConfig)
+_VENDORS: dict[str, CloudVendor] = {vendor.name: vendor for vendor in CLOUD_VENDORS}
 
 
-def _sauc(
-    name: str,
-    vendor: _Vendor | None,
-    make_codec: Callable[[_Vendor], SaucCodec],
-    cfg: RecognizerConfig,
-    url: str | None,
+def codec_factory(name: str) -> CodecFactory:
+    """Import (now, not before) the codec factory of the cloud vendor ``name``."""
+    module, _, attr = _VENDORS[name].codec.partition(":")
+    return cast(CodecFactory, getattr(importlib.import_module(module), attr))
+
+
+def build_recognizer(
+    name: str, cfg: RecognizerConfig, *, url_override: str | None = None, source: str = "<config>"
 ) -> Recognizer:
-    """The two sauc vendors differ only in their config block and codec factory (protocols.md §1, §2)."""
+    """The cloud recognizer called ``name``; ``url_override`` points it elsewhere (a fake, a proxy)."""
+    vendor = _VENDORS.get(name)
     if vendor is None:
-        raise ConfigError("<config>", f"recognizer.{name}", f"expected a recognizer.{name} block")
-    from assistantd.recognizer.transport import WebSocketRecognizer  # noqa: PLC0415 (module docstring)
-
-    final = vendor if url is None else dataclasses.replace(vendor, url=url)
-    return WebSocketRecognizer(name, lambda: make_codec(final), cfg.transport)
-
-
-def _volcengine(cfg: RecognizerConfig, url: str | None) -> Recognizer:
-    from assistantd.recognizer.sauc import volcengine_codec  # noqa: PLC0415
-
-    return _sauc("volcengine", cfg.volcengine, volcengine_codec, cfg, url)
-
-
-def _zyun(cfg: RecognizerConfig, url: str | None) -> Recognizer:
-    from assistantd.recognizer.sauc import zyun_codec  # noqa: PLC0415
-
-    return _sauc("zyun", cfg.zyun, zyun_codec, cfg, url)
-
-
-def _huawei(cfg: RecognizerConfig, url: str | None) -> Recognizer:
-    from assistantd.recognizer.huawei import make_huawei_codec  # noqa: PLC0415
-    from assistantd.recognizer.transport import WebSocketRecognizer  # noqa: PLC0415
-
-    vendor = cfg.huawei
-    if vendor is None:
-        raise ConfigError("<config>", "recognizer.huawei", "expected a recognizer.huawei block")
-    return WebSocketRecognizer("huawei", lambda: make_huawei_codec(vendor, url_override=url), cfg.transport)
-
-
-_BUILDERS: dict[str, Builder] = {
-    "volcengine": _volcengine,
-    "zyun": _zyun,
-    "huawei": _huawei,
-}
-# "local" is built by recognizer_for(): it needs the whole config (the intent files make its grammar).
-
-
-def build_recognizer(name: str, cfg: RecognizerConfig, *, url_override: str | None = None) -> Recognizer:
-    """The recognizer called ``name``; ``url_override`` points a cloud one elsewhere (a fake, a proxy)."""
-    builder = _BUILDERS.get(name)
-    if builder is None:
-        known = ", ".join(sorted(_BUILDERS))
+        known = ", ".join(sorted(_VENDORS))
         raise ConfigError(
             "<config>", "recognizer", f"expected a recognizer this build provides ({known})", name
         )
-    return builder(cfg, url_override)
+    block = cfg.block(vendor.name)
+    if block is None:
+        raise ConfigError(source, f"recognizer.{name}", f"expected a recognizer.{name} block to use {name!r}")
+    make_codec = codec_factory(name)
+    from assistantd.recognizer.transport import WebSocketRecognizer  # noqa: PLC0415 (module docstring)
+
+    return WebSocketRecognizer(name, lambda: make_codec(block, url_override=url_override), cfg.transport)
 
 
 def recognizer_for(
@@ -108,17 +78,11 @@ def recognizer_for(
         from assistantd.recognizer.local import LocalRecognizer  # noqa: PLC0415
 
         primary = LocalRecognizer.from_config(config)
+    elif chosen in _VENDORS:
+        primary = build_recognizer(chosen, config.recognizer, url_override=url_override, source=config.source)
     else:
-        if chosen in _BUILDERS and getattr(config.recognizer, chosen, None) is None:
-            raise ConfigError(
-                config.source,
-                f"recognizer.{chosen}",
-                f"expected a recognizer.{chosen} block to use {chosen!r}",
-            )
-        if chosen not in _BUILDERS:
-            known = ", ".join(sorted([*_BUILDERS, "local"]))
-            raise ConfigError(config.source, "recognizer", f"expected one of {known}", repr(chosen))
-        primary = build_recognizer(chosen, config.recognizer, url_override=url_override)
+        known = ", ".join(sorted(RECOGNIZER_NAMES))
+        raise ConfigError(config.source, "recognizer", f"expected one of {known}", repr(chosen))
     backup = config.recognizer.fallback
     if not with_fallback or backup is None or backup == chosen:
         return primary

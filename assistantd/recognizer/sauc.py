@@ -201,8 +201,11 @@ def _parse_result(payload: bytes) -> tuple[str, tuple[str, ...]]:
     return text, tuple(definite)
 
 
-def volcengine_codec(cfg: VolcengineConfig, *, new_id: Callable[[], str] | None = None) -> SaucCodec:
-    """A codec for one Volcengine connection; ``new_id`` makes X-Api-Connect-Id (default: uuid4)."""
+def volcengine_codec(
+    cfg: VolcengineConfig, *, new_id: Callable[[], str] | None = None, url_override: str | None = None
+) -> SaucCodec:
+    """A codec for one Volcengine connection; ``new_id`` makes X-Api-Connect-Id (default: uuid4);
+    ``url_override`` points it elsewhere (a fake, a proxy)."""
     make_id = new_id or (lambda: str(uuid.uuid4()))
 
     def headers() -> tuple[tuple[str, str], ...]:
@@ -214,13 +217,13 @@ def volcengine_codec(cfg: VolcengineConfig, *, new_id: Callable[[], str] | None 
             ("X-Api-Connect-Id", make_id()),
         )
 
-    return SaucCodec(cfg.url, headers, _full_request(cfg.options, cfg.language))
+    return SaucCodec(url_override or cfg.url, headers, _full_request(cfg.options, cfg.language))
 
 
-def zyun_codec(cfg: ZyunConfig) -> SaucCodec:
+def zyun_codec(cfg: ZyunConfig, *, url_override: str | None = None) -> SaucCodec:
     """A codec for one 360 zyun connection (§2): Bearer auth, no X-Api-* headers."""
 
     def headers() -> tuple[tuple[str, str], ...]:
         return (("Authorization", f"Bearer {cfg.api_key.reveal()}"),)
 
-    return SaucCodec(cfg.url, headers, _full_request(cfg.options, None))
+    return SaucCodec(url_override or cfg.url, headers, _full_request(cfg.options, None))
