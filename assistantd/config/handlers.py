@@ -51,6 +51,13 @@ class MqttConnection:
 
     @classmethod
     def from_node(cls, node: Node) -> MqttConnection:
+        cfg = cls.read(node)
+        node.finish()
+        return cfg
+
+    @classmethod
+    def read(cls, node: Node) -> MqttConnection:
+        """The connection keys of ``node``, leaving other keys to the caller (the top-level ``mqtt:``)."""
         cfg = cls(
             host=node.text("host"),
             port=node.integer("port", 1883, min=1, max=65535),
@@ -64,7 +71,6 @@ class MqttConnection:
         )
         if cfg.password is not None and cfg.username is None:
             raise node.error("username", "expected a username when a password is set")
-        node.finish()
         return cfg
 
 
@@ -162,8 +168,9 @@ class HandlersConfig:
     tts: TtsConfig = TtsConfig()
 
     @classmethod
-    def from_node(cls, node: Node) -> HandlersConfig:
-        mqtt = MqttConnection.from_node(node.node("mqtt")) if node.has("mqtt") else None
+    def from_node(cls, node: Node, *, site_mqtt: MqttConnection | None = None) -> HandlersConfig:
+        """``site_mqtt``: the top-level ``mqtt:`` connection, used when ``handlers.mqtt`` is absent."""
+        mqtt = MqttConnection.from_node(node.node("mqtt")) if node.has("mqtt") else site_mqtt
         ha = (
             HomeAssistantConnection.from_node(node.node("homeassistant"))
             if node.has("homeassistant")
@@ -202,7 +209,9 @@ def _spec(
 ) -> HandlerSpec:
     spec = parse_spec(node, extra_keys=extra_keys)
     if isinstance(spec, MqttSpec) and mqtt is None:
-        raise node.error("mqtt", "expected a handlers.mqtt connection block (host, port, ...)")
+        raise node.error(
+            "mqtt", "expected a handlers.mqtt or top-level mqtt: connection block (host, port, ...)"
+        )
     if isinstance(spec, HomeAssistantSpec) and ha is None:
         raise node.error("homeassistant", "expected a handlers.homeassistant block (url, token)")
     node.finish()

@@ -86,10 +86,12 @@ async def test_a_read_that_finishes_as_its_reader_is_cancelled_goes_to_the_next_
     written = bytes(range(256)) * 125  # 1 s, every frame different from its neighbours
     r, w = os.pipe()
     with os.fdopen(r, "rb") as reader:
-        old = asyncio.create_task(_first_frame(StdinSource(reader, frame_ms=20)))
+        source = StdinSource(reader, frame_ms=20)
+        old = asyncio.create_task(_first_frame(source))
         for _ in range(3):  # the old reader runs up to its await on its first read
             await asyncio.sleep(0)
-        (pending,) = filesource._pending_reads.values()
+        # This stream's read: other tests in the same process may have left reads on their own streams.
+        pending = filesource._pending_reads[source._key]
         os.write(w, written)
         os.close(w)
         pending.read.result(
