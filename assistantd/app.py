@@ -10,11 +10,12 @@ import asyncio
 import contextlib
 import difflib
 import logging
+import socket
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 from assistantd import owned_threads
 from assistantd.audio.filesource import WavFileSource
@@ -42,7 +43,16 @@ from assistantd.shared_models import SharedModels
 from assistantd.systemd import ProgressWatchdog
 from assistantd.tasks import aclose_iterator
 
+if TYPE_CHECKING:
+    from assistantd.events import MqttEvents
+
 log = logging.getLogger(__name__)
+
+
+class ReportSink(Protocol):
+    """Reads each finished report (never writes it)."""
+
+    def emit(self, report: UtteranceReport) -> None: ...
 
 
 class TappedSource:
@@ -110,6 +120,7 @@ class AssistantApp:
         clock: Callable[[], float] = time.monotonic,
         wake: WakeStage | None = None,
         models: SharedModels | None = None,
+        events: MqttEvents | None = None,
     ) -> None:
         """``wake`` None: continuous listening (every utterance the VAD finds is a command). ``models``:
         where the Silero model comes from (the daemon's, kept across reloads); None loads one."""
@@ -120,8 +131,12 @@ class AssistantApp:
         self.runner = runner
         self.clock = clock
         self.watchdog = watchdog
-        self.sinks = [JsonLines(report_to)] if report_to is not None else []
-        """What reads each finished report: one JSON line per utterance (the --input main job's stdout)."""
+        self.sinks: list[ReportSink] = [JsonLines(report_to)] if report_to is not None else []
+        """What reads each finished report: one JSON line per utterance (the --input main job's stdout),
+        then the MQTT events (events.py)."""
+        self.events = events
+        if events is not None:
+            self.sinks.append(events)
         # The chain of stages (module docstring): the mute, then the wake stage, VAD and endpointer.
         self.tap = TappedSource(source, self._progress, gate, lambda: metrics.inc("muted_frames"))
         self.wake = wake
@@ -171,6 +186,8 @@ class AssistantApp:
             await self.source.preflight()
         await start_recognizer(self.recognizer)
         await self.runner.start()
+        if self.events is not None:
+            self.events.start()
 
     async def utterances(self) -> AsyncIterator[UtteranceLike]:
         stream = self.listener.utterances()
@@ -246,7 +263,10 @@ class AssistantApp:
                 chime.cancel()
             if playing:
                 await asyncio.wait(playing)
-        await self.runner.aclose(grace_s)
+        started = time.monotonic()
+        await self.runner.aclose(grace_s)  # the last reports are finished (and offered to the sinks) here
+        if self.events is not None:
+            await self.events.aclose(max(0.0, grace_s - (time.monotonic() - started)))
         # The decoder threads get at least STOP_CLOSE_S to finish their last job, off the loop.
         await close_recognizer(self.recognizer, max(grace_s, STOP_CLOSE_S))
 
@@ -387,6 +407,12 @@ def build_app(
         detector = load_detector(config.wake, config.source)
         wake = WakeStage(detector, config.audio.frame_ms, config.wake.refractory_s)
     runner = build_runner(config.handlers, gate)
+    events = None
+    if config.mqtt is not None and config.mqtt.events:
+        # aiomqtt and paho cost ~2.3 MB of RSS: loaded only when events are on (issue 6).
+        from assistantd.events import MqttEvents  # noqa: PLC0415
+
+        events = MqttEvents(config.mqtt, config.mqtt.site_id or socket.gethostname(), metrics)
     # Last of what may raise: a recognizer borrowed from ``models`` is given back only by the app's aclose.
     recognizer = recognizer_for(config, with_fallback=True, models=models)
     return AssistantApp(
@@ -402,4 +428,5 @@ def build_app(
         report_to=report_to if report_to is not None else (sys.stdout if input_path else None),
         wake=wake,
         models=models,
+        events=events,
     )

@@ -24,6 +24,7 @@ COUNTERS = {
     "muted_frames": "Audio frames held back while the assistant spoke (it does not hear its own replies)",
     "wake_detections": "Wake words heard (each opens an utterance)",
     "wake_no_command": "Wake words no command followed",
+    "mqtt_events_dropped": "MQTT event messages dropped because the event queue was full (broker down)",
     "abandoned_calls": "Blocking calls (device, HTTP, decoder, library) abandoned past their deadline",
 }
 

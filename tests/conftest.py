@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -24,3 +25,12 @@ def _root_logging_restored() -> Iterator[None]:
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+
+
+@pytest.fixture(scope="session")
+def talk(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """tests/talk_speech.py's recording (commands and conversation) and its cache directory, built once."""
+    from tests.talk_speech import talk_recording
+
+    cache = tmp_path_factory.mktemp("talk")
+    return talk_recording(cache), cache

@@ -19,6 +19,7 @@ PURE = [
     "audio/frames.py",
     "audio/convert.py",
     "recognizer/events.py",
+    "hermes.py",
     "recognizer/codec.py",
     "recognizer/base.py",
     "recognizer/huawei.py",

@@ -16,6 +16,7 @@ from assistantd.config.endpoint import EndpointConfig
 from assistantd.config.files import read_yaml
 from assistantd.config.handlers import HandlersConfig
 from assistantd.config.intents import IntentsConfig
+from assistantd.config.mqtt import MqttConfig
 from assistantd.config.reader import Context, Node
 from assistantd.config.recognizer import RecognizerConfig
 from assistantd.config.secret import Secret
@@ -31,6 +32,7 @@ __all__ = [
     "EndpointConfig",
     "HandlersConfig",
     "IntentsConfig",
+    "MqttConfig",
     "RecognizerConfig",
     "Secret",
     "ServiceConfig",
@@ -51,6 +53,8 @@ class Config:
     handlers: HandlersConfig = HandlersConfig()
     service: ServiceConfig = ServiceConfig()
     wake: WakeConfig = WakeConfig()
+    mqtt: MqttConfig | None = None
+    """This site's broker connection and events (mqtt.py); None: no ``mqtt:`` section."""
     source: str = "<defaults>"
     """The file this came from (for messages)."""
     base_dir: Path = field(default=Path("."), compare=False)
@@ -68,14 +72,18 @@ class Config:
         credential_prefix: str = "",
     ) -> Config:
         node = Node(data, "", Context(source, env or {}, credentials_dir, credential_prefix))
+        mqtt = MqttConfig.from_node(node.node("mqtt")) if node.raw("mqtt", None) is not None else None
         cfg = cls(
             audio=AudioConfig.from_node(node.node("audio")),
             endpoint=EndpointConfig.from_node(node.node("endpoint")),
             recognizer=RecognizerConfig.from_node(node.node("recognizer")),
             intents=IntentsConfig.from_node(node.node("intents")),
-            handlers=HandlersConfig.from_node(node.node("handlers")),
+            handlers=HandlersConfig.from_node(
+                node.node("handlers"), site_mqtt=mqtt.connection if mqtt is not None else None
+            ),
             service=ServiceConfig.from_node(node.node("service")),
             wake=WakeConfig.from_node(node.node("wake"), base_dir),
+            mqtt=mqtt,
             source=source,
             base_dir=base_dir,
         )

@@ -45,6 +45,13 @@ class MqttConnection:
 
     @classmethod
     def from_node(cls, node: Node) -> MqttConnection:
+        cfg = cls.read(node)
+        node.finish()
+        return cfg
+
+    @classmethod
+    def read(cls, node: Node) -> MqttConnection:
+        """The connection keys of ``node``, leaving other keys to the caller (the top-level ``mqtt:``)."""
         cfg = cls(
             host=node.text("host"),
             port=node.integer("port", cls.port, min=1, max=65535),
@@ -58,7 +65,6 @@ class MqttConnection:
         )
         if cfg.password is not None and cfg.username is None:
             raise node.error("username", "expected a username when a password is set")
-        node.finish()
         return cfg
 
 
@@ -156,8 +162,9 @@ class HandlersConfig:
     tts: TtsConfig = TtsConfig()
 
     @classmethod
-    def from_node(cls, node: Node) -> HandlersConfig:
-        mqtt = MqttConnection.from_node(node.node("mqtt")) if node.has("mqtt") else None
+    def from_node(cls, node: Node, *, site_mqtt: MqttConnection | None = None) -> HandlersConfig:
+        """``site_mqtt``: the top-level ``mqtt:`` connection, used when ``handlers.mqtt`` is absent."""
+        mqtt = MqttConnection.from_node(node.node("mqtt")) if node.has("mqtt") else site_mqtt
         ha = (
             HomeAssistantConnection.from_node(node.node("homeassistant"))
             if node.has("homeassistant")
@@ -191,7 +198,7 @@ class HandlersConfig:
 
 
 _CONNECTION_BLOCKS = {
-    "mqtt": "a handlers.mqtt connection block (host, port, ...)",
+    "mqtt": "a handlers.mqtt or top-level mqtt: connection block (host, port, ...)",
     "homeassistant": "a handlers.homeassistant block (url, token)",
 }
 """What each connection block a family may need (handler_specs.Family.connection) is, for the error."""

@@ -57,6 +57,7 @@ class MqttPublisher:
         self._rand = rand
         self._queue: asyncio.Queue[_Message] = asyncio.Queue(maxsize=connection.queue_size)
         self._in_hand: _Message | None = None
+        self._last_offered: asyncio.Future[None] | None = None
         self.connected = asyncio.Event()
         """Set while a broker connection is up (tests and status reports read it)."""
 
@@ -89,6 +90,7 @@ class MqttPublisher:
                     self.connected.clear()
                     with contextlib.suppress(aiomqtt.MqttError):
                         await client.__aexit__(None, None, None)
+                    _forget_disconnect_error(client)
             except aiomqtt.MqttError as err:
                 delays = delays or backoff(c.retry_initial_s, c.retry_max_s, rand=self._rand)
                 delay = next(delays)
@@ -123,6 +125,32 @@ class MqttPublisher:
                 if not message.done.done():
                     message.done.set_result(None)
             self._in_hand = None
+
+    def offer(self, topic: str, payload: bytes, *, qos: int = 0, retain: bool = False) -> bool:
+        """Queue a message without waiting for the broker (event sinks); False when the queue is full
+        (the message is dropped, the queued ones kept). Call inside the loop."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        try:
+            self._queue.put_nowait(_Message(topic, payload, qos, retain, done))
+        except asyncio.QueueFull:
+            return False
+        self._last_offered = done
+        return True
+
+    async def drain(self, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` for what ``offer`` queued to reach the broker; True if it did. Returns
+        at once while no broker is connected (a stopping daemon does not wait for one to come back)."""
+        last = self._last_offered
+        if last is None or last.done():
+            return True
+        if not self.connected.is_set():
+            return False
+        try:
+            async with asyncio.timeout(timeout_s):
+                await asyncio.shield(last)
+        except TimeoutError:
+            return False
+        return True
 
     async def publish(self, topic: str, payload: bytes, *, qos: int, retain: bool, timeout_s: float) -> None:
         """Wait until the broker has the message (QoS 1/2 acknowledged). Raises HandlerError."""
@@ -165,6 +193,16 @@ class MqttHandler:
             topic, data, qos=self.spec.qos, retain=self.spec.retain, timeout_s=self.spec.timeout_s
         )
         return f"published {len(data)} bytes to {topic} (qos {self.spec.qos}, retain {self.spec.retain})"
+
+
+def _forget_disconnect_error(client: Any) -> None:
+    # A broker that went away while we waited for work leaves aiomqtt's disconnect future holding the
+    # error, which its __aexit__ returns on without reading: asyncio would log "Future exception was
+    # never retrieved" at exit. Reading it here (the reconnect loop already logged the outage) keeps
+    # the log to what happened.
+    disconnected = getattr(client, "_disconnected", None)
+    if isinstance(disconnected, asyncio.Future) and disconnected.done() and not disconnected.cancelled():
+        disconnected.exception()
 
 
 def _topic_level(value: str) -> str:

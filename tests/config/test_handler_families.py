@@ -25,7 +25,11 @@ def test_a_family_accepts_exactly_its_spec_fields() -> None:
 @pytest.mark.parametrize(
     ("binding", "path", "expected"),
     [
-        ({"mqtt": {"topic": "a/b"}}, "handlers.bindings[0].mqtt", "a handlers.mqtt connection block"),
+        (
+            {"mqtt": {"topic": "a/b"}},
+            "handlers.bindings[0].mqtt",
+            "a handlers.mqtt or top-level mqtt: connection block",
+        ),
         (
             {"homeassistant": {"domain": "light", "service": "turn_on"}},
             "handlers.bindings[0].homeassistant",

@@ -55,7 +55,11 @@ def _binding(**spec: object) -> dict[str, object]:
         (_binding(sya={"text": "hi"}), "handlers.bindings[0].sya", "did you mean 'say'"),
         (_binding(say={"text": "a"}, exec={"argv": ["a"]}), "handlers.bindings[0]", "exactly one handler"),
         ({"bindings": [{"say": {"text": "a"}}]}, "handlers.bindings[0].intent", "to be set"),
-        (_binding(mqtt={"topic": "a/b"}), "handlers.bindings[0].mqtt", "handlers.mqtt connection block"),
+        (
+            _binding(mqtt={"topic": "a/b"}),
+            "handlers.bindings[0].mqtt",
+            "handlers.mqtt or top-level mqtt: connection block",
+        ),
         (_binding(mqtt={"topic": "a/#"}), "handlers.bindings[0].mqtt.topic", "wildcards"),
         (
             _binding(homeassistant={"domain": "light", "service": "on"}),

@@ -16,28 +16,15 @@ import pytest
 from bench.synth import to_pcm
 from bench.wake_audio import Line, build
 from tests.run_input import run_ok
+from tests.talk_speech import SCRIPT
 from tests.wake_speech import write_wav
 
 ROOT = Path(__file__).resolve().parents[2]
 INTENTS = ROOT / "config" / "intents" / "en.yaml"
-SCRIPT = (
-    (Line("flite:kal16", "turn on the kitchen lights"), "LightOn"),
-    (Line("flite:kal16", "i set a timer on my phone yesterday"), None),
-    (Line("flite:awb", "what time is it"), "TimeGet"),
-    (Line("flite:rms", "turn left at the next corner and keep going"), None),
-)
-
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(shutil.which("flite") is None, reason="needs flite (Debian package)"),
 ]
-
-
-@pytest.fixture(scope="module")
-def recording(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    cache = tmp_path_factory.mktemp("reject-e2e")
-    audio, _ = build([line for line, _ in SCRIPT], seed=7, cache=cache)
-    return write_wav(cache / "talk.wav", to_pcm(audio)), cache
 
 
 def _config(tmp: Path, cache: Path, run_fallback: bool, reject: str = "") -> Path:
@@ -65,12 +52,12 @@ handlers:
 
 @pytest.mark.parametrize("run_fallback", [False, True])
 async def test_continuous_mode_acts_on_commands_and_rejects_conversation(
-    recording: tuple[Path, Path], tmp_path: Path, run_fallback: bool
+    talk: tuple[Path, Path], tmp_path: Path, run_fallback: bool
 ) -> None:
-    wav, cache = recording
+    wav, cache = talk
     lines, log = await run_ok(_config(tmp_path, cache, run_fallback), wav)
     assert len(lines) == len(SCRIPT), lines
-    for line, (_, intent) in zip(lines, SCRIPT, strict=True):
+    for line, (_, intent, _) in zip(lines, SCRIPT, strict=True):
         assert line["verdict"]["score"] is not None or line["outcome"] == "rejected", line
         if intent is not None:
             assert line["intent"] == intent and line["outcome"] == "recognized", line
@@ -84,8 +71,8 @@ async def test_continuous_mode_acts_on_commands_and_rejects_conversation(
     assert log.count("rejected, not a command") == 2
 
 
-async def test_the_reject_settings_reach_the_daemon(recording: tuple[Path, Path], tmp_path: Path) -> None:
-    wav, cache = recording
+async def test_the_reject_settings_reach_the_daemon(talk: tuple[Path, Path], tmp_path: Path) -> None:
+    wav, cache = talk
     # No command scores 0 against the phone loop: with that threshold every line is refused.
     strict, _ = await run_ok(_config(tmp_path, cache, False, ", min_score: 0"), wav)
     assert [line["outcome"] for line in strict] == ["rejected"] * len(SCRIPT), strict

@@ -1,0 +1,83 @@
+"""The MQTT event sink: each finished report, published in the Hermes topic layout (hermes.py).
+
+The sink only reads reports. It hands messages to an ``MqttPublisher`` of its own (its own reconnecting
+connection and bounded queue) without waiting: a broker that is down or slow never holds up a report, its
+JSON line or the next utterance. When the queue is full the new messages are dropped, counted
+(``mqtt_events_dropped``) and logged once per outage; the queued ones go out when the broker is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+
+from assistantd.config.mqtt import MqttConfig, events_client_id
+from assistantd.handlers.mqtt import ClientFactory, MqttPublisher
+from assistantd.hermes import messages
+from assistantd.metrics import Metrics
+from assistantd.report import UtteranceReport
+from assistantd.tasks import cancel_and_reap
+
+log = logging.getLogger(__name__)
+
+
+class MqttEvents:
+    """A report sink (``emit``) with a long-lived publisher (``run``, owned by the app)."""
+
+    def __init__(
+        self,
+        config: MqttConfig,
+        site_id: str,
+        metrics: Metrics,
+        *,
+        client_factory: ClientFactory | None = None,
+    ) -> None:
+        connection = dataclasses.replace(
+            config.connection, client_id=events_client_id(config.connection.client_id, site_id)
+        )
+        self.publisher = (
+            MqttPublisher(connection)
+            if client_factory is None
+            else MqttPublisher(connection, client_factory=client_factory)
+        )
+        self.site_id = site_id
+        self.metrics = metrics
+        self._dropping = 0
+        """Messages dropped since the queue last had room (0: not dropping)."""
+        self._task: asyncio.Task[None] | None = None
+
+    def emit(self, report: UtteranceReport) -> None:
+        for message in messages(report, self.site_id):
+            if self.publisher.offer(message.topic, message.payload):
+                if self._dropping:
+                    log.info(
+                        "MQTT events: sending again (%d dropped while the queue was full)", self._dropping
+                    )
+                    self._dropping = 0
+                continue
+            self.metrics.inc("mqtt_events_dropped")
+            if not self._dropping:
+                c = self.publisher.connection
+                log.warning(
+                    "MQTT events: queue full (%d waiting, broker %s:%d %s); dropping new events until "
+                    "there is room",
+                    c.queue_size,
+                    c.host,
+                    c.port,
+                    "connected" if self.publisher.connected.is_set() else "not connected",
+                )
+            self._dropping += 1
+
+    def start(self) -> None:
+        """Start the publisher's connection task (inside the loop); the app's aclose stops it."""
+        if self._task is None:
+            self._task = asyncio.create_task(self.publisher.run(), name="mqtt-events")
+
+    async def aclose(self, grace_s: float) -> None:
+        """Give queued events up to ``grace_s`` to reach a connected broker, then close the connection."""
+        if not await self.publisher.drain(grace_s):
+            log.info("MQTT events: stopping with events the broker has not taken")
+        if self._task is not None:
+            await cancel_and_reap(self._task)
+            self._task = None
