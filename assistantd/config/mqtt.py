@@ -38,12 +38,12 @@ class MqttConfig:
 
     @classmethod
     def from_node(cls, node: Node) -> MqttConfig:
-        site_id = node.text("site_id", None)
+        site_id = node.text("site_id", cls.site_id)
         if site_id is not None and (not site_id or any(ch in site_id for ch in "/+#\0")):
             raise node.error(
                 "site_id", "expected a non-empty name without / + # or NUL (one topic level)", site_id
             )
         connection = MqttConnection.read(node)
-        cfg = cls(connection=connection, site_id=site_id, events=node.flag("events", True))
+        cfg = cls(connection=connection, site_id=site_id, events=node.flag("events", cls.events))
         node.finish()
         return cfg
