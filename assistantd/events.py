@@ -12,6 +12,8 @@ import asyncio
 import dataclasses
 import logging
 
+import aiomqtt
+
 from assistantd.config.mqtt import MqttConfig, events_client_id
 from assistantd.handlers.mqtt import ClientFactory, MqttPublisher
 from assistantd.hermes import messages
@@ -31,16 +33,12 @@ class MqttEvents:
         site_id: str,
         metrics: Metrics,
         *,
-        client_factory: ClientFactory | None = None,
+        client_factory: ClientFactory = aiomqtt.Client,
     ) -> None:
         connection = dataclasses.replace(
             config.connection, client_id=events_client_id(config.connection.client_id, site_id)
         )
-        self.publisher = (
-            MqttPublisher(connection)
-            if client_factory is None
-            else MqttPublisher(connection, client_factory=client_factory)
-        )
+        self.publisher = MqttPublisher(connection, client_factory=client_factory)
         self.site_id = site_id
         self.metrics = metrics
         self._dropping = 0

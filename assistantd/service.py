@@ -33,7 +33,7 @@ from assistantd.metrics_http import serve_metrics
 from assistantd.pipeline import UtteranceLike
 from assistantd.report import Outcome, UtteranceReport
 from assistantd.systemd import Notifier, ProgressWatchdog
-from assistantd.tasks import cancel_and_wait
+from assistantd.tasks import cancel_and_reap, cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -317,7 +317,7 @@ class Service:
             self._replaced = old
             stopping = asyncio.ensure_future(self._stop.wait())
             await asyncio.wait({listen, stopping}, timeout=HANDOVER_S, return_when=asyncio.FIRST_COMPLETED)
-            stopping.cancel()
+            await cancel_and_reap(stopping)
             self._replaced = None
             if self.input_finished.is_set():  # the input ended meanwhile: nothing is left to listen to
                 await app.aclose(0.0)
