@@ -15,9 +15,10 @@ import logging
 import aiomqtt
 
 from assistantd.config.mqtt import MqttConfig, events_client_id
-from assistantd.handlers.mqtt import ClientFactory, MqttPublisher
+from assistantd.handlers.mqtt import MqttPublisher
 from assistantd.hermes import messages
 from assistantd.metrics import Metrics
+from assistantd.mqtt_client import ClientFactory
 from assistantd.report import UtteranceReport
 from assistantd.tasks import cancel_and_reap
 

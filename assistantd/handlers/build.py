@@ -25,7 +25,8 @@ from assistantd.handlers.say import SayHandler, Voice
 from assistantd.handlers.speaking import SpeakingGate
 
 if TYPE_CHECKING:
-    from assistantd.handlers.mqtt import ClientFactory, MqttPublisher
+    from assistantd.handlers.mqtt import MqttPublisher
+    from assistantd.mqtt_client import ClientFactory
 
 
 def build_runner(

@@ -10,7 +10,6 @@ after the broker comes back.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import random
@@ -25,14 +24,9 @@ from assistantd.config.handler_specs import MqttSpec
 from assistantd.config.handlers import MqttConnection
 from assistantd.errors import HandlerError
 from assistantd.handlers.base import Invocation
+from assistantd.mqtt_client import ClientFactory, connect, disconnect, new_client
 
 log = logging.getLogger(__name__)
-
-CANCEL_WAIT_S = 1.0
-"""How long a stopping publisher lets a connect in progress end before abandoning it."""
-
-ClientFactory = Callable[..., Any]
-"""Builds an aiomqtt.Client-compatible async context manager (injected by tests that need to)."""
 
 
 @dataclass
@@ -61,26 +55,13 @@ class MqttPublisher:
         self.connected = asyncio.Event()
         """Set while a broker connection is up (tests and status reports read it)."""
 
-    def _client(self) -> Any:
-        c = self.connection
-        return self._client_factory(
-            c.host,
-            c.port,
-            username=c.username,
-            password=c.password.reveal() if c.password is not None else None,
-            identifier=c.client_id,
-            keepalive=c.keepalive_s,
-            logger=logging.getLogger(f"{__name__}.client"),
-            timeout=10.0,
-        )
-
     async def run(self) -> None:
         """Connect, publish, reconnect; runs until cancelled."""
         c = self.connection
         delays = None
         while True:
             try:
-                client = await self._connect()
+                client = await connect(new_client(c, identifier=c.client_id, factory=self._client_factory))
                 log.info("MQTT connected to %s:%d as %s", c.host, c.port, c.client_id)
                 delays = None
                 self.connected.set()
@@ -88,31 +69,12 @@ class MqttPublisher:
                     await self._publish_queued(client)
                 finally:
                     self.connected.clear()
-                    with contextlib.suppress(aiomqtt.MqttError):
-                        await client.__aexit__(None, None, None)
-                    _forget_disconnect_error(client)
+                    await disconnect(client)
             except aiomqtt.MqttError as err:
                 delays = delays or backoff(c.retry_initial_s, c.retry_max_s, rand=self._rand)
                 delay = next(delays)
                 log.warning("MQTT broker %s:%d: %s; reconnecting in %.1f s", c.host, c.port, err, delay)
                 await asyncio.sleep(delay)
-
-    async def _connect(self) -> Any:
-        client = self._client()
-        entering = asyncio.ensure_future(client.__aenter__())
-        try:
-            await asyncio.shield(entering)
-        except asyncio.CancelledError:
-            # Cancelled mid-connect, aiomqtt would leave a half-open socket and a pending task behind:
-            # let the attempt end, then close what it opened. Not for ever: paho's connect runs on an
-            # owned thread (owned_executor.py) and a host name lookup there has no timeout; past
-            # CANCEL_WAIT_S the attempt is cancelled, which abandons that thread.
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(CANCEL_WAIT_S):
-                    await entering
-                    await client.__aexit__(None, None, None)
-            raise
-        return client
 
     async def _publish_queued(self, client: Any) -> None:
         while True:
@@ -193,16 +155,6 @@ class MqttHandler:
             topic, data, qos=self.spec.qos, retain=self.spec.retain, timeout_s=self.spec.timeout_s
         )
         return f"published {len(data)} bytes to {topic} (qos {self.spec.qos}, retain {self.spec.retain})"
-
-
-def _forget_disconnect_error(client: Any) -> None:
-    # A broker that went away while we waited for work leaves aiomqtt's disconnect future holding the
-    # error, which its __aexit__ returns on without reading: asyncio would log "Future exception was
-    # never retrieved" at exit. Reading it here (the reconnect loop already logged the outage) keeps
-    # the log to what happened.
-    disconnected = getattr(client, "_disconnected", None)
-    if isinstance(disconnected, asyncio.Future) and disconnected.done() and not disconnected.cancelled():
-        disconnected.exception()
 
 
 def _topic_level(value: str) -> str:
