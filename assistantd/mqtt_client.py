@@ -8,12 +8,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections.abc import Callable
 from typing import Any
 
 import aiomqtt
 
 from assistantd.config.handlers import MqttConnection
+from assistantd.config.mqtt_tls import MqttTls
 
 CANCEL_WAIT_S = 1.0
 """How long a cancelled connect may take to end before it is abandoned."""
@@ -43,7 +45,98 @@ def new_client(
         will=will,
         logger=logging.getLogger(f"{__name__}.{identifier}"),
         timeout=CONNECT_TIMEOUT_S,
+        tls_context=tls_context(c.tls) if c.tls is not None else None,
+        # paho checks the host name itself unless told not to (its own check, not the context's).
+        tls_insecure=c.tls.insecure if c.tls is not None else None,
     )
+
+
+class _ClosingSSLSocket(ssl.SSLSocket):
+    """Closes itself when the handshake fails: paho's ``_ssl_wrap_socket`` raises without closing the
+    socket it wrapped, which then stays open until the garbage collector finds it (one per attempt
+    against a broker whose certificate we refuse)."""
+
+    def do_handshake(self, block: bool = False) -> None:
+        try:
+            super().do_handshake(block)
+        except BaseException:
+            self.close()
+            raise
+
+
+def tls_context(tls: MqttTls) -> ssl.SSLContext:
+    """The client side of ``tls``: the broker's certificate verified against ``ca_file`` (or the system's
+    CAs), its host name checked unless ``insecure``, and our certificate offered when one is set. Raises
+    ssl.SSLError / OSError for files that are not what they should be (the caller logs it as an outage)."""
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=tls.ca_file)
+    if tls.insecure:
+        context.check_hostname = False
+    if tls.cert_file is not None:
+        context.load_cert_chain(tls.cert_file, tls.key_file)
+    context.sslsocket_class = _ClosingSSLSocket
+    return context
+
+
+def describe_error(err: BaseException) -> str:
+    """One phrase for why a connection failed: a refusal says which (not authorised, bad user name or
+    password), anything else aiomqtt's own text. No secret is ever part of it."""
+    rc = getattr(err, "rc", None)
+    value = getattr(rc, "value", rc)
+    # MQTT 3.1.1 CONNACK return codes 4 and 5; MQTT 5 reason codes 134 and 135.
+    if value in (5, 135):
+        return "not authorised (the broker refused these credentials: check username and password)"
+    if value in (4, 134):
+        return "not authorised (bad user name or password)"
+    return str(err) or type(err).__name__
+
+
+class Outage:
+    """Logs a broker outage once: the first failed attempt (with its host:port and why), and the
+    connection coming back. Attempts in between only at debug level, with their delay."""
+
+    def __init__(self, what: str, connection: MqttConnection, logger: logging.Logger) -> None:
+        self.what = what
+        self.connection = connection
+        self.log = logger
+        self.failures = 0
+        self._reason = ""
+
+    def failed(self, err: BaseException, delay_s: float) -> None:
+        c = self.connection
+        reason = describe_error(err)
+        self.failures += 1
+        if self.failures == 1 or reason != self._reason:
+            # A new outage, or the same one for a new reason (the broker came back refusing us): say so.
+            self.log.warning(
+                "%s: MQTT broker %s:%d: %s; retrying with backoff (first in %.1f s, at most every %g s)",
+                self.what,
+                c.host,
+                c.port,
+                reason,
+                delay_s,
+                c.retry_max_s,
+            )
+        else:
+            self.log.debug(
+                "%s: MQTT broker %s:%d: %s; retrying in %.1f s", self.what, c.host, c.port, reason, delay_s
+            )
+        self._reason = reason
+
+    def connected(self, identifier: str) -> None:
+        c = self.connection
+        if self.failures:
+            self.log.info(
+                "%s: MQTT connected to %s:%d as %s after %d failed attempt(s)",
+                self.what,
+                c.host,
+                c.port,
+                identifier,
+                self.failures,
+            )
+        else:
+            self.log.info("%s: MQTT connected to %s:%d as %s", self.what, c.host, c.port, identifier)
+        self.failures = 0
+        self._reason = ""
 
 
 async def connect(client: Any) -> Any:

@@ -24,7 +24,7 @@ from assistantd.config.handler_specs import MqttSpec
 from assistantd.config.handlers import MqttConnection
 from assistantd.errors import HandlerError
 from assistantd.handlers.base import Invocation
-from assistantd.mqtt_client import ClientFactory, connect, disconnect, new_client
+from assistantd.mqtt_client import ClientFactory, Outage, connect, disconnect, new_client
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,11 @@ class MqttPublisher:
         *,
         client_factory: ClientFactory = aiomqtt.Client,
         rand: Callable[[], float] = random.random,
+        what: str = "handlers",
     ) -> None:
+        """``what`` names the connection's user in its log lines (handlers, events)."""
         self.connection = connection
+        self.what = what
         self._client_factory = client_factory
         self._rand = rand
         self._queue: asyncio.Queue[_Message] = asyncio.Queue(maxsize=connection.queue_size)
@@ -56,13 +59,14 @@ class MqttPublisher:
         """Set while a broker connection is up (tests and status reports read it)."""
 
     async def run(self) -> None:
-        """Connect, publish, reconnect; runs until cancelled."""
+        """Connect, publish, reconnect; runs until cancelled. Logs an outage once (mqtt_client.Outage)."""
         c = self.connection
+        outage = Outage(self.what, c, log)
         delays = None
         while True:
             try:
                 client = await connect(new_client(c, identifier=c.client_id, factory=self._client_factory))
-                log.info("MQTT connected to %s:%d as %s", c.host, c.port, c.client_id)
+                outage.connected(c.client_id)
                 delays = None
                 self.connected.set()
                 try:
@@ -70,10 +74,10 @@ class MqttPublisher:
                 finally:
                     self.connected.clear()
                     await disconnect(client)
-            except aiomqtt.MqttError as err:
+            except (aiomqtt.MqttError, OSError) as err:  # OSError: a TLS file that is not PEM
                 delays = delays or backoff(c.retry_initial_s, c.retry_max_s, rand=self._rand)
                 delay = next(delays)
-                log.warning("MQTT broker %s:%d: %s; reconnecting in %.1f s", c.host, c.port, err, delay)
+                outage.failed(err, delay)
                 await asyncio.sleep(delay)
 
     async def _publish_queued(self, client: Any) -> None:
