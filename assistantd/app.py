@@ -45,6 +45,9 @@ from assistantd.tasks import aclose_iterator
 
 if TYPE_CHECKING:
     from assistantd.events import MqttEvents
+    from assistantd.privacy import PrivacySwitch
+    from assistantd.site_controls import State
+    from assistantd.site_runtime import SiteRuntime
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +68,9 @@ class TappedSource:
         on_frame: Callable[[], None],
         gate: SpeakingGate | None,
         on_muted: Callable[[], None] = lambda: None,
+        *,
+        privacy: PrivacySwitch | None = None,
+        on_private: Callable[[], None] = lambda: None,
     ) -> None:
         self.inner = inner
         self.frame_ms = inner.frame_ms
@@ -74,6 +80,10 @@ class TappedSource:
         """None when the audio clock is not the wall clock (a recording read faster than real time)."""
         self.on_muted = on_muted
         """Called for each frame held back (the metric ``muted_frames``)."""
+        self.privacy = privacy
+        """Listening muted (privacy.py): frames are discarded before the wake stage, live source or not."""
+        self.on_private = on_private
+        """Called for each frame discarded while muted (the metric ``private_frames``)."""
         self.offset_s = 0.0
         """Added to every frame's time: after a reload, the new source's clock carries on from the old
         one's instead of starting again at 0 (reports stay in one timeline)."""
@@ -90,6 +100,9 @@ class TappedSource:
                 self.on_frame()
                 frame = Frame(captured.pcm, captured.t + self.offset_s) if self.offset_s else captured
                 self.end_s = frame.t + self.frame_ms / 1000
+                if self.privacy is not None and self.privacy.muted:
+                    self.on_private()
+                    continue
                 if self.gate is not None and self.gate.is_muted():
                     # Held back, not replaced by silence: zeros dragged the noise floor and the noise
                     # suppressor's model down, and the endpointer then stopped ending utterances at
@@ -121,9 +134,11 @@ class AssistantApp:
         wake: WakeStage | None = None,
         models: SharedModels | None = None,
         events: MqttEvents | None = None,
+        site: SiteRuntime | None = None,
     ) -> None:
         """``wake`` None: continuous listening (every utterance the VAD finds is a command). ``models``:
-        where the Silero model comes from (the daemon's, kept across reloads); None loads one."""
+        where the Silero model comes from (the daemon's, kept across reloads); None loads one. ``site``:
+        the daemon's site (site_runtime.py): the privacy switch, and where state changes go."""
         self.config = config
         self.metrics = metrics
         self.source = source
@@ -138,7 +153,15 @@ class AssistantApp:
         if events is not None:
             self.sinks.append(events)
         # The chain of stages (module docstring): the mute, then the wake stage, VAD and endpointer.
-        self.tap = TappedSource(source, self._progress, gate, lambda: metrics.inc("muted_frames"))
+        self.site = site
+        self.tap = TappedSource(
+            source,
+            self._progress,
+            gate,
+            lambda: metrics.inc("muted_frames"),
+            privacy=site.privacy if site is not None else None,
+            on_private=lambda: metrics.inc("private_frames"),
+        )
         self.wake = wake
         if models is not None:
             vad = build_vad(
@@ -154,6 +177,7 @@ class AssistantApp:
             wake=wake,
             command_timeout_s=config.wake.command_timeout_s,
             on_drop=self._dropped,
+            on_end=lambda _: self._state_changed(),
         )
         saver = None
         if config.service.save_utterances_dir:
@@ -169,6 +193,8 @@ class AssistantApp:
             keep_audio=saver.save if saver is not None else None,
         )
         self._hearing: Utterance | None = None
+        self._open: dict[str, Utterance] = {}
+        """Utterances taken from the listener whose report is not finished (the site's state)."""
         self._recognizing = 0
         self._recognizer_failing = False
         """The configured recognizer failed the last utterance (its fallback, if any, took over)."""
@@ -188,12 +214,19 @@ class AssistantApp:
         await self.runner.start()
         if self.events is not None:
             self.events.start()
+        if self.site is not None:
+            if self.site.privacy is not None:
+                self.site.privacy.subscribe(self._privacy_changed)
+            self.site.start()
+            self._state_changed()
 
     async def utterances(self) -> AsyncIterator[UtteranceLike]:
         stream = self.listener.utterances()
         try:
             async for utterance in stream:
                 self._hearing = utterance
+                self._open[str(utterance.id)] = utterance
+                self._state_changed()
                 if utterance.wake is not None and self.config.wake.chime:
                     self._chime(self.config.wake.chime)
                 yield utterance
@@ -257,6 +290,8 @@ class AssistantApp:
                 new.resume_at(previous.tap.end_s)
 
     async def aclose(self, grace_s: float) -> None:
+        if self.site is not None and self.site.privacy is not None:
+            self.site.privacy.unsubscribe(self._privacy_changed)
         if self._chimes:  # a chime is short: let it finish within the grace period
             _, playing = await asyncio.wait(set(self._chimes), timeout=grace_s)
             for chime in playing:
@@ -280,6 +315,10 @@ class AssistantApp:
             # to act on, and the fallback reply would answer every noise and every remark in the room.
             # Reported, not acted on (a rejection runs the fallback handler only when configured).
             self._finished(report, [])
+            return
+        if self.site is not None and self.site.muted:
+            # Heard before listening was muted (the cut ended it): muted means no action.
+            self._finished(report, [], dropped="handlers not run: listening is muted")
             return
         if not self.source.live:
             # A recording waits for the handlers instead of dropping commands; the service holds this
@@ -363,6 +402,27 @@ class AssistantApp:
             report.outcome, report.error = Outcome.DROPPED, dropped
         for sink in self.sinks:
             sink.emit(report)
+        if self._open.pop(report.id, None) is not None:
+            self._state_changed()
+
+    # -- the site's state ---------------------------------------------------------------------------
+    def site_state(self) -> State:
+        """muted, hearing (an utterance's audio is still open), recognizing (the endpoint is past, its
+        report is not finished), or listening."""
+        if self.site is not None and self.site.muted:
+            return "muted"
+        if any(not u.ended for u in self._open.values()):
+            return "hearing"
+        return "recognizing" if self._open else "listening"
+
+    def _state_changed(self) -> None:
+        if self.site is not None:
+            self.site.publish_state(self.site_state())
+
+    def _privacy_changed(self, muted: bool) -> None:
+        if muted:
+            self.listener.cut()  # what is being heard ends now; its report runs no handler
+        self._state_changed()
 
 
 def check_bindings(config: Config, intents: Sequence[str]) -> None:
@@ -389,13 +449,16 @@ def build_app(
     report_to: TextIO | None = None,
     source: AudioSource | None = None,
     models: SharedModels | None = None,
+    site: SiteRuntime | None = None,
 ) -> AssistantApp:
     """Build every collaborator for ``config``. Raises ConfigError/AudioError before anything runs.
 
     ``source`` is an audio source already made (tests); otherwise it is opened from ``input_path``.
     ``models``: the daemon's models kept across reloads (shared_models.py); None loads fresh ones.
+    ``site``: the daemon's site (site_runtime.py): its gate and voice are shared by every app, its link
+    and privacy switch are used when ``config`` has an ``mqtt:`` section.
     """
-    gate = SpeakingGate()
+    gate = site.gate if site is not None else SpeakingGate()
     if source is None:
         source = open_source(config.audio, input_path, pace=pace)
     matcher = load_matcher(config)
@@ -406,7 +469,9 @@ def build_app(
 
         detector = load_detector(config.wake, config.source)
         wake = WakeStage(detector, config.audio.frame_ms, config.wake.refractory_s)
-    runner = build_runner(config.handlers, gate)
+    if site is not None:
+        site.configure(config)
+    runner = build_runner(config.handlers, gate, voice=site.voice if site is not None else None)
     events = None
     if config.mqtt is not None and config.mqtt.events:
         # aiomqtt and paho cost ~2.3 MB of RSS: loaded only when events are on (issue 6).
@@ -429,4 +494,5 @@ def build_app(
         wake=wake,
         models=models,
         events=events,
+        site=site if site is not None and config.mqtt is not None else None,
     )

@@ -22,6 +22,7 @@ COUNTERS = {
     "capture_restarts": "Times the audio device was reopened",
     "dropped_frames": "Audio frames dropped because the loop fell behind",
     "muted_frames": "Audio frames held back while the assistant spoke (it does not hear its own replies)",
+    "private_frames": "Audio frames discarded while listening was muted (the privacy switch)",
     "wake_detections": "Wake words heard (each opens an utterance)",
     "wake_no_command": "Wake words no command followed",
     "mqtt_events_dropped": "MQTT event messages dropped because the event queue was full (broker down)",

@@ -32,8 +32,10 @@ def new_client(
     identifier: str,
     factory: ClientFactory,
     will: Any = None,
+    max_incoming: int | None = None,
 ) -> Any:
-    """An unconnected client for ``connection`` under ``identifier`` (``will``: an aiomqtt.Will or None)."""
+    """An unconnected client for ``connection`` under ``identifier`` (``will``: an aiomqtt.Will or None).
+    ``max_incoming``: received messages waiting to be read; beyond it aiomqtt discards new ones."""
     c = connection
     return factory(
         c.host,
@@ -43,6 +45,7 @@ def new_client(
         identifier=identifier,
         keepalive=c.keepalive_s,
         will=will,
+        max_queued_incoming_messages=max_incoming,
         logger=logging.getLogger(f"{__name__}.{identifier}"),
         timeout=CONNECT_TIMEOUT_S,
         tls_context=tls_context(c.tls) if c.tls is not None else None,

@@ -35,10 +35,13 @@ def build_runner(
     *,
     environ: Mapping[str, str] | None = None,
     mqtt_client_factory: ClientFactory | None = None,
+    voice: Voice | None = None,
 ) -> Runner:
-    """The runner for ``config``. ``gate`` is shared with the listener; call ``await runner.start()``."""
+    """The runner for ``config``. ``gate`` is shared with the listener; call ``await runner.start()``.
+    ``voice``: the daemon's (site_runtime.py), shared with MQTT say requests; None makes one."""
     base_env = inherited_env(os.environ if environ is None else environ)
-    voice = Voice(config.tts, gate, base_env=base_env, kill_grace_s=config.kill_grace_s)
+    if voice is None:
+        voice = Voice(config.tts, gate, base_env=base_env, kill_grace_s=config.kill_grace_s)
     publisher: MqttPublisher | None = None
     services: list[Service] = []
     if config.mqtt is not None:
