@@ -27,6 +27,7 @@ def run(config_path: Path | None, input_path: str | None, pace: bool, verbose: b
     """``verbose`` (``-v``) wins over the config's ``service.log_level``."""
     # One set of models for the daemon's life: a reload rebuilds only what its config changed.
     models = SharedModels()
+
     def build(config: Config, metrics: Metrics, watchdog: ProgressWatchdog) -> App:
         return build_app(
             config, metrics, watchdog, input_path=input_path, pace=pace, models=models, site=site

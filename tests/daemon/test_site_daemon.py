@@ -1,0 +1,178 @@
+"""The site link through ``assistantd run``: the retained state topic, the privacy switch across a restart,
+the last will on kill -9, say and reload over MQTT, and bad control messages, against a real Mosquitto
+with flite commands fed through stdin."""
+
+from __future__ import annotations
+
+import json
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.daemon.conftest import StartDaemon
+from tests.daemon.harness import DEADLINE_S, Audio
+from tests.handlers.conftest import MOSQUITTO, Broker
+from tests.mqtt_watch import Watcher
+
+SITE = "den"
+STATE = f"assistantd/{SITE}/state"
+COMMAND = "turn on the kitchen lights"
+PAUSE_S = 1.2
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    if not Path(MOSQUITTO).exists():
+        pytest.fail("mosquitto is not installed (apt-get install mosquitto)")
+    b = Broker(tmp_path)
+    b.start()
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def watcher(broker: Broker) -> Iterator[Watcher]:
+    w = Watcher(broker.port, ("assistantd/#", "hermes/#"))
+    yield w
+    w.close()
+
+
+def _site_config(config: dict[str, Any], broker: Broker, state_dir: Path) -> dict[str, Any]:
+    config["mqtt"] = {"host": "127.0.0.1", "port": broker.port, "site_id": SITE, "retry_initial_s": 0.05}
+    config["service"]["state_dir"] = str(state_dir)
+    return config
+
+
+def _spoken(audio: Audio) -> bytes:
+    return audio.room(0.5) + audio.command(COMMAND) + audio.room(PAUSE_S)
+
+
+def _state(watcher: Watcher, word: str, since: int) -> None:
+    watcher.wait_for(lambda m: m.topic == STATE and m.text == word, DEADLINE_S, f"state {word}", since=since)
+
+
+def test_mute_holds_across_a_restart_and_kill_9_leaves_the_will(
+    start_daemon: StartDaemon,
+    config: dict[str, Any],
+    audio: Audio,
+    broker: Broker,
+    watcher: Watcher,
+    tmp_path: Path,
+) -> None:
+    state_dir = tmp_path / "state"
+    cfg = _site_config(config, broker, state_dir)
+    daemon = start_daemon(cfg)
+    daemon.notice("READY")
+    _state(watcher, "listening", 0)
+
+    # Another site's mute, and messages that are not controls, change nothing and cost nothing.
+    watcher.publish("hermes/hotword/toggleOff", json.dumps({"siteId": "kitchen"}))
+    watcher.publish("hermes/hotword/toggleOff", b"{not json")
+    watcher.publish(f"assistantd/{SITE}/mute", b"maybe")
+    watcher.publish("hermes/tts/say", json.dumps({"siteId": SITE, "text": 42}))
+    watcher.publish("hermes/hotword/toggleOff", b"x" * 100_000)
+    daemon.log_line("ignoring the message on hermes/hotword/toggleOff: expected a JSON object")
+    daemon.log_line(f"ignoring the message on assistantd/{SITE}/mute: expected on, off, true or false")
+    daemon.log_line('ignoring the message on hermes/tts/say: expected "text"')
+    daemon.log_line("ignoring the message on hermes/hotword/toggleOff: payload of 100000 bytes")
+
+    # A command while listening: hearing, recognizing, listening again after its report; it acts.
+    mark = watcher.mark()
+    daemon.stream(_spoken(audio), realtime_factor=2.0)
+    (first,) = daemon.reports(1)
+    assert first["intent"] == "LightOn" and first["handlers"][0]["ok"], first
+    _state(watcher, "listening", mark + 1)
+    states = watcher.on(STATE, mark)
+    assert states[:3] == ["hearing", "recognizing", "listening"], states
+
+    # Muted by Hermes' toggleOff: a whole command goes by unheard, nothing acts.
+    mark = watcher.mark()
+    watcher.publish("hermes/hotword/toggleOff", json.dumps({"siteId": SITE, "reason": "test"}))
+    _state(watcher, "muted", mark)
+    daemon.stream(_spoken(audio), realtime_factor=2.0)
+    daemon.wait_input_read()
+    assert json.loads((state_dir / "privacy.json").read_text()) == {"muted": True}
+
+    # A clean stop says offline itself.
+    mark = watcher.mark()
+    daemon.send(signal.SIGTERM)
+    assert daemon.wait() == 0
+    assert len(daemon.reports(1)) == 1, daemon.stdout  # the muted command gave no report: never heard
+    _state(watcher, "offline", mark)
+
+    # Restarted: still muted, and a command still goes unheard.
+    mark = watcher.mark()
+    again = start_daemon(cfg)
+    again.notice("READY")
+    _state(watcher, "muted", mark)
+    again.stream(_spoken(audio), realtime_factor=2.0)
+    again.wait_input_read()
+    # Unmuted by assistantd's own topic: the next command is heard and acted on, the muted one never.
+    mark = watcher.mark()
+    watcher.publish(f"assistantd/{SITE}/mute", b"off")
+    _state(watcher, "listening", mark)
+    again.stream(_spoken(audio), realtime_factor=2.0)
+    (heard,) = again.reports(1)
+    assert heard["intent"] == "LightOn" and heard["handlers"][0]["ok"], heard
+    assert json.loads((state_dir / "privacy.json").read_text()) == {"muted": False}
+
+    # kill -9: no goodbye from the daemon; the broker publishes its will.
+    _state(watcher, "listening", mark + 1)
+    mark = watcher.mark()
+    again.send(signal.SIGKILL)
+    again.wait()
+    will = watcher.wait_for(lambda m: m.topic == STATE, DEADLINE_S, "the will", since=mark)
+    assert will.text == "offline"
+    assert len(again.reports(1)) == 1
+
+
+def test_say_reload_and_a_mute_mid_command_over_mqtt(
+    start_daemon: StartDaemon,
+    config: dict[str, Any],
+    audio: Audio,
+    broker: Broker,
+    watcher: Watcher,
+    tmp_path: Path,
+) -> None:
+    said = tmp_path / "said.txt"
+    cfg = _site_config(config, broker, tmp_path / "state")
+    cfg["handlers"]["tts"] = {"command": ["tee", "-a", str(said)]}
+    daemon = start_daemon(cfg)
+    daemon.notice("READY")
+    _state(watcher, "listening", 0)
+
+    mark = watcher.mark()
+    watcher.publish("hermes/tts/say", json.dumps({"text": "dinner is ready", "siteId": SITE, "id": "r1"}))
+    watcher.publish("hermes/tts/say", json.dumps({"text": "not here", "siteId": "kitchen", "id": "r2"}))
+    done = watcher.wait_for(
+        lambda m: m.topic == "hermes/tts/sayFinished", DEADLINE_S, "sayFinished", since=mark
+    )
+    assert json.loads(done.payload) == {"id": "r1", "siteId": SITE}
+    assert said.read_text() == "dinner is ready"
+    assert watcher.on("hermes/tts/sayFinished", mark) == [done.text]
+
+    # Reload over MQTT is SIGHUP's reload (a retained one is refused: tests/handlers/test_site_link.py).
+    reloads = len(daemon.notices)
+    watcher.publish(f"assistantd/{SITE}/reload", b"")
+    daemon.notice("RELOADING", since=reloads)
+    daemon.log_line("reloaded")
+
+    # Muted mid-command: what was heard so far is reported, but no handler runs.
+    daemon.write(audio.room(0.5) + audio.command(COMMAND))
+    daemon.wait_until(
+        lambda: any(s.startswith("hearing") for s in daemon.statuses()), DEADLINE_S, "STATUS=hearing"
+    )
+    mark = watcher.mark()
+    watcher.publish("hermes/hotword/toggleOff", json.dumps({"siteId": SITE}))
+    _state(watcher, "muted", mark)
+    (cut,) = daemon.reports(1)
+    assert cut["handlers"] == [] and cut["outcome"] == "dropped", cut
+    assert "muted" in cut["error"], cut
+    daemon.write(audio.room(PAUSE_S))
+    watcher.publish("hermes/hotword/toggleOn", json.dumps({"siteId": SITE}))
+    _state(watcher, "listening", mark)
+    daemon.send(signal.SIGTERM)
+    assert daemon.wait() == 0
