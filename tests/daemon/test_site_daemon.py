@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import signal
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +41,19 @@ def watcher(broker: Broker) -> Iterator[Watcher]:
     w.close()
 
 
-def _site_config(config: dict[str, Any], broker: Broker, state_dir: Path) -> dict[str, Any]:
+@dataclass
+class Site:
+    config: dict[str, Any]
+    """The daemon config with this site's mqtt: section and a state_dir of the test's own."""
+    watcher: Watcher
+    state_dir: Path
+
+
+@pytest.fixture
+def site(config: dict[str, Any], broker: Broker, watcher: Watcher, tmp_path: Path) -> Site:
     config["mqtt"] = {"host": "127.0.0.1", "port": broker.port, "site_id": SITE, "retry_initial_s": 0.05}
-    config["service"]["state_dir"] = str(state_dir)
-    return config
+    config["service"]["state_dir"] = str(tmp_path / "state")
+    return Site(config, watcher, tmp_path / "state")
 
 
 def _spoken(audio: Audio) -> bytes:
@@ -55,15 +65,9 @@ def _state(watcher: Watcher, word: str, since: int) -> None:
 
 
 def test_mute_holds_across_a_restart_and_kill_9_leaves_the_will(
-    start_daemon: StartDaemon,
-    config: dict[str, Any],
-    audio: Audio,
-    broker: Broker,
-    watcher: Watcher,
-    tmp_path: Path,
+    start_daemon: StartDaemon, audio: Audio, site: Site
 ) -> None:
-    state_dir = tmp_path / "state"
-    cfg = _site_config(config, broker, state_dir)
+    cfg, watcher, state_dir = site.config, site.watcher, site.state_dir
     daemon = start_daemon(cfg)
     daemon.notice("READY")
     _state(watcher, "listening", 0)
@@ -130,15 +134,10 @@ def test_mute_holds_across_a_restart_and_kill_9_leaves_the_will(
 
 
 def test_say_reload_and_a_mute_mid_command_over_mqtt(
-    start_daemon: StartDaemon,
-    config: dict[str, Any],
-    audio: Audio,
-    broker: Broker,
-    watcher: Watcher,
-    tmp_path: Path,
+    start_daemon: StartDaemon, audio: Audio, site: Site, tmp_path: Path
 ) -> None:
+    cfg, watcher = site.config, site.watcher
     said = tmp_path / "said.txt"
-    cfg = _site_config(config, broker, tmp_path / "state")
     cfg["handlers"]["tts"] = {"command": ["tee", "-a", str(said)]}
     daemon = start_daemon(cfg)
     daemon.notice("READY")
