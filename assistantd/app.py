@@ -154,6 +154,8 @@ class AssistantApp:
             self.sinks.append(events)
         # The chain of stages (module docstring): the mute, then the wake stage, VAD and endpointer.
         self.site = site
+        if site is not None:
+            self.sinks.append(site)  # Home Assistant's "last heard" sensors (ha_discovery.py)
         self.tap = TappedSource(
             source,
             self._progress,

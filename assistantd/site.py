@@ -27,6 +27,7 @@ import aiomqtt
 from assistantd.backoff import backoff
 from assistantd.config.mqtt import MqttConfig
 from assistantd.errors import HandlerError
+from assistantd.ha_discovery import discovery_messages
 from assistantd.mqtt_client import ClientFactory, Outage, connect, disconnect, new_client
 from assistantd.site_controls import (
     SAY_FINISHED,
@@ -93,6 +94,10 @@ class SiteLink:
         """What the broker holds on the state topic from this connection (None: nothing yet)."""
         self._wake = asyncio.Event()
         self._outbox: deque[tuple[str, bytes]] = deque()
+        self._retained: dict[str, bytes] = {}
+        """Retained topics besides the state (discovery configs, last transcript), newest value each."""
+        self._unsent: set[str] = set()
+        """Topics of ``_retained`` the broker does not have yet from this connection."""
         self._says: set[asyncio.Task[None]] = set()
         self._bad_window = 0.0
         self._bad_lines = 0
@@ -105,6 +110,13 @@ class SiteLink:
         """The site's state is now ``state``: published (retained) as soon as the connection can."""
         if state != self.state:
             self.state = state
+            self._wake.set()
+
+    def publish_retained(self, topic: str, payload: bytes) -> None:
+        """Keep ``topic`` at ``payload`` on the broker (retained), now and after every reconnect."""
+        if self._retained.get(topic) != payload:
+            self._retained[topic] = payload
+            self._unsent.add(topic)
             self._wake.set()
 
     def start(self, after: asyncio.Future[Any] | None = None) -> None:
@@ -166,6 +178,10 @@ class SiteLink:
         for topic in control_topics(self.site_id):
             await client.subscribe(topic, qos=1)
         self._published = None  # a new connection: say the state again (the will may have replaced it)
+        self._unsent = set(self._retained)  # and the rest (a broker without persistence forgot them)
+        if self.config.discovery:
+            for message in discovery_messages(self.site_id, self.config.discovery_prefix):
+                self.publish_retained(message.topic, message.payload)
         self._wake.set()
         self.connected.set()
         reader = asyncio.create_task(self._read(client), name="site-read")
@@ -189,6 +205,9 @@ class SiteLink:
                 log.debug("site %s: state %s", self.site_id, state)
                 if state == "offline":
                     self.offline_sent.set()
+            while self._unsent:
+                retained = self._unsent.pop()
+                await client.publish(retained, self._retained[retained], qos=1, retain=True)
             while self._outbox:
                 out_topic, payload = self._outbox[0]
                 await client.publish(out_topic, payload, qos=1)

@@ -28,6 +28,7 @@ from assistantd.handlers.speaking import SpeakingGate
 from assistantd.privacy import PrivacySwitch
 
 if TYPE_CHECKING:
+    from assistantd.report import UtteranceReport
     from assistantd.site import SiteLink
     from assistantd.site_controls import State
 
@@ -91,6 +92,15 @@ class SiteRuntime:
         """Connect the link, if not yet (the app's start; idempotent)."""
         if self.link is not None:
             self.link.start(after=self._retiring)
+
+    def emit(self, report: UtteranceReport) -> None:
+        """A report sink (app.py): with discovery on, the device's last transcript and intent sensors."""
+        link = self.link
+        if link is not None and link.config.discovery:
+            from assistantd.ha_discovery import last_heard  # noqa: PLC0415 - with the link's aiomqtt
+
+            for message in last_heard(report, link.site_id):
+                link.publish_retained(message.topic, message.payload)
 
     def publish_state(self, state: State) -> None:
         self._state = state

@@ -6,6 +6,10 @@ import json
 
 import pytest
 
+from assistantd.config import Config
+from assistantd.errors import ConfigError
+from assistantd.ha_discovery import last_heard
+from assistantd.report import Outcome, UtteranceReport
 from assistantd.site_controls import (
     MAX_PAYLOAD_BYTES,
     MAX_SAY_CHARS,
@@ -86,3 +90,20 @@ def test_topics_keep_the_site_to_one_level() -> None:
     assert state_topic("a/b#") == "assistantd/a_b_/state"
     assert all("#" not in t and "+" not in t for t in control_topics("den"))
     assert json.loads(say_finished(SITE, "r1")) == {"id": "r1", "siteId": SITE}
+
+
+def test_home_assistant_last_heard_only_for_words_and_discovery_prefix_checked() -> None:
+    heard = UtteranceReport(id="3", start_s=0.0, text="turn on the light", intent="LightOn")
+    assert [(m.topic, m.payload) for m in last_heard(heard, SITE)] == [
+        ("assistantd/den/last_transcript", b"turn on the light"),
+        ("assistantd/den/last_intent", b"LightOn"),
+    ]
+    unmatched = UtteranceReport(id="4", start_s=0.0, text="hello there")
+    assert last_heard(unmatched, SITE)[1].payload == b"none"
+    cough = UtteranceReport(id="5", start_s=0.0, outcome=Outcome.SILENT)
+    assert last_heard(cough, SITE) == []
+    rejected = UtteranceReport(id="6", start_s=0.0, text="turn on the light", outcome=Outcome.REJECTED)
+    assert last_heard(rejected, SITE) == []
+    for bad in ("", "home/#", "/homeassistant"):
+        with pytest.raises(ConfigError, match=r"mqtt\.discovery_prefix"):
+            Config.from_dict({"mqtt": {"host": "b", "discovery_prefix": bad}}, source="t.yaml", env={})

@@ -8,6 +8,8 @@ mqtt:
   username: assistantd
   password: "credential:mqtt"  # by reference, never inline
   events: true                # publish each utterance's events (README, "MQTT events")
+  discovery: false            # Home Assistant MQTT discovery (README, "Home Assistant discovery")
+  discovery_prefix: homeassistant
 ```
 The handler connection ``handlers.mqtt`` stays; when it is absent, mqtt handlers use this one.
 """
@@ -35,6 +37,10 @@ class MqttConfig:
     (resolved when the app is built, config parsing stays pure)."""
     events: bool = True
     """Publish each utterance's events (Hermes topics and ``assistantd/<site_id>/utterance``)."""
+    discovery: bool = False
+    """Publish Home Assistant MQTT discovery configs for this site (ha_discovery.py)."""
+    discovery_prefix: str = "homeassistant"
+    """Home Assistant's discovery prefix (its MQTT integration's setting)."""
 
     @classmethod
     def from_node(cls, node: Node) -> MqttConfig:
@@ -44,6 +50,15 @@ class MqttConfig:
                 "site_id", "expected a non-empty name without / + # or NUL (one topic level)", site_id
             )
         connection = MqttConnection.read(node)
-        cfg = cls(connection=connection, site_id=site_id, events=node.flag("events", cls.events))
+        prefix = node.text("discovery_prefix", cls.discovery_prefix)
+        if not prefix or any(ch in prefix for ch in "+#\0") or prefix.startswith("/") or prefix.endswith("/"):
+            raise node.error("discovery_prefix", "expected a topic prefix without + # or NUL", prefix)
+        cfg = cls(
+            connection=connection,
+            site_id=site_id,
+            events=node.flag("events", cls.events),
+            discovery=node.flag("discovery", cls.discovery),
+            discovery_prefix=prefix,
+        )
         node.finish()
         return cfg

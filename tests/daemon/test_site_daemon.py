@@ -47,13 +47,15 @@ class Site:
     """The daemon config with this site's mqtt: section and a state_dir of the test's own."""
     watcher: Watcher
     state_dir: Path
+    watcher_port: int
+    """The broker's port (for a second client)."""
 
 
 @pytest.fixture
 def site(config: dict[str, Any], broker: Broker, watcher: Watcher, tmp_path: Path) -> Site:
     config["mqtt"] = {"host": "127.0.0.1", "port": broker.port, "site_id": SITE, "retry_initial_s": 0.05}
     config["service"]["state_dir"] = str(tmp_path / "state")
-    return Site(config, watcher, tmp_path / "state")
+    return Site(config, watcher, tmp_path / "state", broker.port)
 
 
 def _spoken(audio: Audio) -> bytes:
@@ -175,3 +177,65 @@ def test_say_reload_and_a_mute_mid_command_over_mqtt(
     _state(watcher, "listening", mark)
     daemon.send(signal.SIGTERM)
     assert daemon.wait() == 0
+
+
+def test_home_assistant_discovery_makes_the_site_a_device(
+    start_daemon: StartDaemon, audio: Audio, site: Site
+) -> None:
+    cfg, watcher = site.config, site.watcher
+    cfg["mqtt"]["discovery"] = True
+    daemon = start_daemon(cfg)
+    daemon.notice("READY")
+    _state(watcher, "listening", 0)
+    mark = watcher.mark()
+    daemon.stream(_spoken(audio), realtime_factor=2.0)
+    daemon.reports(1)
+    _state(watcher, "listening", mark + 1)
+    last = watcher.wait_for(
+        lambda m: m.topic == f"assistantd/{SITE}/last_intent", DEADLINE_S, "last intent", since=mark
+    )
+    assert last.text == "LightOn"
+    assert watcher.on(f"assistantd/{SITE}/last_transcript", mark) == [COMMAND]
+
+    # What Home Assistant finds when it starts later: retained configs, one device, four entities.
+    home = Watcher(site.watcher_port, ("homeassistant/#",), client_id="home-assistant")
+    try:
+        seen = [
+            home.wait_for(lambda m, t=topic: m.topic == t, DEADLINE_S, topic)
+            for topic in (
+                f"homeassistant/sensor/assistantd_{SITE}/state/config",
+                f"homeassistant/sensor/assistantd_{SITE}/last_transcript/config",
+                f"homeassistant/sensor/assistantd_{SITE}/last_intent/config",
+                f"homeassistant/switch/assistantd_{SITE}/mute/config",
+            )
+        ]
+    finally:
+        home.close()
+    configs = [json.loads(m.payload) for m in seen]
+    assert all(m.retain for m in seen)
+    assert len({c["unique_id"] for c in configs}) == 4
+    assert all(c["device"]["identifiers"] == [f"assistantd_{SITE}"] for c in configs)
+    assert all(
+        c["availability"]
+        == [{"topic": STATE, "value_template": configs[0]["availability"][0]["value_template"]}]
+        for c in configs
+    )
+    assert [c["state_topic"] for c in configs] == [
+        STATE,
+        f"assistantd/{SITE}/last_transcript",
+        f"assistantd/{SITE}/last_intent",
+        STATE,
+    ]
+    switch = configs[3]
+    assert (switch["command_topic"], switch["payload_on"], switch["payload_off"]) == (
+        f"assistantd/{SITE}/mute",
+        "on",
+        "off",
+    )
+    # The switch's command works as Home Assistant sends it.
+    mark = watcher.mark()
+    watcher.publish(switch["command_topic"], switch["payload_on"])
+    _state(watcher, "muted", mark)
+    daemon.send(signal.SIGTERM)
+    assert daemon.wait() == 0
+    _state(watcher, "offline", mark)
