@@ -77,7 +77,7 @@ def discovery_messages(site_id: str, prefix: str) -> list[Message]:
     ]
     out = []
     for component, object_id, fields in entities:
-        config = {**fields, "unique_id": f"{node}_{object_id}", "object_id": f"{node}_{object_id}", **common}
+        config = {**fields, "unique_id": f"{node}_{object_id}", **common}
         topic = f"{prefix}/{component}/{node}/{object_id}/config"
         out.append(Message(topic, json.dumps(config, ensure_ascii=False).encode()))
     return out
