@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import aiomqtt
+from aiomqtt.exceptions import MqttConnectError
 
 from assistantd.config.handlers import MqttConnection
 from assistantd.config.mqtt_tls import MqttTls
@@ -87,7 +88,9 @@ def tls_context(tls: MqttTls) -> ssl.SSLContext:
 def describe_error(err: BaseException) -> str:
     """One phrase for why a connection failed: a refusal says which (not authorised, bad user name or
     password), anything else aiomqtt's own text. No secret is ever part of it."""
-    rc = getattr(err, "rc", None)
+    if not isinstance(err, MqttConnectError):
+        return str(err) or type(err).__name__  # other codes are paho's own (4: not connected, ...)
+    rc = err.rc
     value = getattr(rc, "value", rc)
     # MQTT 3.1.1 CONNACK return codes 4 and 5; MQTT 5 reason codes 134 and 135.
     if value in (5, 135):
