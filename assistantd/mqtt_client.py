@@ -8,14 +8,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
 
+from assistantd.backoff import backoff
 from assistantd.config.handlers import MqttConnection
 from assistantd.config.mqtt_tls import MqttTls
 
@@ -100,23 +102,58 @@ def describe_error(err: BaseException) -> str:
     return str(err) or type(err).__name__
 
 
-class Outage:
-    """Logs a broker outage once: the first failed attempt (with its host:port and why), and the
-    connection coming back. Attempts in between only at debug level, with their delay."""
+class BrokerOutages:
+    """Which brokers are down for which connection, and why, shared by the daemon's connections: the
+    events, the handlers and the site link lose a broker together, and one line says so, not three."""
 
-    def __init__(self, what: str, connection: MqttConnection, logger: logging.Logger) -> None:
+    def __init__(self) -> None:
+        self._failing: dict[tuple[str, int], dict[str, str]] = {}
+
+    def failing(self, broker: tuple[str, int], who: str, reason: str) -> bool:
+        """``who`` cannot reach ``broker`` for ``reason``; True when no other connection said so already."""
+        failing = self._failing.setdefault(broker, {})
+        new = reason not in [why for other, why in failing.items() if other != who]
+        failing[who] = reason
+        return new
+
+    def recovered(self, broker: tuple[str, int], who: str) -> None:
+        failing = self._failing.get(broker)
+        if failing is not None:
+            failing.pop(who, None)
+            if not failing:
+                del self._failing[broker]
+
+
+OUTAGES = BrokerOutages()
+"""The daemon's (one process, one set of connections)."""
+
+
+class Outage:
+    """Logs a broker outage once: the first failed attempt (with its host:port and why), unless another
+    connection to the same broker already said the same; and the connection coming back. Attempts in
+    between only at debug level, with their delay. ``close`` when the connection's task ends."""
+
+    def __init__(
+        self, what: str, connection: MqttConnection, logger: logging.Logger, outages: BrokerOutages = OUTAGES
+    ) -> None:
         self.what = what
         self.connection = connection
         self.log = logger
+        self.outages = outages
         self.failures = 0
         self._reason = ""
+
+    @property
+    def _broker(self) -> tuple[str, int]:
+        return (self.connection.host, self.connection.port)
 
     def failed(self, err: BaseException, delay_s: float) -> None:
         c = self.connection
         reason = describe_error(err)
         self.failures += 1
-        if self.failures == 1 or reason != self._reason:
-            # A new outage, or the same one for a new reason (the broker came back refusing us): say so.
+        news = self.failures == 1 or reason != self._reason  # a new outage, or a new reason for it
+        self._reason = reason
+        if news and self.outages.failing(self._broker, self.what, reason):
             self.log.warning(
                 "%s: MQTT broker %s:%d: %s; retrying with backoff (first in %.1f s, at most every %g s)",
                 self.what,
@@ -130,10 +167,10 @@ class Outage:
             self.log.debug(
                 "%s: MQTT broker %s:%d: %s; retrying in %.1f s", self.what, c.host, c.port, reason, delay_s
             )
-        self._reason = reason
 
     def connected(self, identifier: str) -> None:
         c = self.connection
+        self.outages.recovered(self._broker, self.what)
         if self.failures:
             self.log.info(
                 "%s: MQTT connected to %s:%d as %s after %d failed attempt(s)",
@@ -147,6 +184,54 @@ class Outage:
             self.log.info("%s: MQTT connected to %s:%d as %s", self.what, c.host, c.port, identifier)
         self.failures = 0
         self._reason = ""
+
+    def close(self) -> None:
+        self.outages.recovered(self._broker, self.what)
+
+
+async def stay_connected(
+    connection: MqttConnection,
+    session: Callable[[Any], Awaitable[None]],
+    *,
+    what: str,
+    identifier: str,
+    factory: ClientFactory,
+    logger: logging.Logger,
+    will: Any = None,
+    max_incoming: int | None = None,
+    connected: asyncio.Event | None = None,
+    rand: Callable[[], float] = random.random,
+) -> None:
+    """Connect, run ``session(client)`` until the broker goes, and after a delay from backoff.py connect
+    again; until cancelled. ``connected`` is set while a connection is up. Outages are logged by Outage."""
+    c = connection
+    outage = Outage(what, c, logger)
+    delays = None
+    try:
+        while True:
+            try:
+                client = await connect(
+                    new_client(
+                        c, identifier=identifier, factory=factory, will=will, max_incoming=max_incoming
+                    )
+                )
+                outage.connected(identifier)
+                delays = None
+                if connected is not None:
+                    connected.set()
+                try:
+                    await session(client)
+                finally:
+                    if connected is not None:
+                        connected.clear()
+                    await disconnect(client)
+            except (aiomqtt.MqttError, OSError) as err:  # OSError: a TLS file that is not PEM
+                delays = delays or backoff(c.retry_initial_s, c.retry_max_s, rand=rand)
+                delay = next(delays)
+                outage.failed(err, delay)
+                await asyncio.sleep(delay)
+    finally:
+        outage.close()
 
 
 async def connect(client: Any) -> Any:

@@ -24,11 +24,10 @@ from typing import Any, Protocol
 
 import aiomqtt
 
-from assistantd.backoff import backoff
 from assistantd.config.mqtt import MqttConfig
 from assistantd.errors import HandlerError
 from assistantd.ha_discovery import discovery_messages
-from assistantd.mqtt_client import ClientFactory, Outage, connect, disconnect, new_client
+from assistantd.mqtt_client import ClientFactory, stay_connected
 from assistantd.site_controls import (
     SAY_FINISHED,
     Ignored,
@@ -146,33 +145,17 @@ class SiteLink:
     async def _run(self, after: asyncio.Future[Any] | None) -> None:
         if after is not None:
             await asyncio.wait({after})
-        c = self.config.connection
-        outage = Outage(f"site {self.site_id}", c, log)
-        will = aiomqtt.Will(state_topic(self.site_id), b"offline", qos=1, retain=True)
-        delays = None
-        while True:
-            try:
-                client = await connect(
-                    new_client(
-                        c,
-                        identifier=self.client_id,
-                        factory=self._client_factory,
-                        will=will,
-                        max_incoming=INBOX,
-                    )
-                )
-                outage.connected(self.client_id)
-                delays = None
-                try:
-                    await self._session(client)
-                finally:
-                    self.connected.clear()
-                    await disconnect(client)
-            except (aiomqtt.MqttError, OSError) as err:
-                delays = delays or backoff(c.retry_initial_s, c.retry_max_s, rand=self._rand)
-                delay = next(delays)
-                outage.failed(err, delay)
-                await asyncio.sleep(delay)
+        await stay_connected(
+            self.config.connection,
+            self._session,
+            what=f"site {self.site_id}",
+            identifier=self.client_id,
+            factory=self._client_factory,
+            logger=log,
+            will=aiomqtt.Will(state_topic(self.site_id), b"offline", qos=1, retain=True),
+            max_incoming=INBOX,
+            rand=self._rand,
+        )
 
     async def _session(self, client: Any) -> None:
         for topic in control_topics(self.site_id):
@@ -189,6 +172,7 @@ class SiteLink:
         try:
             done, _ = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            self.connected.clear()
             await cancel_and_reap(reader, writer)
         for task in done:
             task.result()  # the broker error that ended the session

@@ -27,10 +27,23 @@ class Seen:
 
 
 class Watcher:
-    def __init__(self, port: int, topics: tuple[str, ...], *, client_id: str = "test-watcher") -> None:
+    def __init__(
+        self,
+        port: int,
+        topics: tuple[str, ...],
+        *,
+        client_id: str = "test-watcher",
+        ca_file: str | None = None,
+        credentials: tuple[str, str] | None = None,
+    ) -> None:
+        """``ca_file``: connect with TLS, trusting that CA; ``credentials``: (username, password)."""
         self.seen: list[Seen] = []
         self._cond = threading.Condition()
         self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+        if ca_file is not None:
+            self._client.tls_set(ca_certs=ca_file)
+        if credentials is not None:
+            self._client.username_pw_set(*credentials)
         self._client.on_message = self._on_message
         self._subscribed = threading.Event()
         self._client.on_subscribe = lambda *_: self._subscribed.set()

@@ -19,12 +19,11 @@ from typing import Any
 
 import aiomqtt
 
-from assistantd.backoff import backoff
 from assistantd.config.handler_specs import MqttSpec
 from assistantd.config.handlers import MqttConnection
 from assistantd.errors import HandlerError
 from assistantd.handlers.base import Invocation
-from assistantd.mqtt_client import ClientFactory, Outage, connect, disconnect, new_client
+from assistantd.mqtt_client import ClientFactory, stay_connected
 
 log = logging.getLogger(__name__)
 
@@ -61,24 +60,16 @@ class MqttPublisher:
     async def run(self) -> None:
         """Connect, publish, reconnect; runs until cancelled. Logs an outage once (mqtt_client.Outage)."""
         c = self.connection
-        outage = Outage(self.what, c, log)
-        delays = None
-        while True:
-            try:
-                client = await connect(new_client(c, identifier=c.client_id, factory=self._client_factory))
-                outage.connected(c.client_id)
-                delays = None
-                self.connected.set()
-                try:
-                    await self._publish_queued(client)
-                finally:
-                    self.connected.clear()
-                    await disconnect(client)
-            except (aiomqtt.MqttError, OSError) as err:  # OSError: a TLS file that is not PEM
-                delays = delays or backoff(c.retry_initial_s, c.retry_max_s, rand=self._rand)
-                delay = next(delays)
-                outage.failed(err, delay)
-                await asyncio.sleep(delay)
+        await stay_connected(
+            c,
+            self._publish_queued,
+            what=self.what,
+            identifier=c.client_id,
+            factory=self._client_factory,
+            logger=log,
+            connected=self.connected,
+            rand=self._rand,
+        )
 
     async def _publish_queued(self, client: Any) -> None:
         while True:

@@ -5,7 +5,9 @@ with flite commands fed through stdin."""
 from __future__ import annotations
 
 import json
+import shutil
 import signal
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,7 @@ import pytest
 from tests.daemon.conftest import StartDaemon
 from tests.daemon.harness import DEADLINE_S, Audio
 from tests.handlers.conftest import MOSQUITTO, Broker
+from tests.mqtt_certs import OPENSSL, make_pki
 from tests.mqtt_watch import Watcher
 
 SITE = "den"
@@ -239,3 +242,63 @@ def test_home_assistant_discovery_makes_the_site_a_device(
     daemon.send(signal.SIGTERM)
     assert daemon.wait() == 0
     _state(watcher, "offline", mark)
+
+
+def test_tls_and_refused_credentials_through_the_daemon(
+    start_daemon: StartDaemon, config: dict[str, Any], tmp_path: Path
+) -> None:
+    if OPENSSL is None:
+        pytest.fail("openssl is not installed (apt-get install openssl)")
+    pki = make_pki(tmp_path / "pki")
+    passwords = tmp_path / "passwords"
+    passwd = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
+    subprocess.run([passwd, "-b", "-c", str(passwords), "pi", "the-old-password"], check=True, timeout=30)
+    broker = Broker(
+        tmp_path,
+        f"allow_anonymous false\npassword_file {passwords}\n"
+        f"cafile {pki.ca}\ncertfile {pki.server_cert}\nkeyfile {pki.server_key}\n",
+    )
+    broker.start()
+    secret = "daemon-password-never-logged"
+    config["mqtt"] = {
+        "host": "127.0.0.1",
+        "port": broker.port,
+        "site_id": SITE,
+        "username": "pi",
+        "password": "${MQTT_PASSWORD}",
+        "tls": {"ca_file": str(pki.ca)},
+        "retry_initial_s": 0.05,
+        "retry_max_s": 0.3,
+    }
+    config["service"]["state_dir"] = str(tmp_path / "state")
+    try:
+        daemon = start_daemon(config, env={"MQTT_PASSWORD": secret}, verbose=True)  # -v: the retries show
+        daemon.notice("READY")
+        daemon.wait_until(
+            lambda: (
+                sum(f"site {SITE}: MQTT broker" in line and "retrying in" in line for line in daemon.stderr)
+                >= 3
+            ),
+            DEADLINE_S,
+            "the site link retrying",
+        )
+        # The broker learns the daemon's password (mosquitto rereads its password file on SIGHUP).
+        subprocess.run([passwd, "-b", str(passwords), "pi", secret], check=True, timeout=30)
+        assert broker.proc is not None
+        broker.proc.send_signal(signal.SIGHUP)
+        watcher = Watcher(broker.port, (STATE,), ca_file=str(pki.ca), credentials=("pi", secret))
+        try:
+            _state(watcher, "listening", 0)
+        finally:
+            watcher.close()
+        daemon.log_line(f"site {SITE}: MQTT connected to 127.0.0.1:{broker.port}")
+        daemon.send(signal.SIGTERM)
+        assert daemon.wait() == 0
+    finally:
+        broker.stop()
+    refusals = [line for line in daemon.stderr if "not authorised" in line and " WARNING " in line]
+    # Three connections (events, handlers, site) lost one broker: one line for the outage.
+    assert len(refusals) == 1 and f"127.0.0.1:{broker.port}" in refusals[0], refusals
+    retried = [line for line in daemon.stderr if "failed attempt(s)" in line]
+    assert len(retried) == 3, retried  # each connection kept trying until the broker let it in
+    assert not any(secret in line or "the-old-password" in line for line in daemon.stderr + daemon.stdout)
