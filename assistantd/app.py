@@ -219,7 +219,7 @@ class AssistantApp:
         if self.site is not None:
             if self.site.privacy is not None:
                 self.site.privacy.subscribe(self._privacy_changed)
-            self.site.start()
+            self.site.start(self)
             self._state_changed()
 
     async def utterances(self) -> AsyncIterator[UtteranceLike]:
@@ -292,8 +292,10 @@ class AssistantApp:
                 new.resume_at(previous.tap.end_s)
 
     async def aclose(self, grace_s: float) -> None:
-        if self.site is not None and self.site.privacy is not None:
-            self.site.privacy.unsubscribe(self._privacy_changed)
+        if self.site is not None:
+            self.site.stop(self)
+            if self.site.privacy is not None:
+                self.site.privacy.unsubscribe(self._privacy_changed)
         if self._chimes:  # a chime is short: let it finish within the grace period
             _, playing = await asyncio.wait(set(self._chimes), timeout=grace_s)
             for chime in playing:
@@ -419,7 +421,7 @@ class AssistantApp:
 
     def _state_changed(self) -> None:
         if self.site is not None:
-            self.site.publish_state(self.site_state())
+            self.site.publish_state(self.site_state(), self)
 
     def _privacy_changed(self, muted: bool) -> None:
         if muted:

@@ -6,7 +6,8 @@ While connected it keeps ``assistantd/<site>/state`` (retained, one word: site_c
 what the app last reported, and it acts on the control topics (site_controls.py) through an injected
 ``SiteControls``: mute, say, reload. A stop publishes ``offline`` itself before disconnecting.
 
-Everything is bounded: the state is one value (a burst of changes publishes the newest), other outgoing
+Everything is bounded: state changes wait in a deque of STATE_CHANGES (while disconnected only the newest
+is kept), other outgoing
 messages (sayFinished) wait in a deque of OUTBOX, received messages in aiomqtt's queue of INBOX, and at
 most SAYS say requests wait or speak; beyond that a request is refused with a log line. Bad control
 messages are logged one line each, at most BAD_LINES per BAD_WINDOW_S; they never end the connection.
@@ -45,6 +46,7 @@ from assistantd.tasks import cancel_and_reap
 log = logging.getLogger(__name__)
 
 OUTBOX = 32
+STATE_CHANGES = 16
 INBOX = 64
 SAYS = 4
 BAD_LINES = 10
@@ -93,6 +95,8 @@ class SiteLink:
         """What the broker holds on the state topic from this connection (None: nothing yet)."""
         self._wake = asyncio.Event()
         self._outbox: deque[tuple[str, bytes]] = deque()
+        self._changes: deque[State] = deque(maxlen=STATE_CHANGES)
+        """States to publish in order (bounded: the oldest go first when the broker is slow)."""
         self._retained: dict[str, bytes] = {}
         """Retained topics besides the state (discovery configs, last transcript), newest value each."""
         self._unsent: set[str] = set()
@@ -106,9 +110,13 @@ class SiteLink:
 
     # -- fed by the daemon -------------------------------------------------------------------------
     def publish_state(self, state: State) -> None:
-        """The site's state is now ``state``: published (retained) as soon as the connection can."""
+        """The site's state is now ``state``: published (retained) as soon as the connection can. While
+        connected every change is published in order (a history reader sees ``recognizing`` however
+        short); while not, only the newest is kept for when it is back."""
         if state != self.state:
             self.state = state
+            if self.connected.is_set():
+                self._changes.append(state)
             self._wake.set()
 
     def publish_retained(self, topic: str, payload: bytes) -> None:
@@ -161,6 +169,7 @@ class SiteLink:
         for topic in control_topics(self.site_id):
             await client.subscribe(topic, qos=1)
         self._published = None  # a new connection: say the state again (the will may have replaced it)
+        self._changes.clear()
         self._unsent = set(self._retained)  # and the rest (a broker without persistence forgot them)
         if self.config.discovery:
             for message in discovery_messages(self.site_id, self.config.discovery_prefix):
@@ -182,8 +191,10 @@ class SiteLink:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            state = self.state
-            if state != self._published:
+            while self._changes or self.state != self._published:
+                state = self._changes.popleft() if self._changes else self.state
+                if state == self._published:
+                    continue
                 await client.publish(topic, state.encode(), qos=1, retain=True)
                 self._published = state
                 log.debug("site %s: state %s", self.site_id, state)

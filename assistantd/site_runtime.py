@@ -44,6 +44,8 @@ class SiteRuntime:
         self.link: SiteLink | None = None
         self._retiring: asyncio.Task[None] | None = None
         self._state: State = "listening"
+        self._current: object | None = None
+        """The app whose states are the site's (the last one started)."""
 
     def configure(self, config: Config) -> None:
         """Take ``config`` (a build of the app for it): the voice, and the link for its ``mqtt:``."""
@@ -88,10 +90,17 @@ class SiteRuntime:
     def muted(self) -> bool:
         return self.privacy is not None and self.privacy.muted
 
-    def start(self) -> None:
-        """Connect the link, if not yet (the app's start; idempotent)."""
+    def start(self, app: object) -> None:
+        """``app`` listens from now on (its start): its states are the site's; connect the link if not yet."""
+        self._current = app
         if self.link is not None:
             self.link.start(after=self._retiring)
+
+    def stop(self, app: object) -> None:
+        """``app`` is closing: if it was the current one (a reload that failed after its start), any app's
+        state counts again (the one still running)."""
+        if self._current is app:
+            self._current = None
 
     def emit(self, report: UtteranceReport) -> None:
         """A report sink (app.py): with discovery on, the device's last transcript and intent sensors."""
@@ -102,7 +111,10 @@ class SiteRuntime:
             for message in last_heard(report, link.site_id):
                 link.publish_retained(message.topic, message.payload)
 
-    def publish_state(self, state: State) -> None:
+    def publish_state(self, state: State, app: object) -> None:
+        """``app``'s state changed; an app a reload replaced, still finishing its utterances, is not heard."""
+        if self._current is not None and app is not self._current:
+            return
         self._state = state
         if self.link is not None:
             self.link.publish_state(state)
