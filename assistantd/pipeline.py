@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Protocol
 
+from assistantd.arbitration import Decision, score
 from assistantd.audio.frames import BYTES_PER_SECOND
 from assistantd.config.template import SlotValue
+from assistantd.endpoint.gate import NoiseFloorGate
 from assistantd.endpoint.wake import Detection
 from assistantd.metrics import Metrics
 from assistantd.recognizer.base import RecognitionFailed, Recognizer
@@ -66,6 +69,17 @@ class DispatcherLike(Protocol):
         are scheduled, not finished. Only audio that is not live may wait here, for room to schedule them."""
 
 
+class ClaimerLike(Protocol):
+    async def claim(self, session_id: str, score: float) -> Decision:
+        """Announce this site's candidate; the decision, at most the arbitration window later."""
+        ...
+
+
+SCORE_S = 0.6
+"""Audio of an utterance heard before its candidate is announced: the pre-roll and the endpointer's
+trigger window in continuous mode (so at its onset), the first syllables of the command in wake mode."""
+
+
 class Pipeline:
     def __init__(
         self,
@@ -76,6 +90,7 @@ class Pipeline:
         *,
         clock: Callable[[], float] = time.monotonic,
         keep_audio: Callable[[str, bytes], object] | None = None,
+        claimer: ClaimerLike | None = None,
     ) -> None:
         self.recognizer = recognizer
         self.matcher = matcher
@@ -84,6 +99,8 @@ class Pipeline:
         self.clock = clock
         self.keep_audio = keep_audio
         """Called with (utterance id, all its audio) when saving utterances for debugging is on."""
+        self.claimer = claimer
+        """Several rooms, one broker: asked, once per utterance with audio, whether this site acts."""
 
     async def handle(self, utterance: UtteranceLike) -> UtteranceReport:
         wake: Detection | None = getattr(utterance, "wake", None)
@@ -94,14 +111,30 @@ class Pipeline:
         ended_at: float | None = None
         audio_bytes = 0
         kept: list[bytes] = []
+        claim: asyncio.Future[Decision] | None = None
+        levels: list[float] = []
+
+        def announce() -> None:
+            nonlocal claim
+            if self.claimer is not None and claim is None and levels:
+                level = 10 * math.log10(sum(10 ** (db / 10) for db in levels) / len(levels))
+                p = wake.probability if wake is not None else None
+                claim = asyncio.ensure_future(self.claimer.claim(report.id, score(level, min(levels), p)))
 
         async def live() -> AsyncIterator[bytes]:
             nonlocal ended_at, audio_bytes
             async for chunk in utterance.audio():
+                if claim is None and self.claimer is not None:
+                    levels.append(NoiseFloorGate.level_db(chunk))
+                    if audio_bytes + len(chunk) >= SCORE_S * BYTES_PER_SECOND:
+                        announce()
+                elif claim is not None and claim.done() and _lost(claim):
+                    return  # another site acts on it: stop sending the rest to the recognizer
                 audio_bytes += len(chunk)
                 if self.keep_audio is not None:
                     kept.append(chunk)
                 yield chunk
+            announce()  # shorter than SCORE_S
             ended_at = self.clock()
 
         try:
@@ -111,6 +144,8 @@ class Pipeline:
                 # A recognizer may stop reading early (it failed, or had its answer): stop buffering.
                 utterance.release()
         except RecognitionFailed as failure:
+            if (decision := await self._lost_to(claim)) is not None:
+                return await self._report_deferred(report, decision, utterance, audio_bytes)
             if _no_command(utterance):
                 # The session opened at the wake word had nothing to hear: not the recognizer's failure.
                 return await self._report_no_command(report)
@@ -119,6 +154,8 @@ class Pipeline:
             self.metrics.inc("recognizer_errors")
             self.metrics.inc("lost")
         except asyncio.CancelledError:
+            if claim is not None:
+                claim.cancel()
             # Cancelled at shutdown, past the grace: still one report, saying what became of it.
             report.error = "lost: the daemon stopped before the recognizer answered"
             report.outcome = Outcome.LOST
@@ -129,6 +166,8 @@ class Pipeline:
             await self.dispatcher.dispatch(report)  # a report with no text: nothing awaits inside
             raise
         else:
+            if (decision := await self._lost_to(claim)) is not None:
+                return await self._report_deferred(report, decision, utterance, audio_bytes)
             if _no_command(utterance):
                 return await self._report_no_command(report)
             report.text = printable(transcript.text)
@@ -171,6 +210,37 @@ class Pipeline:
                 self.metrics.inc("unmatched")
         self._log(report)
         # Every utterance is reported; the dispatcher decides what runs (nothing for empty text or errors).
+        await self.dispatcher.dispatch(report)
+        return report
+
+    async def _lost_to(self, claim: asyncio.Future[Decision] | None) -> Decision | None:
+        """Wait for the arbitration decision (at most the window); the decision when another site won it."""
+        if claim is None:
+            return None
+        waited = self.clock()
+        try:
+            decision = await claim
+        except Exception:  # a bug in the exchange must not cost the command: act as if alone
+            log.exception("arbitration failed; acting on the utterance alone")
+            return None
+        finally:
+            self.metrics.observe("arbitration_wait", self.clock() - waited)
+        return None if decision.won else decision
+
+    async def _report_deferred(
+        self, report: UtteranceReport, decision: Decision, utterance: UtteranceLike, audio_bytes: int
+    ) -> UtteranceReport:
+        report.outcome = Outcome.DEFERRED
+        report.note = decision.reason()
+        report.start_s = utterance.start
+        report.duration_s = audio_bytes / BYTES_PER_SECOND
+        log.info(
+            "utterance %s at %.2f s: not acted on here, %s",
+            report.id,
+            report.start_s,
+            report.note,
+            extra=report.fields(),
+        )
         await self.dispatcher.dispatch(report)
         return report
 
@@ -218,6 +288,13 @@ class Pipeline:
             timing,
             extra=r.fields(),
         )
+
+
+def _lost(claim: asyncio.Future[Decision]) -> bool:
+    """A finished claim that another site won (a failed one counts as won: see Pipeline._lost_to)."""
+    if claim.cancelled() or claim.exception() is not None:
+        return False
+    return not claim.result().won
 
 
 def _no_command(utterance: UtteranceLike) -> bool:

@@ -37,6 +37,9 @@ class Outcome(StrEnum):
     """No text: every recognizer failed, or the daemon stopped or failed before one answered."""
     DROPPED = "dropped"
     """Not acted on: dropped unheard (a live source the pipeline fell behind) or its handlers not run."""
+    DEFERRED = "deferred"
+    """Not acted on here: another site heard the same utterance better and acted on it (arbitration.py);
+    ``note`` names the site."""
 
 
 @dataclass
