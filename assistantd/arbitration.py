@@ -35,6 +35,9 @@ from dataclasses import dataclass, field
 TOPIC = "assistantd/arbitration/candidate"
 """Where every site announces its candidates (QoS 0, not retained: a stale announcement means nothing)."""
 
+EPSILON_S = 1e-6
+"""Times exactly ``window_s`` apart still match (floating-point sums of times are not exact)."""
+
 KEEP_PEERS = 64
 """Announcements from other sites kept for matching (a few seconds' worth in a busy house)."""
 
@@ -165,7 +168,7 @@ class Arbiter:
             self.ignored += 1
             return False
         for own in self._decided:
-            if abs(candidate.time - own.time) <= self.window_s:
+            if abs(candidate.time - own.time) <= self.window_s + EPSILON_S:
                 self.late += 1
                 return False
         self._peers.append(candidate)
@@ -178,7 +181,9 @@ class Arbiter:
         round_ = self._rounds.pop(session_id)
         own = round_.own
         rivals = tuple(
-            c for c in self._peers if abs(c.time - own.time) <= self.window_s and c.site_id != own.site_id
+            c
+            for c in self._peers
+            if abs(c.time - own.time) <= self.window_s + EPSILON_S and c.site_id != own.site_id
         )
         # One candidate per site: a site that announced twice within the window keeps its best.
         by_site: dict[str, Candidate] = {}
