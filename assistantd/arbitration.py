@@ -48,10 +48,19 @@ PROBABILITY_WEIGHT_DB = 10.0
 """A wake probability of 1.0 is worth this many dB of score."""
 
 
+def speech_level(levels_db: list[float]) -> float:
+    """The speech level of some frames (their dBFS levels): the power mean of the loudest third. Not of
+    all of them: two sites rarely cut an utterance at the same frame (a quieter microphone's VAD starts a
+    little later), and the share of pre-roll silence in the frames must not outweigh how loud the voice
+    was."""
+    loud = sorted(levels_db, reverse=True)[: max(1, len(levels_db) // 3)]
+    return 10 * math.log10(sum(10 ** (db / 10) for db in loud) / len(loud))
+
+
 def score(level_db: float, floor_db: float, probability: float | None = None) -> float:
-    """A site's claim to an utterance: how loud it heard the speech (dBFS), plus how far above its noise
-    floor (dB, capped at SNR_CAP_DB), plus the wake detector's probability (0-1) times
-    PROBABILITY_WEIGHT_DB when a wake word opened the utterance. The nearest microphone hears the speech
+    """A site's claim to an utterance: how loud it heard the speech (dBFS, ``speech_level``), plus how
+    far above its noise floor (dB, capped at SNR_CAP_DB), plus the wake detector's probability (0-1)
+    times PROBABILITY_WEIGHT_DB when a wake word opened the utterance. The nearest microphone hears the speech
     loudest and above the least noise, so both terms favour it; the probability breaks near-ties toward
     the site that heard the phrase clearly."""
     level = max(LEVEL_FLOOR_DB, level_db)
@@ -151,6 +160,8 @@ class Arbiter:
     """Other sites' announcements that matched a round this site had already decided."""
     ignored: int = 0
     """Announcements carrying this site's own id (its echo from the broker, or a second site misnamed)."""
+    received: int = 0
+    """Other sites' announcements kept for matching."""
 
     def announce(self, session_id: str, score_: float, *, wall: float, now: float) -> Candidate:
         """Open a round for this site's utterance ``session_id``; the candidate to publish."""
@@ -172,6 +183,7 @@ class Arbiter:
                 self.late += 1
                 return False
         self._peers.append(candidate)
+        self.received += 1
         return True
 
     def decide(self, session_id: str, *, alone: str = "") -> Decision:

@@ -61,6 +61,8 @@ class ArbitrationLink:
         self._client: Any = None
         """The connected client (None while there is none)."""
         self.connected = asyncio.Event()
+        self.connections = 0
+        """Connections made so far (a reconnect after an outage counts)."""
         self._bad = 0
         """Malformed announcements since the last one logged (logged once per connection)."""
         self._task: asyncio.Task[None] | None = None
@@ -95,6 +97,7 @@ class ArbitrationLink:
                     log.info("MQTT arbitration: connected to %s:%d as %s", c.host, c.port, self.identifier)
                     delays = None
                     self._client = client
+                    self.connections += 1
                     self.connected.set()
                     async for message in client.messages:
                         self._received(bytes(message.payload))

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Protocol
 
-from assistantd.arbitration import Decision, score
+from assistantd.arbitration import Decision, score, speech_level
 from assistantd.audio.frames import BYTES_PER_SECOND
 from assistantd.config.template import SlotValue
 from assistantd.endpoint.gate import NoiseFloorGate
@@ -117,9 +116,9 @@ class Pipeline:
         def announce() -> None:
             nonlocal claim
             if self.claimer is not None and claim is None and levels:
-                level = 10 * math.log10(sum(10 ** (db / 10) for db in levels) / len(levels))
                 p = wake.probability if wake is not None else None
-                claim = asyncio.ensure_future(self.claimer.claim(report.id, score(level, min(levels), p)))
+                value = score(speech_level(levels), min(levels), p)
+                claim = asyncio.ensure_future(self.claimer.claim(report.id, value))
 
         async def live() -> AsyncIterator[bytes]:
             nonlocal ended_at, audio_bytes

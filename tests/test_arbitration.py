@@ -13,6 +13,7 @@ from assistantd.arbitration import (
     CandidateError,
     best,
     score,
+    speech_level,
 )
 
 WINDOW = 0.2
@@ -130,6 +131,16 @@ def test_score_favours_the_louder_and_cleaner_microphone() -> None:
     assert score(-20.0, -100.0) == pytest.approx(-20.0 + SNR_CAP_DB)
     assert score(-20.0, -60.0, 0.9) > score(-20.0, -60.0, 0.5)
     assert score(-20.0, -10.0) == -20.0  # a floor above the level (a burst of noise) adds nothing
+
+
+def test_the_speech_level_is_that_of_the_loudest_third() -> None:
+    speech = [-20.0] * 10
+    # More silence before the voice (a VAD that started earlier) does not lower it...
+    assert speech_level([-60.0] * 5 + speech) == pytest.approx(speech_level([-60.0] * 2 + speech))
+    assert speech_level([-60.0] * 5 + speech) == pytest.approx(-20.0)
+    # ...while the same frames 6 dB quieter are 6 dB quieter.
+    assert speech_level([x - 6 for x in [-60.0] * 5 + speech]) == pytest.approx(-26.0)
+    assert speech_level([-30.0]) == -30.0
 
 
 def test_payload_round_trip() -> None:

@@ -153,6 +153,15 @@ class House:
             reports[site] = [json.loads(line) for line in daemon.stdout]
         return reports
 
+    def story(self) -> str:
+        """What each site decided, for an assertion's message."""
+        return "\n".join(
+            f"{site}: {line}"
+            for site, daemon in self.daemons.items()
+            for line in daemon.stderr
+            if "this site acts" in line or "left to another site" in line or "arbitration" in line
+        )
+
     def close(self) -> None:
         for daemon in self.daemons.values():
             daemon.close()
@@ -185,7 +194,7 @@ def test_the_loudest_site_acts_once_per_command(
     pcm, _ = recording
     house.play(_audio(pcm))
     reports = house.finish()
-    assert house.acted() == [("office", intent) for intent in INTENTS]
+    assert house.acted() == [("office", intent) for intent in INTENTS], house.story()
     assert [r["intent"] for r in reports["office"] if r["handlers"]] == INTENTS, reports["office"]
     for quieter in ("hall", "attic"):
         assert _deferred_to(reports[quieter], "office"), reports[quieter]
@@ -211,7 +220,7 @@ def test_with_the_loudest_site_killed_mid_run_the_next_acts_once_per_command(
     expected = [("office", i) for i in INTENTS[:killed_before]] + [
         ("hall", i) for i in INTENTS[killed_before:]
     ]
-    assert house.acted() == expected
+    assert house.acted() == expected, house.story()
     assert [r["intent"] for r in reports["hall"] if r["handlers"]] == INTENTS[killed_before:]
     assert _deferred_to(reports["attic"][:killed_before], "office"), reports["attic"]
     assert _deferred_to(reports["attic"][killed_before:], "hall"), reports["attic"]
