@@ -143,7 +143,7 @@ class Pipeline:
                 # A recognizer may stop reading early (it failed, or had its answer): stop buffering.
                 utterance.release()
         except RecognitionFailed as failure:
-            if (decision := await self._lost_to(claim)) is not None:
+            if (decision := await self._lost_to(claim, report)) is not None:
                 return await self._report_deferred(report, decision, utterance, audio_bytes)
             if _no_command(utterance):
                 # The session opened at the wake word had nothing to hear: not the recognizer's failure.
@@ -165,7 +165,7 @@ class Pipeline:
             await self.dispatcher.dispatch(report)  # a report with no text: nothing awaits inside
             raise
         else:
-            if (decision := await self._lost_to(claim)) is not None:
+            if (decision := await self._lost_to(claim, report)) is not None:
                 return await self._report_deferred(report, decision, utterance, audio_bytes)
             if _no_command(utterance):
                 return await self._report_no_command(report)
@@ -212,8 +212,11 @@ class Pipeline:
         await self.dispatcher.dispatch(report)
         return report
 
-    async def _lost_to(self, claim: asyncio.Future[Decision] | None) -> Decision | None:
-        """Wait for the arbitration decision (at most the window); the decision when another site won it."""
+    async def _lost_to(
+        self, claim: asyncio.Future[Decision] | None, report: UtteranceReport
+    ) -> Decision | None:
+        """Wait for the arbitration decision (at most the window); the decision when another site won it.
+        How long the transcript waited for it goes in the report (the latency arbitration added)."""
         if claim is None:
             return None
         waited = self.clock()
@@ -223,7 +226,9 @@ class Pipeline:
             log.exception("arbitration failed; acting on the utterance alone")
             return None
         finally:
-            self.metrics.observe("arbitration_wait", self.clock() - waited)
+            seconds = self.clock() - waited
+            report.arbitration_wait_ms = seconds * 1000
+            self.metrics.observe("arbitration_wait", seconds)
         return None if decision.won else decision
 
     async def _report_deferred(
@@ -264,6 +269,8 @@ class Pipeline:
             timing += f", after {r.wake.describe()}"
         if r.latency_ms is not None:
             timing += f", final {r.latency_ms:.0f} ms after the endpoint"
+        if r.arbitration_wait_ms is not None:
+            timing += f", then {r.arbitration_wait_ms:.0f} ms waiting for the other sites"
         if r.verdict is not None and r.verdict.score is not None and r.verdict.accepted:
             timing += f", score {r.verdict.score:.1f}"
         if r.error:
