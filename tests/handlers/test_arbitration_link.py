@@ -7,18 +7,23 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiomqtt
 import pytest
 
+from assistantd.app import build_app
 from assistantd.arbitration import TOPIC
 from assistantd.arbitration_link import ArbitrationLink
 from assistantd.config import Config
 from assistantd.config.mqtt import MqttConfig
+from assistantd.errors import ConfigError
 from assistantd.metrics import Metrics
+from assistantd.systemd import ProgressWatchdog
 
 from .conftest import Broker, free_port
 
+ROOT = Path(__file__).resolve().parents[2]
 WINDOW_MS = 1000
 """Generous: the sites here share two busy cores, and the rule, not the speed, is what is tested."""
 WAIT_S = 30.0
@@ -120,3 +125,43 @@ async def test_malformed_announcements_are_logged_once_and_ignored(
         assert (await kitchen.claim("1", 5.0)).won
     warnings = [r.getMessage() for r in caplog.records if "malformed" in r.getMessage()]
     assert len(warnings) == 1 and "not JSON" in warnings[0], warnings
+
+
+def _app_config(mqtt: dict[str, object]) -> Config:
+    return Config.from_dict(
+        {"mqtt": mqtt, "intents": {"files": [str(ROOT / "config" / "intents" / "en.yaml")]}},
+        source="test.yaml",
+    )
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_build_app_asks_the_link_only_when_arbitration_is_on(enabled: bool) -> None:
+    mqtt = {"host": "127.0.0.1", "site_id": "hall", "arbitration": {"enabled": enabled, "window_ms": 150}}
+    app = build_app(_app_config(mqtt), Metrics(), ProgressWatchdog(5.0), input_path="-")
+    assert (app.arbitration is not None) is enabled
+    assert app.pipeline.claimer is app.arbitration
+    if app.arbitration is not None:
+        assert app.arbitration.site_id == "hall" and app.arbitration.window_s == 0.15
+        assert app.arbitration.identifier == "assistantd-hall-arbiter"
+
+
+def test_arbitration_is_off_by_default() -> None:
+    config = _app_config({"host": "127.0.0.1"})
+    assert config.mqtt is not None and not config.mqtt.arbitration.enabled
+
+
+@pytest.mark.parametrize(
+    ("arbitration", "key", "expected"),
+    [
+        ({"window_ms": 5}, "mqtt.arbitration.window_ms", "expected a value >= 20"),
+        ({"window_ms": 5000}, "mqtt.arbitration.window_ms", "expected a value <= 2000"),
+        ({"enabled": "yes please"}, "mqtt.arbitration.enabled", "expected"),
+        ({"windows_ms": 200}, "mqtt.arbitration.windows_ms", "did you mean 'window_ms'"),
+    ],
+)
+def test_bad_arbitration_keys_are_refused_by_key_path(
+    arbitration: dict[str, object], key: str, expected: str
+) -> None:
+    with pytest.raises(ConfigError) as err:
+        _app_config({"host": "127.0.0.1", "arbitration": arbitration})
+    assert key in str(err.value) and expected in str(err.value), str(err.value)
