@@ -30,6 +30,7 @@ from assistantd.backoff import backoff
 from assistantd.config.mqtt import MqttConfig, arbitration_client_id
 from assistantd.metrics import Metrics
 from assistantd.mqtt_client import ClientFactory, connect, disconnect, new_client
+from assistantd.tasks import cancel_and_reap
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ class ArbitrationLink:
         self.connections = 0
         """Connections made so far (a reconnect after an outage counts)."""
         self._bad = 0
-        """Malformed announcements since the last one logged (logged once per connection)."""
+        """Malformed announcements on this connection (the first is logged, the rest only counted)."""
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -77,8 +78,6 @@ class ArbitrationLink:
 
     async def aclose(self) -> None:
         if self._task is not None:
-            from assistantd.tasks import cancel_and_reap  # noqa: PLC0415 - only at shutdown
-
             await cancel_and_reap(self._task)
             self._task = None
 
@@ -98,6 +97,7 @@ class ArbitrationLink:
                     delays = None
                     self._client = client
                     self.connections += 1
+                    self._bad = 0
                     self.connected.set()
                     async for message in client.messages:
                         self._received(bytes(message.payload))
