@@ -74,9 +74,12 @@ class ClaimerLike(Protocol):
         ...
 
 
-SCORE_S = 0.6
-"""Audio of an utterance heard before its candidate is announced: the pre-roll and the endpointer's
-trigger window in continuous mode (so at its onset), the first syllables of the command in wake mode."""
+ANNOUNCE_AFTER_ONSET_S = 0.3
+"""An utterance's candidate is announced once its audio reaches this far past its onset (the first voiced
+frame): in continuous mode that is the end of the endpointer's trigger window, so the announcement goes
+out with the first audio (the pre-roll and the trigger window, which come at once), in wake mode with the
+command's first syllables. Anchored to the onset, not to an amount of audio: a site whose pre-roll was
+cut short (the previous utterance ended just before) announces at the same moment as the others."""
 
 
 class Pipeline:
@@ -125,7 +128,9 @@ class Pipeline:
             async for chunk in utterance.audio():
                 if claim is None and self.claimer is not None:
                     levels.append(NoiseFloorGate.level_db(chunk))
-                    if audio_bytes + len(chunk) >= SCORE_S * BYTES_PER_SECOND:
+                    heard_to = utterance.start + (audio_bytes + len(chunk)) / BYTES_PER_SECOND
+                    onset: float = getattr(utterance, "onset", utterance.start)  # wake mode: set by now
+                    if heard_to >= onset + ANNOUNCE_AFTER_ONSET_S - 1e-9:
                         announce()
                 elif claim is not None and claim.done() and _lost(claim):
                     return  # another site acts on it: stop sending the rest to the recognizer
@@ -133,7 +138,7 @@ class Pipeline:
                 if self.keep_audio is not None:
                     kept.append(chunk)
                 yield chunk
-            announce()  # shorter than SCORE_S
+            announce()  # ended before ANNOUNCE_AFTER_ONSET_S
             ended_at = self.clock()
 
         try:

@@ -20,7 +20,7 @@ from assistantd.arbitration import Arbiter, Candidate, Decision
 from assistantd.endpoint.listener import Utterance
 from assistantd.endpoint.machine import UtteranceEnded
 from assistantd.metrics import Metrics
-from assistantd.pipeline import SCORE_S, Pipeline
+from assistantd.pipeline import ANNOUNCE_AFTER_ONSET_S, Pipeline
 from assistantd.recognizer.base import Transcript
 from assistantd.report import Outcome, UtteranceReport
 
@@ -85,8 +85,8 @@ class NoMatch:
         return None
 
 
-def _utterance() -> Utterance:
-    return Utterance(1, 0.0, 0.0, 1000, asyncio.Event())
+def _utterance(onset: float = 0.0) -> Utterance:
+    return Utterance(1, 0.0, onset, 1000, asyncio.Event())
 
 
 def _pipeline(claimer: Claimer, reader: Reader, dispatcher: Dispatcher) -> Pipeline:
@@ -106,9 +106,9 @@ def _end(utt: Utterance, chunks: int) -> None:
 async def test_a_site_that_lost_stops_sending_audio_and_reports_deferred() -> None:
     reader, dispatcher = Reader(), Dispatcher()
     claimer = Claimer("attic", Candidate("office", "7", 100.05, 99.0))
-    utt = _utterance()
+    utt = _utterance(onset=0.3)  # 0.3 s of pre-roll
     handling = asyncio.create_task(_pipeline(claimer, reader, dispatcher).handle(utt))
-    before = round(SCORE_S * 32000 / CHUNK)  # the candidate goes out with this chunk
+    before = round((0.3 + ANNOUNCE_AFTER_ONSET_S) * 32000 / CHUNK)  # the candidate goes out with this chunk
     for i in range(before):
         utt._push(_chunk(1000, i))
     async with asyncio.timeout(WAIT_S):
@@ -157,7 +157,7 @@ async def test_a_short_utterance_is_announced_at_its_end_and_louder_scores_highe
         claimer.rival_heard.set()
         utt = _utterance()
         handling = asyncio.create_task(_pipeline(claimer, reader, dispatcher).handle(utt))
-        for i in range(5):  # 0.15 s: less than SCORE_S
+        for i in range(5):  # 0.15 s: it ends before ANNOUNCE_AFTER_ONSET_S
             utt._push(_chunk(level, i))
         _end(utt, 5)
         async with asyncio.timeout(WAIT_S):
@@ -165,6 +165,29 @@ async def test_a_short_utterance_is_announced_at_its_end_and_louder_scores_highe
         assert report.outcome is Outcome.RECOGNIZED
         scores += claimer.scores
     assert len(scores) == 2 and scores[1] == pytest.approx(scores[0] + 6.0, abs=0.1)
+
+
+async def test_the_announcement_is_anchored_to_the_onset_not_to_an_amount_of_audio() -> None:
+    """Two sites, one with a full pre-roll and one whose pre-roll was cut short: both announce with the
+    chunk that reaches ANNOUNCE_AFTER_ONSET_S past the onset."""
+    for preroll_chunks in (10, 2):
+        reader, dispatcher = Reader(), Dispatcher()
+        claimer = Claimer("office")
+        onset = preroll_chunks * CHUNK / 32000
+        utt = _utterance(onset=onset)
+        handling = asyncio.create_task(_pipeline(claimer, reader, dispatcher).handle(utt))
+        to_announce = preroll_chunks + round(ANNOUNCE_AFTER_ONSET_S * 32000 / CHUNK)
+        for i in range(to_announce - 1):
+            utt._push(_chunk(1000, i))
+        await _settle()
+        assert not claimer.claimed.is_set()
+        utt._push(_chunk(1000, 99))
+        async with asyncio.timeout(WAIT_S):
+            await claimer.claimed.wait()
+        claimer.rival_heard.set()
+        _end(utt, to_announce)
+        async with asyncio.timeout(WAIT_S):
+            await handling
 
 
 async def test_a_failing_exchange_costs_no_command(caplog: pytest.LogCaptureFixture) -> None:
