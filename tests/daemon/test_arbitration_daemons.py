@@ -2,7 +2,8 @@
 Mosquitto hear the same recording of flite commands in room noise at different gains, written to all
 three in step and in real time (like three microphones in one house). Each command must be acted on
 exactly once, by the site that heard it loudest; with that site killed mid-run, by the next loudest;
-with the broker stopped, by every site (nobody waits for it); once it is back, exactly once again.
+with the broker stopped, by every site (nobody waits for it); once it is back, exactly once again. The
+same in wake mode, on tests/wake_speech.py's recording ("okay nabu" + command).
 
 What "acted on" means here: the command's exec handler ran, appending the site and the invocation to
 one shared file. The report lines say the rest: the other sites' are ``deferred``, naming the winner.
@@ -26,6 +27,8 @@ from bench.synth import to_pcm
 from bench.wake_audio import Line, build
 from tests.daemon.harness import CHUNK_BYTES, DEADLINE_S, RATE, Daemon, base_config, write_config
 from tests.handlers.conftest import MOSQUITTO, Broker
+from tests.wake_speech import SCRIPT as WAKE_SCRIPT
+from tests.wake_speech import recording as wake_recording
 
 COMMANDS: tuple[tuple[Line, str], ...] = (
     (Line("flite:kal16", "turn on the kitchen lights"), "LightOn"),
@@ -77,13 +80,13 @@ def _gain(pcm: bytes, db: float) -> bytes:
 class House:
     """Three daemons, one broker, one file of actions."""
 
-    def __init__(self, tmp: Path, grammar_cache: Path, broker: Broker) -> None:
+    def __init__(self, tmp: Path, grammar_cache: Path, broker: Broker, *, wake: bool = False) -> None:
         self.actions = tmp / "actions.jsonl"
         self.daemons: dict[str, Daemon] = {}
         for site in GAINS_DB:
             config = base_config(grammar_cache)
             config["recognizer"]["fallback"] = None
-            config["wake"] = {"model": None}
+            config["wake"] = {"model": "okay_nabu" if wake else None}
             record = f'printf "%s %s\\n" "$0" "$(tr -d "\\n")" >> {self.actions}'
             config["handlers"] = {
                 "bindings": [
@@ -177,6 +180,16 @@ def house(tmp_path: Path, grammar_cache: Path, broker: Broker) -> Iterator[House
         h.close()
 
 
+@pytest.fixture
+def wake_house(tmp_path: Path, grammar_cache: Path, broker: Broker) -> Iterator[House]:
+    h = House(tmp_path, grammar_cache, broker, wake=True)
+    try:
+        h.connected()
+        yield h
+    finally:
+        h.close()
+
+
 def _audio(pcm: bytes) -> dict[str, bytes]:
     return {site: _gain(pcm, db) for site, db in GAINS_DB.items()}
 
@@ -256,3 +269,18 @@ def test_a_stopped_broker_costs_no_command_and_arbitration_resumes(
     assert len(alone) == sum(len(by_intent[i]) for i in INTENTS[2:4])
     for daemon in house.daemons.values():
         assert any("acted alone" in line or "every site acts alone" in line for line in daemon.stderr)
+
+
+def test_in_wake_mode_the_loudest_acts_once_per_command(wake_house: House, tmp_path: Path) -> None:
+    """tests/wake_speech.py: "okay nabu" + three commands (one breath, a pause), commands and talk nobody
+    addressed to the assistant, and the phrase alone."""
+    pcm, _ = wake_recording(tmp_path)
+    wake_house.play(_audio(pcm))
+    reports = wake_house.finish()
+    commands = [intent for _, intent, _ in WAKE_SCRIPT if intent is not None]
+    assert wake_house.acted() == [("office", intent) for intent in commands], wake_house.story()
+    for quieter in ("hall", "attic"):
+        deferred = [r for r in reports[quieter] if r["outcome"] != "no command"]
+        assert len(deferred) == len(commands) and _deferred_to(deferred, "office"), reports[quieter]
+    # The phrase alone: no audio to announce; every site says so in its own report, nobody acts.
+    assert all([r["outcome"] for r in reports[site]][-1] == "no command" for site in reports)
