@@ -18,7 +18,7 @@ from assistantd.config.template import SlotValue
 from assistantd.endpoint.gate import NoiseFloorGate
 from assistantd.endpoint.wake import Detection
 from assistantd.metrics import Metrics
-from assistantd.recognizer.base import RecognitionFailed, Recognizer
+from assistantd.recognizer.base import RecognitionFailed, Recognizer, Transcript
 from assistantd.report import Outcome, UtteranceReport, printable
 
 log = logging.getLogger(__name__)
@@ -141,27 +141,27 @@ class Pipeline:
             announce()  # ended before ANNOUNCE_AFTER_ONSET_S
             ended_at = self.clock()
 
+        transcript: Transcript | None = None
+        failure: RecognitionFailed | None = None
         try:
             try:
                 transcript = await self.recognizer.transcribe(live())
+            except RecognitionFailed as err:
+                failure = err
             finally:
                 # A recognizer may stop reading early (it failed, or had its answer): stop buffering.
                 utterance.release()
-        except RecognitionFailed as failure:
-            if (decision := await self._lost_to(claim, report)) is not None:
-                return await self._report_deferred(report, decision, utterance, audio_bytes)
-            if _no_command(utterance):
-                # The session opened at the wake word had nothing to hear: not the recognizer's failure.
-                return await self._report_no_command(report)
-            report.error = str(failure)
-            report.outcome = Outcome.LOST
-            self.metrics.inc("recognizer_errors")
-            self.metrics.inc("lost")
+            final_at = self.clock()
+            lost_to = await self._lost_to(claim, report)
         except asyncio.CancelledError:
             if claim is not None:
                 claim.cancel()
             # Cancelled at shutdown, past the grace: still one report, saying what became of it.
-            report.error = "lost: the daemon stopped before the recognizer answered"
+            report.error = (
+                "lost: the daemon stopped before the recognizer answered"
+                if transcript is None and failure is None
+                else "lost: the daemon stopped before the other sites' verdict"
+            )
             report.outcome = Outcome.LOST
             report.start_s = utterance.start
             report.duration_s = audio_bytes / BYTES_PER_SECOND
@@ -169,9 +169,18 @@ class Pipeline:
             self._log(report)
             await self.dispatcher.dispatch(report)  # a report with no text: nothing awaits inside
             raise
+        if lost_to is not None:
+            return await self._report_deferred(report, lost_to, utterance, audio_bytes)
+        if failure is not None:
+            if _no_command(utterance):
+                # The session opened at the wake word had nothing to hear: not the recognizer's failure.
+                return await self._report_no_command(report)
+            report.error = str(failure)
+            report.outcome = Outcome.LOST
+            self.metrics.inc("recognizer_errors")
+            self.metrics.inc("lost")
         else:
-            if (decision := await self._lost_to(claim, report)) is not None:
-                return await self._report_deferred(report, decision, utterance, audio_bytes)
+            assert transcript is not None
             if _no_command(utterance):
                 return await self._report_no_command(report)
             report.text = printable(transcript.text)
@@ -193,7 +202,7 @@ class Pipeline:
             elif not report.text and not transcript.fell_back:
                 report.outcome = Outcome.SILENT  # the fallback hearing nothing still says it fell back
             if ended_at is not None:
-                report.latency_ms = (self.clock() - ended_at) * 1000
+                report.latency_ms = (final_at - ended_at) * 1000
                 self.metrics.observe("endpoint_to_final", report.latency_ms / 1000)
         report.start_s = utterance.start  # a wake-mode utterance learns its start after it was yielded
         report.duration_s = audio_bytes / BYTES_PER_SECOND

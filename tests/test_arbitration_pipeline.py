@@ -214,3 +214,24 @@ async def test_an_utterance_without_audio_is_not_announced() -> None:
     async with asyncio.timeout(WAIT_S):
         report = await handling
     assert not claimer.claimed.is_set() and report.arbitration_wait_ms is None
+
+
+async def test_stopped_while_waiting_for_the_verdict_still_reports_once() -> None:
+    reader, dispatcher = Reader(), Dispatcher()
+    claimer = Claimer("office")  # the verdict never comes
+    utt = _utterance()
+    handling = asyncio.create_task(_pipeline(claimer, reader, dispatcher).handle(utt))
+    for i in range(30):
+        utt._push(_chunk(1000, i))
+    _end(utt, 30)
+    async with asyncio.timeout(WAIT_S):
+        await claimer.claimed.wait()
+        while reader.chunks < 30:  # noqa: ASYNC110 - the transcript is in hand once all is read
+            await asyncio.sleep(0)
+    await _settle()
+    handling.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await handling
+    [report] = dispatcher.reports
+    assert report.outcome is Outcome.LOST
+    assert report.error == "lost: the daemon stopped before the other sites' verdict"
