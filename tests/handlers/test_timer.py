@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from assistantd.errors import HandlerError
 from assistantd.handlers import Invocation, SpeakingGate
 from assistantd.handlers.say import Voice
 from assistantd.handlers.timer import AlarmClock, TimerHandler, duration_s
-from assistantd.timers import TimerBoard, spoken_duration, timer_label
+from assistantd.timers import Timer, TimerBoard, spoken_duration, timer_label
 
 
 class FakeTime:
@@ -37,8 +38,12 @@ class FakeTime:
     def wall(self) -> float:
         return self.now + self.wall_offset
 
-    async def sleep(self, seconds: float) -> None:
-        until = self.now + seconds
+    def sleep(self, seconds: float) -> Awaitable[None]:
+        # The deadline is taken when the sleep is asked for, as asyncio.sleep's is, not when its task
+        # first runs (the test may have moved the clock in between).
+        return self._until(self.now + seconds)
+
+    async def _until(self, until: float) -> None:
         while self.now < until:
             self._moved.clear()
             await self._moved.wait()
@@ -48,6 +53,27 @@ class FakeTime:
         self._moved.set()
         for _ in range(20):  # let the clock's task run to its next wait
             await asyncio.sleep(0)
+
+
+class Rung:
+    """What the alarm clock reported ringing, with a wait for the n-th."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, float, str]] = []
+        self._event = asyncio.Event()
+
+    def hook(self, tag: str = "") -> Callable[[Timer, float], None]:
+        def rung(timer: Timer, late_s: float) -> None:
+            self.seen.append((timer.id, late_s, tag))
+            self._event.set()
+
+        return rung
+
+    async def wait(self, count: int) -> None:
+        async with asyncio.timeout(30):  # only bounds a hang
+            while len(self.seen) < count:
+                self._event.clear()
+                await self._event.wait()
 
 
 def _board(time: FakeTime) -> TimerBoard:
@@ -134,8 +160,8 @@ async def test_the_alarm_clock_rings_due_timers_in_order_once(tmp_path: Path) ->
     time = FakeTime()
     board = _board(time)
     voice = _voice(tmp_path)
-    rung: list[tuple[int, float]] = []
-    clock = AlarmClock(board, voice, None, on_ring=lambda t, late: rung.append((t.id, late)))
+    rung = Rung()
+    clock = AlarmClock(board, voice, None, on_ring=rung.hook())
     zh = TimerHandler(TimerSpec("start", language="zh"), board, voice, name="zh")
     custom = TimerHandler(
         TimerSpec("start", alarm=Template.parse("Take the {name} out")), board, voice, name="custom"
@@ -145,20 +171,16 @@ async def test_the_alarm_clock_rings_due_timers_in_order_once(tmp_path: Path) ->
     running = asyncio.create_task(clock.run())
     try:
         await time.advance(29)
-        assert rung == []
+        assert rung.seen == []
         await time.advance(1)
-        async with asyncio.timeout(30):
-            while len(rung) < 1:
-                await asyncio.sleep(0.01)
+        await rung.wait(1)
         await time.advance(120)  # the 2 minute timer is 30 s late when the clock next looks
-        async with asyncio.timeout(30):
-            while len(rung) < 2:
-                await asyncio.sleep(0.01)
+        await rung.wait(2)
     finally:
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
-    assert [timer_id for timer_id, _ in rung] == [2, 1]
-    assert rung[1][1] == pytest.approx(30)
+    assert [timer_id for timer_id, _, _ in rung.seen] == [2, 1]
+    assert rung.seen[1][1] == pytest.approx(30)
     assert _said(tmp_path)[2:] == ["Take the bread out", "2分钟的计时器时间到了"]
     assert board.running() == []
 
@@ -167,9 +189,9 @@ async def test_only_the_newest_clock_rings_and_an_older_one_takes_over(tmp_path:
     time = FakeTime()
     board = _board(time)
     voice = _voice(tmp_path)
-    rung: list[str] = []
-    old = AlarmClock(board, voice, None, on_ring=lambda t, late: rung.append("old"))
-    new = AlarmClock(board, voice, None, on_ring=lambda t, late: rung.append("new"))
+    rung = Rung()
+    old = AlarmClock(board, voice, None, on_ring=rung.hook("old"))
+    new = AlarmClock(board, voice, None, on_ring=rung.hook("new"))
     old_task = asyncio.create_task(old.run())
     await asyncio.sleep(0)
     new_task = asyncio.create_task(new.run())
@@ -178,19 +200,15 @@ async def test_only_the_newest_clock_rings_and_an_older_one_takes_over(tmp_path:
     board.start(20, "second")
     try:
         await time.advance(10)
-        async with asyncio.timeout(30):
-            while len(rung) < 1:
-                await asyncio.sleep(0.01)
+        await rung.wait(1)
         new_task.cancel()  # a reload rejected after the new app started: the old app rings again
         await asyncio.gather(new_task, return_exceptions=True)
         await time.advance(10)
-        async with asyncio.timeout(30):
-            while len(rung) < 2:
-                await asyncio.sleep(0.01)
+        await rung.wait(2)
     finally:
         old_task.cancel()
         await asyncio.gather(old_task, return_exceptions=True)
-    assert rung == ["new", "old"]
+    assert [tag for _, _, tag in rung.seen] == ["new", "old"]
     assert _said(tmp_path) == ["first", "second"]
 
 
