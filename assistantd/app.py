@@ -395,7 +395,9 @@ def build_app(
 
         detector = load_detector(config.wake, config.source)
         wake = WakeStage(detector, config.audio.frame_ms, config.wake.refractory_s)
-    sounds = SoundPlayer(config.feedback, gate, environ=os.environ)
+    sounds = SoundPlayer(
+        config.feedback, gate, environ=os.environ, on_played=lambda event: metrics.inc("sounds_played")
+    )
     if timers is None:
         timers = TimerBoard()
 

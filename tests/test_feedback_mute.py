@@ -158,6 +158,7 @@ async def test_a_command_said_while_the_error_sound_plays_is_not_heard(tmp_path:
         ]
         assert metrics.counters["muted_frames"] == muted_after
         assert metrics.counters["utterances"] == 2  # the command said during the sound never was one
+        assert metrics.counters["sounds_played"] == 1
     finally:
         serving.cancel()
         await asyncio.gather(serving, return_exceptions=True)

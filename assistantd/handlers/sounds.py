@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from assistantd.config.feedback import FeedbackConfig
 from assistantd.errors import HandlerError
@@ -26,8 +26,17 @@ KILL_GRACE_S = 0.5
 
 
 class SoundPlayer:
-    def __init__(self, config: FeedbackConfig, gate: SpeakingGate, *, environ: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        config: FeedbackConfig,
+        gate: SpeakingGate,
+        *,
+        environ: Mapping[str, str],
+        on_played: Callable[[str], None] = lambda event: None,
+    ) -> None:
+        """``on_played(event)`` is called for each sound whose player ran to a clean exit (a metric)."""
         self.config = config
+        self._on_played = on_played
         self.gate = gate
         self._env = {k: environ[k] for k in PLAYER_ENV if k in environ}
         self._lock = asyncio.Lock()
@@ -68,6 +77,7 @@ class SoundPlayer:
             log.warning("%s sound: %s %s%s", event, argv[0], why, f": {summary}" if summary else "")
             return False
         self.played += 1
+        self._on_played(event)
         log.debug("%s sound played in %.2f s", event, result.duration_s)
         return True
 
