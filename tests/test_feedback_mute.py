@@ -1,4 +1,5 @@
-"""The microphone is muted while a feedback sound plays: a command said during the error tone is not heard.
+"""The microphone is muted while a feedback sound plays: a command said during the error tone is not heard;
+and the error tone plays for a command the recognizer lost.
 
 In process, with real parts: the app ``build_app`` makes (VAD, listener, the offline recognizer, intents,
 the handler runner, the feedback player) over a live source the test feeds with flite speech in room
@@ -24,7 +25,7 @@ from assistantd.config import Config
 from assistantd.metrics import Metrics
 from assistantd.report import UtteranceReport
 from assistantd.systemd import ProgressWatchdog
-from tests.daemon.harness import REPO, Audio
+from tests.daemon.harness import REPO, Audio, free_port
 
 DEADLINE_S = float(os.environ.get("ASSISTANTD_TEST_DEADLINE_S", "60"))
 FRAME_MS = 30
@@ -158,6 +159,58 @@ async def test_a_command_said_while_the_error_sound_plays_is_not_heard(tmp_path:
         ]
         assert metrics.counters["muted_frames"] == muted_after
         assert metrics.counters["utterances"] == 2  # the command said during the sound never was one
+        assert metrics.counters["sounds_played"] == 1
+    finally:
+        serving.cancel()
+        await asyncio.gather(serving, return_exceptions=True)
+        await app.aclose(1.0)
+
+
+async def test_a_command_the_recognizer_lost_plays_the_error_sound(tmp_path: Path) -> None:
+    # The cloud recognizer's server is not there and nothing falls back: the utterance is lost.
+    audio = Audio(tmp_path / "speech")
+    played = tmp_path / "played.raw"
+    config = Config.from_dict(
+        {
+            "recognizer": {
+                "default": "volcengine",
+                "fallback": None,
+                "transport": {"connect_timeout_s": 1, "retries": 0},
+                "volcengine": {
+                    "url": f"ws://127.0.0.1:{free_port()}/sauc",
+                    "app_key": "${VOLC_APP_KEY}",
+                    "access_key": "${VOLC_ACCESS_KEY}",
+                },
+            },
+            "intents": {"files": [str(REPO / "config" / "intents" / "en.yaml")]},
+            "feedback": {
+                "player": ["sh", "-c", f'cat "$1" >> {played}', "sh"],
+                "error": str(REPO / "config" / "sounds" / "error.wav"),
+            },
+        },
+        base_dir=tmp_path,
+        env={"VOLC_APP_KEY": "app-key", "VOLC_ACCESS_KEY": "access-key"},
+    )
+    source = FedSource()
+    metrics = Metrics()
+    app = build_app(config, metrics, ProgressWatchdog(stall_s=5.0), source=source)
+    reports = Reports()
+    app.sinks.append(reports)
+    await app.start()
+
+    async def serve() -> None:
+        async with asyncio.TaskGroup() as tg:
+            async for utterance in app.utterances():
+                tg.create_task(app.handle(utterance))
+
+    serving = asyncio.create_task(serve())
+    try:
+        source.feed(audio.room(0.5) + audio.command("turn on the kitchen lights") + audio.room(1.2))
+        async with asyncio.timeout(DEADLINE_S):
+            (lost,) = await reports.wait(1)
+        assert lost.outcome == "lost", lost
+        await _until(lambda: app.sounds is not None and app.sounds.played == 1)
+        assert played.read_bytes() == (REPO / "config" / "sounds" / "error.wav").read_bytes()
         assert metrics.counters["sounds_played"] == 1
     finally:
         serving.cancel()
