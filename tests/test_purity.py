@@ -21,6 +21,7 @@ PURE = [
     "recognizer/events.py",
     "hermes.py",
     "site_controls.py",
+    "arbitration.py",
     "recognizer/codec.py",
     "recognizer/base.py",
     "recognizer/huawei.py",

@@ -10,6 +10,9 @@ mqtt:
   events: true                # publish each utterance's events (README, "MQTT events")
   discovery: false            # Home Assistant MQTT discovery (README, "Home Assistant discovery")
   discovery_prefix: homeassistant
+  arbitration:                # several rooms, one broker (README, "Several rooms, one broker")
+    enabled: false
+    window_ms: 200
 ```
 The handler connection ``handlers.mqtt`` stays; when it is absent, mqtt handlers use this one.
 """
@@ -20,6 +23,29 @@ from dataclasses import dataclass
 
 from assistantd.config.handlers import MqttConnection
 from assistantd.config.reader import Node
+
+
+def arbitration_client_id(client_id: str, site_id: str) -> str:
+    """The arbitration exchange's client id (its own connection: announcements never queue behind events)."""
+    return f"{client_id}-{site_id}-arbiter"
+
+
+@dataclass(frozen=True)
+class ArbitrationConfig:
+    enabled: bool = False
+    """Announce each utterance and act only when this site heard it best (every site of the house must
+    turn it on; a site without it acts on everything it hears)."""
+    window_ms: int = 200
+    """How long a site waits for the others' announcements before deciding, milliseconds."""
+
+    @classmethod
+    def from_node(cls, node: Node) -> ArbitrationConfig:
+        cfg = cls(
+            enabled=node.flag("enabled", cls.enabled),
+            window_ms=node.integer("window_ms", cls.window_ms, min=20, max=2000),
+        )
+        node.finish()
+        return cfg
 
 
 def events_client_id(client_id: str, site_id: str) -> str:
@@ -41,6 +67,8 @@ class MqttConfig:
     """Publish Home Assistant MQTT discovery configs for this site (ha_discovery.py)."""
     discovery_prefix: str = "homeassistant"
     """Home Assistant's discovery prefix (its MQTT integration's setting)."""
+    arbitration: ArbitrationConfig = ArbitrationConfig()
+    """Which site acts when several heard the same utterance (arbitration.py)."""
 
     @classmethod
     def from_node(cls, node: Node) -> MqttConfig:
@@ -59,6 +87,7 @@ class MqttConfig:
             events=node.flag("events", cls.events),
             discovery=node.flag("discovery", cls.discovery),
             discovery_prefix=prefix,
+            arbitration=ArbitrationConfig.from_node(node.node("arbitration")),
         )
         node.finish()
         return cfg
