@@ -43,7 +43,7 @@ class WyomingConfig:
     language: str | None = "en"
     """``transcribe.language`` sent before each utterance (e.g. en, de); null lets the server choose."""
     model: str | None = None
-    """``transcribe.name``: the server's model to use, for servers that offer several; null for its default."""
+    """``transcribe.name``: which of the server's models to use; null for its default."""
 
     @classmethod
     def from_node(cls, node: Node) -> WyomingConfig:

@@ -12,6 +12,7 @@ Failures arrive as the transport already understands them: OSError from connecti
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 from assistantd.config.wyoming import tcp_address
@@ -40,10 +41,8 @@ class TcpStream:
 
     async def close(self) -> None:
         self._writer.close()
-        try:
+        with contextlib.suppress(OSError):  # already reset by the server: closed either way
             await self._writer.wait_closed()
-        except OSError:
-            pass  # already reset by the server: closed either way
 
 
 async def connect_tcp(url: str, **_websocket_options: object) -> TcpStream:

@@ -73,12 +73,12 @@ class EventReader:
             if len(self._buffer) < data_length + payload_length:
                 return events
             header, self._header = self._header, None
-            data = dict(_object(header.get("data", {}), "data"))
+            fields = dict(_object(header.get("data") or {}, "data"))
             if data_length:
-                data.update(_object(_json(bytes(self._buffer[:data_length])), "data"))
+                fields.update(_object(_json(bytes(self._buffer[:data_length])), "data"))
             payload = bytes(self._buffer[data_length : data_length + payload_length]) or None
             del self._buffer[: data_length + payload_length]
-            events.append(Event(type=str(header["type"]), data=data, payload=payload))
+            events.append(Event(type=str(header["type"]), data=fields, payload=payload))
 
 
 def _json(raw: bytes) -> object:

@@ -160,7 +160,7 @@ class FakeWyomingStt:
         await self._server.start(lambda reader, writer: _Handler(self, reader, writer))
         listening = self._server._server  # the library keeps the asyncio server; port 0 is known only here
         assert listening is not None
-        port = listening.sockets[0].getsockname()[1]
+        port = listening.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
         self.url = f"tcp://127.0.0.1:{port}"
         return self
 

@@ -55,7 +55,8 @@ def test_parsing_a_vendor_block_imports_no_codec_or_transport(name: str) -> None
     probe = (
         "import sys\nfrom assistantd.config import Config\n"
         f"Config.from_dict({data!r}, env={ENV!r})\n"
-        "print(sorted(m for m in sys.modules if m.startswith(('websockets', 'wyoming', 'assistantd.recognizer'))))"
+        "print(sorted(m for m in sys.modules\n"
+        "             if m.startswith(('websockets', 'wyoming', 'assistantd.recognizer'))))"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True, timeout=60

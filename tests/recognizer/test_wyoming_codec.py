@@ -46,7 +46,8 @@ def test_an_utterance_goes_out_as_transcribe_audio_start_chunks_stop() -> None:
         codec.send_audio(packet)
     codec.finish()
     events = written(codec.messages_to_send())
-    assert [e.type for e in events] == ["transcribe", "audio-start", "audio-chunk", "audio-chunk", "audio-stop"]
+    kinds = ["transcribe", "audio-start", "audio-chunk", "audio-chunk", "audio-stop"]
+    assert [e.type for e in events] == kinds
     assert events[0].data == {"language": "de", "name": "small"}
     assert events[1].data == {"rate": 16000, "width": 2, "channels": 1, "timestamp": 0}
     assert [e.payload for e in events[2:4]] == pcm
