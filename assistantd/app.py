@@ -406,13 +406,14 @@ def build_app(
 
         detector = load_detector(config.wake, config.source)
         wake = WakeStage(detector, config.audio.frame_ms, config.wake.refractory_s)
-    runner = build_runner(config.handlers, gate)
+    site_id = (config.mqtt.site_id if config.mqtt is not None else None) or socket.gethostname()
+    runner = build_runner(config.handlers, gate, site_id=site_id)
     events = None
     if config.mqtt is not None and config.mqtt.events:
         # aiomqtt and paho cost ~2.3 MB of RSS: loaded only when events are on (issue 6).
         from assistantd.events import MqttEvents  # noqa: PLC0415
 
-        events = MqttEvents(config.mqtt, config.mqtt.site_id or socket.gethostname(), metrics)
+        events = MqttEvents(config.mqtt, site_id, metrics)
     # Last of what may raise: a recognizer borrowed from ``models`` is given back only by the app's aclose.
     recognizer = recognizer_for(config, with_fallback=True, models=models)
     return AssistantApp(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, assert_never
 
 from assistantd.config.handler_specs import (
+    ConversationSpec,
     ExecSpec,
     HandlerSpec,
     HomeAssistantSpec,
@@ -16,6 +18,7 @@ from assistantd.config.handler_specs import (
 )
 from assistantd.config.handlers import HandlersConfig
 from assistantd.handlers.base import Handler
+from assistantd.handlers.conversation import ConversationHandler, ConversationMemory
 from assistantd.handlers.exec import ExecHandler
 from assistantd.handlers.homeassistant import HomeAssistantHandler
 from assistantd.handlers.http import HttpHandler
@@ -35,8 +38,15 @@ def build_runner(
     *,
     environ: Mapping[str, str] | None = None,
     mqtt_client_factory: ClientFactory | None = None,
+    site_id: str | None = None,
+    memory: ConversationMemory | None = None,
 ) -> Runner:
-    """The runner for ``config``. ``gate`` is shared with the listener; call ``await runner.start()``."""
+    """The runner for ``config``. ``gate`` is shared with the listener; call ``await runner.start()``.
+
+    ``site_id`` keys conversation handlers' follow-ups (default: the host name); ``memory`` holds them
+    (default: a new one)."""
+    site = site_id or socket.gethostname()
+    conversations = memory if memory is not None else ConversationMemory()
     base_env = inherited_env(os.environ if environ is None else environ)
     voice = Voice(config.tts, gate, base_env=base_env, kill_grace_s=config.kill_grace_s)
     publisher: MqttPublisher | None = None
@@ -77,6 +87,17 @@ def build_runner(
                 )
             case SaySpec():
                 return SayHandler(spec, voice, name=f"{name} say")
+            case ConversationSpec():
+                assert config.homeassistant is not None  # HandlersConfig refuses it without the connection
+                agent = f" {spec.agent_id}" if spec.agent_id else ""
+                return ConversationHandler(
+                    spec,
+                    config.homeassistant,
+                    voice,
+                    conversations,
+                    site=site,
+                    name=f"{name} conversation{agent}",
+                )
             case _:
                 assert_never(spec)
 
