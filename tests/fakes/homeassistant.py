@@ -12,7 +12,8 @@ bearer token is ``401`` with the text ``401: Unauthorized``; a body that is not 
 The agent knows a few sentences (``replies``); others get the ``no_intent_match`` error with Home
 Assistant's apology. A known ``conversation_id`` continues that conversation, an unknown one starts a new
 conversation with a new id (as Home Assistant does). ``fault`` makes every request fail one way: ``500``,
-``hang`` (never answers until the server stops), ``malformed`` (200 with a body that is not JSON).
+``hang`` (never answers until the server stops), ``malformed`` (200 with a body that is not JSON);
+``faults`` does so for the next requests one by one.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class FakeHomeAssistant:
     replies: dict[str, tuple[str, str]] = field(default_factory=dict)
     """sentence (lower case) -> (response_type, speech)."""
     fault: str | None = None
+    faults: list[str | None] = field(default_factory=list)
+    """Per request, in order, before ``fault`` applies: that request's fault (None: healthy)."""
     requests: list[Request] = field(default_factory=list)
     conversations: dict[str, list[str]] = field(default_factory=dict)
     """conversation_id -> the texts it received, in order."""
@@ -96,15 +99,16 @@ def fake_home_assistant(
             except ValueError:
                 body = None
             state.requests.append(Request(self.headers.get("Authorization"), body))
+            fault = state.faults.pop(0) if state.faults else state.fault
             if self.path != "/api/conversation/process":
                 self._send(404, b"404: Not Found", "text/plain")
             elif self.headers.get("Authorization") != f"Bearer {state.token}":
                 self._send(401, b"401: Unauthorized", "text/plain")
-            elif state.fault == "500":
+            elif fault == "500":
                 self._send(500, b"500 Internal Server Error", "text/plain")
-            elif state.fault == "hang":
+            elif fault == "hang":
                 state._release.wait()
-            elif state.fault == "malformed":
+            elif fault == "malformed":
                 self._send(200, b'{"response": {"speech": ')
             elif not isinstance(body, dict) or not isinstance(body.get("text"), str):
                 self._send(400, b'{"message": "Message format incorrect: required key not provided"}')
