@@ -225,3 +225,22 @@ async def test_the_default_site_is_the_host_name(tmp_path: Path) -> None:
             run = build_runner(cfg, SpeakingGate(), environ={}, memory=memory)
             assert (await ask(run, "what is the temperature", n)).ok
     assert len(ha.conversations) == 1
+
+
+def test_the_readme_home_assistant_example_loads(tmp_path: Path) -> None:
+    """The set-up README's "Home Assistant" section shows is a config the daemon accepts."""
+    import yaml
+
+    from assistantd.config import Config
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Home Assistant\n", 1)[1]
+    block = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert len(block.strip().splitlines()) == 13  # the count README's table states
+    (tmp_path / "assistantd_ha_token").write_text(TOKEN)
+    config = Config.from_dict(yaml.safe_load(block), source="README.md", credentials_dir=str(tmp_path))
+    fallback = config.handlers.fallback
+    assert fallback is not None and type(fallback).__name__ == "ConversationSpec"
+    assert config.recognizer.wyoming is not None
+    assert config.handlers.homeassistant is not None
+    assert config.handlers.homeassistant.token.reveal() == TOKEN
