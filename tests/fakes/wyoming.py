@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -50,6 +51,8 @@ class Session:
     """(rate, width, channels) of every chunk."""
     timestamps: list[int | None] = field(default_factory=list)
     audio: bytearray = field(default_factory=bytearray)
+    first_audio_at: float | None = None
+    """time.perf_counter() when the first audio chunk arrived (bench/recognizer.py)."""
     stopped: bool = False
     answer: str | None = None
     order: list[str] = field(default_factory=list)
@@ -94,6 +97,8 @@ class _Handler(AsyncEventHandler):
             session.start = AudioStart.from_event(event)
         elif AudioChunk.is_type(event.type):
             chunk = AudioChunk.from_event(event)
+            if session.first_audio_at is None:
+                session.first_audio_at = time.perf_counter()
             session.formats.add((chunk.rate, chunk.width, chunk.channels))
             session.timestamps.append(chunk.timestamp)
             session.audio += chunk.audio
