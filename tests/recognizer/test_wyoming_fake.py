@@ -19,6 +19,9 @@ from assistantd.config import Config
 from assistantd.recognizer.base import RecognitionFailed, Transcript
 from assistantd.recognizer.fallback import FallbackRecognizer
 from assistantd.recognizer.registry import build_recognizer
+from assistantd.recognizer.tcp_stream import connect_tcp
+from assistantd.recognizer.transport import WebSocketRecognizer
+from assistantd.recognizer.wyoming import make_wyoming_codec
 from tests.fakes.wyoming import FakeWyomingStt, Fault
 from tests.recognizer.sauc_support import live, synth_speech
 
@@ -76,9 +79,16 @@ async def test_the_server_transcribes_exactly_the_audio_sent(speech: bytes) -> N
 async def test_a_streaming_server_partials_then_final(speech: bytes) -> None:
     partials: list[str] = []
     async with FakeWyomingStt(sentences=SENTENCES, streaming=True) as fake:
-        block = config(fake.url).recognizer
-        recognizer = build_recognizer("wyoming", block)
-        recognizer._on_partial = partials.append  # type: ignore[attr-defined]
+        cfg = config(fake.url).recognizer
+        block = cfg.wyoming
+        assert block is not None
+        recognizer = WebSocketRecognizer(
+            "wyoming",
+            lambda: make_wyoming_codec(block),
+            cfg.transport,
+            connect=connect_tcp,
+            on_partial=partials.append,
+        )
         result = await recognizer.transcribe(live(speech))
     assert result.text == PHRASE
     assert partials[-1].strip() == PHRASE and len(partials) == len(PHRASE.split())
