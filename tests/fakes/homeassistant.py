@@ -13,7 +13,7 @@ The agent knows a few sentences (``replies``); others get the ``no_intent_match`
 Assistant's apology. A known ``conversation_id`` continues that conversation, an unknown one starts a new
 conversation with a new id (as Home Assistant does). ``fault`` makes every request fail one way: ``500``,
 ``hang`` (never answers until the server stops), ``malformed`` (200 with a body that is not JSON);
-``faults`` does so for the next requests one by one.
+``faults_by_text`` does so for requests with that text.
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ class FakeHomeAssistant:
     replies: dict[str, tuple[str, str]] = field(default_factory=dict)
     """sentence (lower case) -> (response_type, speech)."""
     fault: str | None = None
-    faults: list[str | None] = field(default_factory=list)
-    """Per request, in order, before ``fault`` applies: that request's fault (None: healthy)."""
+    faults_by_text: dict[str, str] = field(default_factory=dict)
+    """A request whose ``text`` is a key fails this way (whatever the order requests arrive in)."""
     requests: list[Request] = field(default_factory=list)
     conversations: dict[str, list[str]] = field(default_factory=dict)
     """conversation_id -> the texts it received, in order."""
@@ -99,7 +99,8 @@ def fake_home_assistant(
             except ValueError:
                 body = None
             state.requests.append(Request(self.headers.get("Authorization"), body))
-            fault = state.faults.pop(0) if state.faults else state.fault
+            text = body.get("text") if isinstance(body, dict) else None
+            fault = state.faults_by_text.get(text, state.fault) if isinstance(text, str) else state.fault
             if self.path != "/api/conversation/process":
                 self._send(404, b"404: Not Found", "text/plain")
             elif self.headers.get("Authorization") != f"Bearer {state.token}":
