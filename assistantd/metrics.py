@@ -21,7 +21,10 @@ COUNTERS = {
     "handler_failures": "Handler runs that failed",
     "capture_restarts": "Times the audio device was reopened",
     "dropped_frames": "Audio frames dropped because the loop fell behind",
-    "muted_frames": "Audio frames held back while the assistant spoke (it does not hear its own replies)",
+    "muted_frames": "Audio frames held back while the assistant spoke or played a sound (it does not hear "
+    "itself)",
+    "timers_rung": "Timers that rang (the alarm sound and the spoken alarm)",
+    "sounds_played": "Feedback sounds played (wake chime, error tone, timer alarm)",
     "wake_detections": "Wake words heard (each opens an utterance)",
     "wake_no_command": "Wake words no command followed",
     "mqtt_events_dropped": "MQTT event messages dropped because the event queue was full (broker down)",
