@@ -46,6 +46,7 @@ from assistantd.tasks import aclose_iterator
 from assistantd.timers import Timer, TimerBoard
 
 if TYPE_CHECKING:
+    from assistantd.arbitration_link import ArbitrationLink
     from assistantd.events import MqttEvents
 
 log = logging.getLogger(__name__)
@@ -125,6 +126,7 @@ class AssistantApp:
         events: MqttEvents | None = None,
         sounds: SoundPlayer | None = None,
         timers: TimerBoard | None = None,
+        arbitration: ArbitrationLink | None = None,
     ) -> None:
         """``wake`` None: continuous listening (every utterance the VAD finds is a command). ``models``:
         where the Silero model comes from (the daemon's, kept across reloads); None loads one.
@@ -141,6 +143,8 @@ class AssistantApp:
         """What reads each finished report: one JSON line per utterance (the --input main job's stdout),
         then the MQTT events (events.py)."""
         self.events = events
+        self.arbitration = arbitration
+        """Several rooms, one broker: the pipeline asks it whether this site acts on an utterance."""
         if events is not None:
             self.sinks.append(events)
         # The chain of stages (module docstring): the mute, then the wake stage, VAD and endpointer.
@@ -173,6 +177,7 @@ class AssistantApp:
             metrics,
             clock=clock,
             keep_audio=saver.save if saver is not None else None,
+            claimer=arbitration,
         )
         self._hearing: Utterance | None = None
         self._recognizing = 0
@@ -198,6 +203,8 @@ class AssistantApp:
         await self.runner.start()
         if self.events is not None:
             self.events.start()
+        if self.arbitration is not None:
+            self.arbitration.start()
 
     async def utterances(self) -> AsyncIterator[UtteranceLike]:
         stream = self.listener.utterances()
@@ -273,12 +280,14 @@ class AssistantApp:
             await self.sounds.aclose(max(0.0, grace_s - (time.monotonic() - started)))
         if self.events is not None:
             await self.events.aclose(max(0.0, grace_s - (time.monotonic() - started)))
+        if self.arbitration is not None:
+            await self.arbitration.aclose()
         # The decoder threads get at least STOP_CLOSE_S to finish their last job, off the loop.
         await close_recognizer(self.recognizer, max(grace_s, STOP_CLOSE_S))
 
     # -- Dispatcher protocol (called by the pipeline) -------------------------------------------
     async def dispatch(self, report: UtteranceReport) -> None:
-        if report.outcome is not Outcome.NO_COMMAND:  # a bare wake word says nothing about the recognizer
+        if report.outcome not in (Outcome.NO_COMMAND, Outcome.DEFERRED):  # they say nothing of the recognizer
             self._recognizer_failing = report.outcome is Outcome.LOST or report.fell_back
         rejected = report.outcome is Outcome.REJECTED
         if not report.text or (rejected and not self.config.recognizer.local.reject.run_fallback):
@@ -409,11 +418,17 @@ def build_app(
 
     runner = build_runner(config.handlers, gate, timers=timers, sounds=sounds, on_ring=rung, site_id=site_id)
     events = None
-    if config.mqtt is not None and config.mqtt.events:
-        # aiomqtt and paho cost ~2.3 MB of RSS: loaded only when events are on (issue 6).
-        from assistantd.events import MqttEvents  # noqa: PLC0415
+    arbitration = None
+    if config.mqtt is not None:
+        # aiomqtt and paho cost ~2.3 MB of RSS: loaded only when events or arbitration are on (issue 6).
+        if config.mqtt.events:
+            from assistantd.events import MqttEvents  # noqa: PLC0415
 
-        events = MqttEvents(config.mqtt, site_id, metrics)
+            events = MqttEvents(config.mqtt, site_id, metrics)
+        if config.mqtt.arbitration.enabled:
+            from assistantd.arbitration_link import ArbitrationLink  # noqa: PLC0415
+
+            arbitration = ArbitrationLink(config.mqtt, site_id, metrics)
     # Last of what may raise: a recognizer borrowed from ``models`` is given back only by the app's aclose.
     recognizer = recognizer_for(config, with_fallback=True, models=models)
     return AssistantApp(
@@ -432,4 +447,5 @@ def build_app(
         events=events,
         sounds=sounds,
         timers=timers,
+        arbitration=arbitration,
     )
