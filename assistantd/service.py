@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Protocol
 
-from assistantd import owned_executor
+from assistantd import owned_executor, owned_threads
 from assistantd.config import Config, load_config
 from assistantd.config.service import ServiceConfig
 from assistantd.errors import AssistantError
@@ -79,6 +79,11 @@ class App(Protocol):
 
     def capture_waiting(self, now: float) -> bool:
         """True while the microphone's capture loop keeps to its schedule (no frames, yet alive)."""
+        ...
+
+    def totals(self) -> dict[str, int]:
+        """Counters its collaborators keep themselves (the capture source's restarts and drops), by
+        metric name."""
         ...
 
     async def start(self) -> None:
@@ -374,6 +379,10 @@ class Service:
 
     # -- periodic tasks ---------------------------------------------------------------------------
     def _status(self) -> str:
+        self.metrics.set_total("abandoned_calls", owned_threads.abandoned_total())
+        if self.app is not None:
+            for name, value in self.app.totals().items():
+                self.metrics.set_total(name, value)
         state = self.app.state() if self.app is not None else "starting"
         return f"{state}; {self.metrics.summary()}"
 

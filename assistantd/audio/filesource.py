@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from assistantd.audio.convert import Framer, ToMono16k
-from assistantd.audio.frames import SAMPLE_RATE, SAMPLE_WIDTH, Frame, frame_bytes
+from assistantd.audio.frames import SAMPLE_RATE, SAMPLE_WIDTH, AudioSource, Frame, SourceState, frame_bytes
 from assistantd.audio.wavheader import open_wav
 from assistantd.errors import AudioError
 
@@ -101,9 +101,20 @@ class WavFileSource:
         """Where reading starts: 0, or where the source this one replaces at a reload stopped."""
 
     def resume_at(self, seconds: float) -> None:
-        """Start reading ``seconds`` into the file (frame times still start at 0): a reload carries on
-        where the replaced app's source stopped instead of playing the file again from its start."""
+        """Start reading ``seconds`` into the file (frame times still start at 0)."""
         self.start_frame = min(self.nframes, max(0, round(seconds * self.rate)))
+
+    def resume_after(self, previous: AudioSource, at_s: float) -> None:
+        """A reload over the same file carries on where the replaced source stopped reading it, instead
+        of playing the file again from its start."""
+        if isinstance(previous, WavFileSource) and previous.path == self.path:
+            self.resume_at(at_s)
+
+    async def preflight(self) -> None:
+        """Nothing to check: the header was read when the source was made."""
+
+    def state_at(self, now: float) -> SourceState:
+        return SourceState()
 
     @property
     def duration_s(self) -> float:
@@ -235,6 +246,15 @@ class StdinSource:
         self._pacer = _Pacer(pace, clock, sleep)
         self.live = pace
         """Paced, it stands in for a microphone; unpaced, its reader waits for the consumer."""
+
+    async def preflight(self) -> None:
+        """Nothing to check: a pipe's first read says whether audio comes."""
+
+    def state_at(self, now: float) -> SourceState:
+        return SourceState()
+
+    def resume_after(self, previous: AudioSource, at_s: float) -> None:
+        """Nothing to do: the next reader of the stream takes the replaced reader's pending read."""
 
     async def _chunks(self, carried: int) -> AsyncIterator[bytes]:
         step = int(SAMPLE_RATE * CHUNK_S) * SAMPLE_WIDTH
