@@ -38,6 +38,7 @@ from assistantd.recognizer.base import RecognitionFailed, Transcript
 from assistantd.recognizer.codec import Codec, ProtocolError
 from assistantd.recognizer.events import Error, Final, Partial, Started
 from assistantd.tasks import cancel_and_reap
+from assistantd.urls import public_url
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +209,7 @@ class WebSocketRecognizer:
             raise _AttemptError(
                 "invalid URL: cannot build the upgrade request", retryable=False, fatal=True
             ) from None
-        where = _public_url(handshake.url)
+        where = public_url(handshake.url)
         try:
             async with asyncio.timeout(self._cfg.connect_timeout_s):
                 ws: ClientConnection = await self._connect(
@@ -363,12 +364,3 @@ def _url_problem(url: str) -> str | None:
     except ValueError as err:
         return str(err)
     return None
-
-
-def _public_url(url: str) -> str:
-    """scheme://host/path only: a query string could carry a token."""
-    try:
-        parts = urlsplit(url)
-        return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{parts.path}"
-    except ValueError:
-        return "(unparsable URL)"
