@@ -243,6 +243,7 @@ class AssistantApp:
             "capture_restarts": source.restarts,
             "dropped_frames": source.frames_dropped,
             "input_overflows": source.input_overflows,
+            "rejected_onsets": self.listener.endpointer.rejected_onsets,
         }
 
     def hurry(self) -> None:

@@ -22,6 +22,7 @@ COUNTERS = {
     "capture_restarts": "Times the audio device was reopened",
     "dropped_frames": "Audio frames dropped because the loop fell behind",
     "input_overflows": "Times the audio device reported an input overflow (samples lost before capture)",
+    "rejected_onsets": "Speech onsets the onset check refused (noise that tripped the VAD, not speech)",
     "muted_frames": "Audio frames held back while the assistant spoke (it does not hear its own replies)",
     "wake_detections": "Wake words heard (each opens an utterance)",
     "wake_no_command": "Wake words no command followed",
