@@ -140,9 +140,21 @@ class WavFileSource:
 class _PendingRead:
     """A blocking read on a stream and the one asyncio future every reader awaits it through."""
 
-    def __init__(self, read: concurrent.futures.Future[bytes], loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, read: concurrent.futures.Future[bytes], stream: BinaryIO, loop: asyncio.AbstractEventLoop
+    ) -> None:
         self.read = read
+        self.stream = stream
         self.waiter = asyncio.wrap_future(read, loop=loop)
+
+    def dead(self) -> bool:
+        """Nobody can want it: its stream is closed (a pipe's key, its inode, may then be reused by a new
+        pipe), or it ended at EOF or in an error, which a fresh read reports again."""
+        if self.stream.closed:
+            return True
+        if not self.read.done():
+            return False
+        return self.read.cancelled() or self.read.exception() is not None or not self.read.result()
 
     def waiter_on(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[bytes]:
         if self.waiter.get_loop() is not loop:  # a new event loop (asyncio.run again) on the same stream
@@ -205,6 +217,14 @@ _readers: dict[object, _ReaderThread] = {}
 """The reader thread of each stream."""
 
 
+def _forget_dead_reads() -> None:
+    """Drop the pending reads nobody can want (``_PendingRead.dead``): a cancelled reader leaves its read
+    registered for the next source on the stream, and when none comes the entry would stay for good."""
+    for key, pending in list(_pending_reads.items()):
+        if pending.dead():
+            del _pending_reads[key]
+
+
 _unread: dict[object, bytes] = {}
 """Bytes a StdinSource read and never handed out (closed at a reload), for the next one on the stream."""
 
@@ -242,6 +262,7 @@ class StdinSource:
     ) -> None:
         self._stream = stream if stream is not None else sys.stdin.buffer
         self._key, self._fd = _stream_key(self._stream)
+        _forget_dead_reads()
         self.frame_ms = frame_ms
         self._pacer = _Pacer(pace, clock, sleep)
         self.live = pace
@@ -279,9 +300,12 @@ class StdinSource:
         # is quiet while SIGHUPs come), a few hundred bytes per reload (bench/reload_memory.py).
         loop = asyncio.get_running_loop()
         pending = _pending_reads.get(self._key)
+        if pending is not None and pending.dead():
+            del _pending_reads[self._key]
+            pending = None
         if pending is None:
             read: concurrent.futures.Future[bytes] = concurrent.futures.Future()
-            pending = _PendingRead(read, loop)
+            pending = _PendingRead(read, self._stream, loop)
             _pending_reads[self._key] = pending
             reader = _readers.get(self._key)
             if reader is None:
