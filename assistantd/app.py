@@ -173,7 +173,6 @@ class AssistantApp:
             handlers,
             sinks,
             heard=[LogLine()],
-            clock=clock,
             keep_audio=saver.save if saver is not None else None,
         )
         self._hearing: Utterance | None = None

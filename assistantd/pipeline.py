@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
 from assistantd.audio.frames import BYTES_PER_SECOND
+from assistantd.audio.tape import Tape
 from assistantd.config.template import SlotValue
 from assistantd.endpoint.wake import Detection
 from assistantd.recognizer.base import RecognitionFailed, Recognizer
@@ -34,10 +35,14 @@ class UtteranceLike(Protocol):
         """Seconds of its audio dropped because the reader fell behind a live source."""
         ...
 
-    def audio(self) -> AsyncIterator[bytes]: ...
+    @property
+    def tape(self) -> Tape:
+        """Its audio, as it comes: the recognizer, a retry, the fallback and the debug saver all read it."""
+        ...
 
     def release(self) -> None:
-        """The reader is done with the audio (even if it stopped early): what still comes is discarded."""
+        """The readers are done with the audio (even if they stopped early): what still comes is
+        discarded, and what was kept let go."""
         ...
 
 
@@ -74,7 +79,6 @@ class Pipeline:
         sinks: Sequence[ReportSink],
         *,
         heard: Sequence[ReportSink] = (),
-        clock: Callable[[], float] = time.monotonic,
         keep_audio: Callable[[str, bytes], object] | None = None,
     ) -> None:
         self.recognizer = recognizer
@@ -86,7 +90,6 @@ class Pipeline:
         """Read each report as soon as it is recognized and matched, before its handlers run (the log
         line: the log says what was heard before what it set off). Reports of utterances never taken up
         (``unheard``) skip this stage."""
-        self.clock = clock
         self.keep_audio = keep_audio
         """Called with (utterance id, all its audio) when saving utterances for debugging is on."""
 
@@ -128,24 +131,15 @@ class Pipeline:
     async def _recognize(self, utterance: UtteranceLike) -> UtteranceReport:
         wake: Detection | None = getattr(utterance, "wake", None)
         report = UtteranceReport(id=str(utterance.id), start_s=utterance.start, wake=wake)
-        ended_at: float | None = None
-        audio_bytes = 0
-        kept: list[bytes] = []
-
-        async def live() -> AsyncIterator[bytes]:
-            nonlocal ended_at, audio_bytes
-            async for chunk in utterance.audio():
-                audio_bytes += len(chunk)
-                if self.keep_audio is not None:
-                    kept.append(chunk)
-                yield chunk
-            ended_at = self.clock()
-
+        tape = utterance.tape
+        kept = b""
         try:
             try:
-                transcript = await self.recognizer.transcribe(live())
+                transcript = await self.recognizer.transcribe(tape.play())
             finally:
-                # A recognizer may stop reading early (it failed, or had its answer): stop buffering.
+                if self.keep_audio is not None:
+                    kept = tape.data()
+                # The readers are done (they failed, or had the answer): stop keeping audio.
                 utterance.release()
         except RecognitionFailed as failure:
             if _no_command(utterance):
@@ -160,7 +154,7 @@ class Pipeline:
             report.error = "lost: the daemon stopped before the recognizer answered"
             report.outcome = Outcome.LOST
             report.start_s = utterance.start
-            report.duration_s = audio_bytes / BYTES_PER_SECOND
+            report.duration_s = tape.written_bytes / BYTES_PER_SECOND
             self._heard(report)
             self.finish(report)
             raise
@@ -181,13 +175,13 @@ class Pipeline:
                 report.outcome = Outcome.REJECTED
             elif not report.text and not transcript.fell_back:
                 report.outcome = Outcome.SILENT  # the fallback hearing nothing still says it fell back
-            if ended_at is not None:
-                report.latency_ms = (self.clock() - ended_at) * 1000
+            if tape.ended_at is not None:  # the tape's end is the endpoint, stamped on the monotonic clock
+                report.latency_ms = (time.monotonic() - tape.ended_at) * 1000
         report.start_s = utterance.start  # a wake-mode utterance learns its start after it was yielded
-        report.duration_s = audio_bytes / BYTES_PER_SECOND
+        report.duration_s = tape.written_bytes / BYTES_PER_SECOND
         report.dropped_audio_s = utterance.dropped_s
         if self.keep_audio is not None:
-            self.keep_audio(report.id, b"".join(kept))
+            self.keep_audio(report.id, kept)
         return report
 
 

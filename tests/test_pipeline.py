@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from assistantd.audio.tape import Tape
 from assistantd.config import Config
 from assistantd.handler_stage import HandlerStage
 from assistantd.handlers.build import build_runner
@@ -51,29 +52,25 @@ def grammar_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("pipeline-grammar")
 
 
-@dataclass
 class Spoken:
-    """An utterance as the listener hands it to the pipeline (pipeline.UtteranceLike)."""
+    """An utterance as the listener hands it to the pipeline (pipeline.UtteranceLike): its tape, written
+    30 ms at a time by a task of its own, as the listener writes it while the person speaks."""
 
-    pcm: bytes
-    id: int = 1
-    start: float = 0.5
-    dropped_s: float = 0.0
-    released: bool = False
-    read: asyncio.Event = field(default_factory=asyncio.Event)
-    """The reader has had the whole utterance."""
+    def __init__(self, pcm: bytes, id: int = 1) -> None:
+        self.id, self.start, self.dropped_s = id, 0.5, 0.0
+        self.tape = Tape(len(pcm))
+        self.released = False
+        self._writer = asyncio.create_task(self._speak(pcm))
 
-    async def audio(self) -> AsyncIterator[bytes]:
-        step = 960  # 30 ms
-        for at in range(0, len(self.pcm), step):
-            if self.released:
-                return
-            yield self.pcm[at : at + step]
+    async def _speak(self, pcm: bytes) -> None:
+        for at in range(0, len(pcm), 960):
+            self.tape.write(pcm[at : at + 960])
             await asyncio.sleep(0)
-        self.read.set()
+        self.tape.end()
 
     def release(self) -> None:
         self.released = True
+        self.tape.release()
 
 
 @dataclass
@@ -161,7 +158,7 @@ async def test_a_healthy_cloud_gives_one_report_read_by_every_sink(
     assert (report.intent, report.slots) == ("LightOn", {"area": "kitchen"})
     assert [(h.handler, h.ok) for h in report.handlers] == [("LightOn[0] exec true", True)]
     assert report.duration_s == pytest.approx(len(speech) / 32000)
-    assert len(fake.sessions[0].audio) == len(speech)  # the cloud heard the whole utterance
+    assert bytes(fake.sessions[0].audio) == speech  # the cloud heard the whole utterance
     assert parts.counters() == {"recognized": 1, "matched": 1, "handler_runs": 1}
     assert parts.metrics.latency["utterance"].count == 1
     assert parts.metrics.latency["endpoint_to_final"].count == 1
@@ -183,6 +180,7 @@ async def test_a_retry_is_counted_as_a_retry_not_a_fallback(speech: bytes, gramm
         False,
     )
     assert parts.counters() == {"recognized": 1, "retries": 1, "matched": 1, "handler_runs": 1}
+    assert bytes(fake.sessions[1].audio) == speech  # the retry sent the utterance again, whole
 
 
 async def test_a_failing_cloud_falls_back_to_pocketsphinx_on_the_same_audio(
@@ -248,7 +246,7 @@ async def test_a_stop_before_the_cloud_answers_is_one_lost_report(speech: bytes,
         utterance = Spoken(speech)
         handling = asyncio.create_task(parts.pipeline.handle(utterance))
         async with asyncio.timeout(DEADLINE_S):
-            await utterance.read.wait()  # the whole utterance went to the cloud, which holds its answer
+            await utterance.tape.wait_ended()  # it was all said; the cloud holds its answer
         handling.cancel()
         with pytest.raises(asyncio.CancelledError):
             await handling

@@ -125,4 +125,3 @@ async def test_a_read_left_for_a_pipe_that_closed_is_forgotten() -> None:
     finally:
         other.close()
         os.close(w2)
-
