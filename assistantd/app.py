@@ -6,10 +6,9 @@ the pipeline sees small protocols, so both are tested with real parts or honest 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import difflib
 import logging
+import os
 import socket
 import sys
 import time
@@ -29,6 +28,7 @@ from assistantd.errors import ConfigError
 from assistantd.handler_stage import HandlerStage
 from assistantd.handlers.build import build_runner
 from assistantd.handlers.runner import Runner
+from assistantd.handlers.sounds import SoundPlayer
 from assistantd.handlers.speaking import SpeakingGate
 from assistantd.intents.loader import load_matcher
 from assistantd.metrics import Metrics
@@ -40,6 +40,7 @@ from assistantd.report_sinks import LogLine, MetricsSink
 from assistantd.shared_models import SharedModels
 from assistantd.systemd import ProgressWatchdog
 from assistantd.tasks import aclose_iterator
+from assistantd.timers import Timer, TimerBoard
 
 if TYPE_CHECKING:
     from assistantd.events import MqttEvents
@@ -122,9 +123,13 @@ class AssistantApp:
         wake: WakeStage | None = None,
         models: SharedModels | None = None,
         events: MqttEvents | None = None,
+        sounds: SoundPlayer | None = None,
+        timers: TimerBoard | None = None,
     ) -> None:
         """``wake`` None: continuous listening (every utterance the VAD finds is a command). ``models``:
-        where the Silero model comes from (the daemon's, kept across reloads); None loads one."""
+        where the Silero model comes from (the daemon's, kept across reloads); None loads one.
+        ``sounds``: the feedback player (wake chime, error tone). ``timers``: the daemon's timer board,
+        configured from this config when the app starts."""
         self.config = config
         self.metrics = metrics
         self.source = source
@@ -179,7 +184,8 @@ class AssistantApp:
         self._recognizing = 0
         self._recognizer_failing = False
         """The configured recognizer failed the last utterance (its fallback, if any, took over)."""
-        self._chimes: set[asyncio.Task[None]] = set()
+        self.sounds = sounds
+        self.timers = timers
 
     def _progress(self) -> None:
         if self.watchdog is not None:
@@ -191,6 +197,9 @@ class AssistantApp:
         reload fails), ConfigError/RecognizerError for what the recognizer cannot load."""
         await self.source.preflight()
         await start_recognizer(self.recognizer)
+        if self.timers is not None:  # before the runner starts its alarm clock on the board
+            cfg = self.config.timers
+            self.timers.configure(cfg.max_running, cfg.state_path(self.config.base_dir, os.environ))
         await self.runner.start()
         if self.events is not None:
             self.events.start()
@@ -200,8 +209,8 @@ class AssistantApp:
         try:
             async for utterance in stream:
                 self._hearing = utterance
-                if utterance.wake is not None and self.config.wake.chime:
-                    self._chime(self.config.wake.chime)
+                if utterance.wake is not None and self.sounds is not None:
+                    self.sounds.play_soon("wake")
                 yield utterance
         finally:
             await aclose_iterator(stream)
@@ -266,14 +275,10 @@ class AssistantApp:
             self.source.resume_after(previous.source, previous.tap.end_s)
 
     async def aclose(self, grace_s: float) -> None:
-        if self._chimes:  # a chime is short: let it finish within the grace period
-            _, playing = await asyncio.wait(set(self._chimes), timeout=grace_s)
-            for chime in playing:
-                chime.cancel()
-            if playing:
-                await asyncio.wait(playing)
         started = time.monotonic()
         await self.runner.aclose(grace_s)  # the last reports are finished (and offered to the sinks) here
+        if self.sounds is not None:  # a sound is short: it may finish within what is left of the grace
+            await self.sounds.aclose(max(0.0, grace_s - (time.monotonic() - started)))
         if self.events is not None:
             await self.events.aclose(max(0.0, grace_s - (time.monotonic() - started)))
         # The decoder threads get at least STOP_CLOSE_S to finish their last job, off the loop.
@@ -285,29 +290,10 @@ class AssistantApp:
             self._recognizer_failing = report.outcome is Outcome.LOST or report.fell_back
         if report.text and report.wake is not None:  # one follow-up per wake word, not a chain
             self.listener.follow_up(self.config.wake.follow_up_s)
-
-    def _chime(self, path: str) -> None:
-        """Play the chime without waiting for it (the microphone stays open: see WakeConfig.chime)."""
-
-        async def play() -> None:
-            try:
-                process = await asyncio.create_subprocess_exec(
-                    "aplay", "-q", path, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
-                )
-            except OSError as err:
-                log.warning("wake chime: cannot run aplay (%s)", err.strerror or err)
-                return
-            try:
-                await process.wait()
-            finally:
-                if process.returncode is None:
-                    with contextlib.suppress(ProcessLookupError):
-                        process.kill()
-                    await process.wait()
-
-        task = asyncio.get_running_loop().create_task(play(), name="wake-chime")
-        self._chimes.add(task)
-        task.add_done_callback(self._chimes.discard)
+        if self.sounds is not None and (
+            report.outcome is Outcome.LOST or any(not outcome.ok for outcome in report.handlers)
+        ):
+            self.sounds.play_soon("error")  # a command that failed: the recognizer lost it or a handler
 
     def _dropped(self, utterance: Utterance, why: str) -> None:
         """The listener discarded an utterance unheard (a live source the pipeline fell behind)."""
@@ -350,11 +336,13 @@ def build_app(
     report_to: TextIO | None = None,
     source: AudioSource | None = None,
     models: SharedModels | None = None,
+    timers: TimerBoard | None = None,
 ) -> AssistantApp:
     """Build every collaborator for ``config``. Raises ConfigError/AudioError before anything runs.
 
     ``source`` is an audio source already made (tests); otherwise it is opened from ``input_path``.
     ``models``: the daemon's models kept across reloads (shared_models.py); None loads fresh ones.
+    ``timers``: the daemon's timer board, kept across reloads (timers.py); None makes one for this app.
     """
     gate = SpeakingGate()
     if source is None:
@@ -367,7 +355,18 @@ def build_app(
 
         detector = load_detector(config.wake, config.source)
         wake = WakeStage(detector, config.audio.frame_ms, config.wake.refractory_s)
-    runner = build_runner(config.handlers, gate)
+    sounds = SoundPlayer(
+        config.feedback, gate, environ=os.environ, on_played=lambda event: metrics.inc("sounds_played")
+    )
+    if timers is None:
+        timers = TimerBoard()
+
+    def rung(timer: Timer, late_s: float) -> None:
+        metrics.inc("timers_rung")
+        if events is not None:
+            events.timer_rung(timer, late_s)
+
+    runner = build_runner(config.handlers, gate, timers=timers, sounds=sounds, on_ring=rung)
     events = None
     if config.mqtt is not None and config.mqtt.events:
         # aiomqtt and paho cost ~2.3 MB of RSS: loaded only when events are on (issue 6).
@@ -390,4 +389,6 @@ def build_app(
         wake=wake,
         models=models,
         events=events,
+        sounds=sounds,
+        timers=timers,
     )

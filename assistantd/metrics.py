@@ -23,7 +23,10 @@ COUNTERS = {
     "dropped_frames": "Audio frames dropped because the loop fell behind",
     "input_overflows": "Times the audio device reported an input overflow (samples lost before capture)",
     "rejected_onsets": "Speech onsets the onset check refused (noise that tripped the VAD, not speech)",
-    "muted_frames": "Audio frames held back while the assistant spoke (it does not hear its own replies)",
+    "muted_frames": "Audio frames held back while the assistant spoke or played a sound (it does not hear "
+    "itself)",
+    "timers_rung": "Timers that rang (the alarm sound and the spoken alarm)",
+    "sounds_played": "Feedback sounds played (wake chime, error tone, timer alarm)",
     "wake_detections": "Wake words heard (each opens an utterance)",
     "wake_no_command": "Wake words no command followed",
     "mqtt_events_dropped": "MQTT event messages dropped because the event queue was full (broker down)",

@@ -1,4 +1,5 @@
-"""One handler spec per family (``exec``, ``http``, ``mqtt``, ``homeassistant``, ``say``), checked at load.
+"""One handler spec per family (``exec``, ``http``, ``mqtt``, ``homeassistant``, ``say``, ``timer``),
+checked at load.
 
 Each binding or fallback is a mapping with exactly one family key; ``parse_spec`` finds it and builds the
 frozen spec. Templates are parsed here, so a bad placeholder is a ConfigError with its key path, never a
@@ -89,7 +90,27 @@ class SaySpec:
     """What to say, through the handlers.tts command."""
 
 
-HandlerSpec = ExecSpec | HttpSpec | MqttSpec | HomeAssistantSpec | SaySpec
+TIMER_ACTIONS = ("start", "cancel", "status")
+TIMER_LANGUAGES = ("en", "zh")
+
+
+@dataclass(frozen=True)
+class TimerSpec:
+    action: str
+    """start (the duration is the sum of the ``hours``, ``minutes`` and ``seconds`` slots; an optional
+    ``name`` slot names it), cancel (the named timer, else all), or status (how long is left)."""
+    reply: Template | None = None
+    """Said (handlers.tts) after the action; null: the language's own sentence. Placeholders: the slots,
+    plus {duration} and {timer} (start), {count} (cancel); status says it once per running timer, soonest
+    first, with {left}, {duration} and {timer}."""
+    alarm: Template | None = None
+    """start only: said when the timer is up, after feedback.alarm; null: the language's own sentence
+    ("The 5 minute timer is done"). Placeholders: the slots, {duration} and {timer}."""
+    language: str = "en"
+    """en or zh: how {duration} and {left} are spoken, and the default sentences."""
+
+
+HandlerSpec = ExecSpec | HttpSpec | MqttSpec | HomeAssistantSpec | SaySpec | TimerSpec
 """Every family's spec: handlers/build.py matches on it and ends in ``assert_never``."""
 
 
@@ -276,12 +297,27 @@ def _say(node: Node) -> SaySpec:
     return SaySpec(text=template(node, "text", node.raw("text")))
 
 
+def _timer(node: Node) -> TimerSpec:
+    action = node.text("action", choices=TIMER_ACTIONS)
+    reply = node.raw("reply", TimerSpec.reply)
+    alarm = node.raw("alarm", TimerSpec.alarm)
+    if alarm is not None and action != "start":
+        raise node.error("alarm", "expected an alarm only with action: start", alarm)
+    return TimerSpec(
+        action=action,
+        reply=None if reply is None else template(node, "reply", reply),
+        alarm=None if alarm is None else template(node, "alarm", alarm),
+        language=node.text("language", TimerSpec.language, choices=TIMER_LANGUAGES),
+    )
+
+
 FAMILY_TABLE = (
     Family("exec", ExecSpec, _exec),
     Family("http", HttpSpec, _http),
     Family("mqtt", MqttSpec, _mqtt, connection="mqtt"),
     Family("homeassistant", HomeAssistantSpec, _homeassistant, connection="homeassistant"),
     Family("say", SaySpec, _say),
+    Family("timer", TimerSpec, _timer),
 )
 """Every handler family, in the order error messages list them. A new family is one line here."""
 
