@@ -43,6 +43,7 @@ from assistantd.tasks import aclose_iterator
 from assistantd.timers import Timer, TimerBoard
 
 if TYPE_CHECKING:
+    from assistantd.arbitration_link import ArbitrationLink
     from assistantd.events import MqttEvents
 
 log = logging.getLogger(__name__)
@@ -125,6 +126,7 @@ class AssistantApp:
         events: MqttEvents | None = None,
         sounds: SoundPlayer | None = None,
         timers: TimerBoard | None = None,
+        arbitration: ArbitrationLink | None = None,
     ) -> None:
         """``wake`` None: continuous listening (every utterance the VAD finds is a command). ``models``:
         where the Silero model comes from (the daemon's, kept across reloads); None loads one.
@@ -138,6 +140,8 @@ class AssistantApp:
         self.clock = clock
         self.watchdog = watchdog
         self.events = events
+        self.arbitration = arbitration
+        """Several rooms, one broker: the pipeline asks it whether this site acts on an utterance."""
         sinks: list[ReportSink] = [self, MetricsSink(metrics)]
         """What reads each finished report, in order: the app's own state (follow-up window, recognizer
         health), the metrics, one JSON line per utterance (the --input main job's stdout), then the MQTT
@@ -179,6 +183,7 @@ class AssistantApp:
             sinks,
             heard=[LogLine()],
             keep_audio=saver.save if saver is not None else None,
+            claimer=arbitration,
         )
         self._hearing: Utterance | None = None
         self._recognizing = 0
@@ -203,6 +208,8 @@ class AssistantApp:
         await self.runner.start()
         if self.events is not None:
             self.events.start()
+        if self.arbitration is not None:
+            self.arbitration.start()
 
     async def utterances(self) -> AsyncIterator[UtteranceLike]:
         stream = self.listener.utterances()
@@ -281,6 +288,8 @@ class AssistantApp:
             await self.sounds.aclose(max(0.0, grace_s - (time.monotonic() - started)))
         if self.events is not None:
             await self.events.aclose(max(0.0, grace_s - (time.monotonic() - started)))
+        if self.arbitration is not None:
+            await self.arbitration.aclose()
         # The decoder threads get at least STOP_CLOSE_S to finish their last job, off the loop.
         await close_recognizer(self.recognizer, max(grace_s, STOP_CLOSE_S))
 
@@ -368,11 +377,18 @@ def build_app(
 
     runner = build_runner(config.handlers, gate, timers=timers, sounds=sounds, on_ring=rung)
     events = None
-    if config.mqtt is not None and config.mqtt.events:
-        # aiomqtt and paho cost ~2.3 MB of RSS: loaded only when events are on (issue 6).
-        from assistantd.events import MqttEvents  # noqa: PLC0415
+    arbitration = None
+    if config.mqtt is not None:
+        site_id = config.mqtt.site_id or socket.gethostname()
+        # aiomqtt and paho cost ~2.3 MB of RSS: loaded only when events or arbitration are on (issue 6).
+        if config.mqtt.events:
+            from assistantd.events import MqttEvents  # noqa: PLC0415
 
-        events = MqttEvents(config.mqtt, config.mqtt.site_id or socket.gethostname(), metrics)
+            events = MqttEvents(config.mqtt, site_id, metrics)
+        if config.mqtt.arbitration.enabled:
+            from assistantd.arbitration_link import ArbitrationLink  # noqa: PLC0415
+
+            arbitration = ArbitrationLink(config.mqtt, site_id, metrics)
     # Last of what may raise: a recognizer borrowed from ``models`` is given back only by the app's aclose.
     recognizer = recognizer_for(config, with_fallback=True, models=models)
     return AssistantApp(
@@ -391,4 +407,5 @@ def build_app(
         events=events,
         sounds=sounds,
         timers=timers,
+        arbitration=arbitration,
     )

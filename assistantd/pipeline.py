@@ -7,16 +7,21 @@ so the pipeline is tested with real recognizers and handlers or with honest doub
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol
 
+from assistantd.announce import Candidate, ClaimerLike
+from assistantd.arbitration import Decision
 from assistantd.audio.frames import BYTES_PER_SECOND
 from assistantd.audio.tape import Tape
 from assistantd.config.template import SlotValue
 from assistantd.endpoint.wake import Detection
-from assistantd.recognizer.base import RecognitionFailed, Recognizer
+from assistantd.recognizer.base import RecognitionFailed, Recognizer, Transcript
 from assistantd.report import Outcome, ReportSink, UtteranceReport, printable
+
+log = logging.getLogger(__name__)
 
 Slots = Mapping[str, SlotValue]
 
@@ -80,6 +85,7 @@ class Pipeline:
         *,
         heard: Sequence[ReportSink] = (),
         keep_audio: Callable[[str, bytes], object] | None = None,
+        claimer: ClaimerLike | None = None,
     ) -> None:
         self.recognizer = recognizer
         self.matcher = matcher
@@ -92,6 +98,8 @@ class Pipeline:
         (``unheard``) skip this stage."""
         self.keep_audio = keep_audio
         """Called with (utterance id, all its audio) when saving utterances for debugging is on."""
+        self.claimer = claimer
+        """Several rooms, one broker: asked, once per utterance with audio, whether this site acts."""
 
     async def handle(self, utterance: UtteranceLike) -> UtteranceReport:
         """Recognize, match and start the handlers; returns the report once they are scheduled (it is
@@ -132,16 +140,45 @@ class Pipeline:
         wake: Detection | None = getattr(utterance, "wake", None)
         report = UtteranceReport(id=str(utterance.id), start_s=utterance.start, wake=wake)
         tape = utterance.tape
+        candidate = Candidate(self.claimer, utterance, report.id, wake) if self.claimer is not None else None
+        transcript: Transcript | None = None
+        failure: RecognitionFailed | None = None
         kept = b""
         try:
             try:
-                transcript = await self.recognizer.transcribe(tape.play())
+                try:
+                    transcript = await self.recognizer.transcribe(tape.play())
+                except RecognitionFailed as err:
+                    failure = err
+                final_at = time.monotonic()
+                claim = await candidate.announced() if candidate is not None else None
             finally:
                 if self.keep_audio is not None:
                     kept = tape.data()
                 # The readers are done (they failed, or had the answer): stop keeping audio.
                 utterance.release()
-        except RecognitionFailed as failure:
+            lost_to = await self._lost_to(claim, report)
+        except asyncio.CancelledError:
+            if candidate is not None:
+                await candidate.aclose()
+            # Cancelled at shutdown, past the grace: still one report, saying what became of it.
+            report.error = (
+                "lost: the daemon stopped before the recognizer answered"
+                if transcript is None and failure is None
+                else "lost: the daemon stopped before the other sites' verdict"
+            )
+            report.outcome = Outcome.LOST
+            report.start_s = utterance.start
+            report.duration_s = tape.written_bytes / BYTES_PER_SECOND
+            self._heard(report)
+            self.finish(report)
+            raise
+        report.start_s = utterance.start  # a wake-mode utterance learns its start after it was yielded
+        report.duration_s = tape.written_bytes / BYTES_PER_SECOND
+        if lost_to is not None:
+            report.outcome, report.note = Outcome.DEFERRED, lost_to.reason()
+            return report
+        if failure is not None:
             if _no_command(utterance):
                 # The session opened at the wake word had nothing to hear: not the recognizer's failure.
                 report.outcome = Outcome.NO_COMMAND
@@ -149,16 +186,8 @@ class Pipeline:
             report.error = str(failure)
             report.outcome = Outcome.LOST
             report.recognizer_failed = True
-        except asyncio.CancelledError:
-            # Cancelled at shutdown, past the grace: still one report, saying what became of it.
-            report.error = "lost: the daemon stopped before the recognizer answered"
-            report.outcome = Outcome.LOST
-            report.start_s = utterance.start
-            report.duration_s = tape.written_bytes / BYTES_PER_SECOND
-            self._heard(report)
-            self.finish(report)
-            raise
         else:
+            assert transcript is not None
             if _no_command(utterance):
                 report.outcome = Outcome.NO_COMMAND
                 return report
@@ -176,13 +205,28 @@ class Pipeline:
             elif not report.text and not transcript.fell_back:
                 report.outcome = Outcome.SILENT  # the fallback hearing nothing still says it fell back
             if tape.ended_at is not None:  # the tape's end is the endpoint, stamped on the monotonic clock
-                report.latency_ms = (time.monotonic() - tape.ended_at) * 1000
-        report.start_s = utterance.start  # a wake-mode utterance learns its start after it was yielded
-        report.duration_s = tape.written_bytes / BYTES_PER_SECOND
+                report.latency_ms = (final_at - tape.ended_at) * 1000
         report.dropped_audio_s = utterance.dropped_s
         if self.keep_audio is not None:
             self.keep_audio(report.id, kept)
         return report
+
+    async def _lost_to(
+        self, claim: asyncio.Future[Decision] | None, report: UtteranceReport
+    ) -> Decision | None:
+        """Wait for the arbitration decision (at most the window); the decision when another site won it.
+        How long the transcript waited for it goes in the report (the latency arbitration added)."""
+        if claim is None:
+            return None
+        waited = time.monotonic()
+        try:
+            decision = await claim
+        except Exception:  # a bug in the exchange must not cost the command: act as if alone
+            log.exception("arbitration failed; acting on the utterance alone")
+            return None
+        finally:
+            report.arbitration_wait_ms = (time.monotonic() - waited) * 1000
+        return None if decision.won else decision
 
 
 def _no_command(utterance: UtteranceLike) -> bool:

@@ -27,6 +27,10 @@ class LogLine:
             what = r.wake.describe()
             log.info("utterance %s: wake word %s, but no command followed", r.id, what, extra=r.fields())
             return
+        if r.outcome is Outcome.DEFERRED:
+            where = (r.id, r.start_s, r.note)
+            log.info("utterance %s at %.2f s: not acted on here, %s", *where, extra=r.fields())
+            return
         timing = f"{r.duration_s:.2f} s of audio"
         if r.dropped_audio_s:
             timing += f" ({r.dropped_audio_s:.2f} s more dropped: the pipeline fell behind)"
@@ -34,6 +38,8 @@ class LogLine:
             timing += f", after {r.wake.describe()}"
         if r.latency_ms is not None:
             timing += f", final {r.latency_ms:.0f} ms after the endpoint"
+        if r.arbitration_wait_ms is not None:
+            timing += f", then {r.arbitration_wait_ms:.0f} ms waiting for the other sites"
         if r.verdict is not None and r.verdict.score is not None and r.verdict.accepted:
             timing += f", score {r.verdict.score:.1f}"
         if not r.text and r.error:
@@ -76,6 +82,8 @@ class MetricsSink:
             m.inc("rejected")
         if r.latency_ms is not None:
             m.observe("endpoint_to_final", r.latency_ms / 1000)
+        if r.arbitration_wait_ms is not None:
+            m.observe("arbitration_wait", r.arbitration_wait_ms / 1000)
         if r.heard:
             m.observe("utterance", r.duration_s)
             if r.dropped_audio_s:
