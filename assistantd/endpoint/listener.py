@@ -1,22 +1,23 @@
 """The live side of endpointing: frames from an AudioSource in, a stream of live Utterances out.
 
 ``Listener.utterances()`` runs one background task that reads the source, asks the VAD about each frame and
-feeds the pure Endpointer; the events it returns are turned into ``Utterance`` objects, each with its own
-bounded chunk buffer. The audio of an utterance is readable while the person is still talking, so a
-recognizer can stream it. Both buffers are bounded; what happens when one is full depends on the source
-(``AudioSource.live``):
+feeds the pure Endpointer; the events it returns are turned into ``Utterance`` objects, each writing its
+audio onto a tape (audio/tape.py) that every reader of the utterance shares. The audio of an utterance is
+readable while the person is still talking, so a recognizer can stream it. The tape and the queue of
+utterances are bounded; what happens when one is full depends on the source (``AudioSource.live``):
 
 * A source that is not live (a file, a pipe) is read only as fast as it is consumed: before each frame the
-  listener waits until the utterance being heard has room for a chunk and the queue has room for an
-  utterance. Nothing is dropped, and memory stays bounded because the reader waits.
+  listener waits until the utterance being heard has room for a chunk (its furthest reader is less than
+  ``queue_chunks`` behind) and the queue has room for an utterance. Nothing is dropped, and memory stays
+  bounded because the reader waits.
 * A live source (a microphone) never waits for a consumer: speech goes on regardless. Per utterance, the
-  buffer holds ``queue_chunks`` chunks (by default enough for a whole max-length utterance); when it is
-  full, new chunks are dropped (drop-newest: what the recognizer has is a contiguous prefix of the
-  utterance, never audio with a hole in the middle) and counted in ``dropped_chunks``. The end of the
-  stream is always delivered. Utterances not yet taken from ``utterances()`` wait in a queue of
-  ``max_pending``; when it overflows, the oldest waiting utterance is discarded (a stale command is worth
-  less than the newest), counted in ``Listener.dropped_utterances`` and handed to ``on_drop`` so that it
-  is reported like any other utterance.
+  writer may run ``queue_chunks`` chunks ahead of its furthest reader (by default a whole max-length
+  utterance); past that, new chunks are dropped (drop-newest: what the recognizer has is a contiguous
+  prefix of the utterance, never audio with a hole in the middle) and counted in ``dropped_chunks``. The
+  end of the stream is always delivered. Utterances not yet taken from ``utterances()`` wait in a queue
+  of ``max_pending``; when it overflows, the oldest waiting utterance is discarded (a stale command is
+  worth less than the newest), counted in ``Listener.dropped_utterances`` and handed to ``on_drop`` so
+  that it is reported like any other utterance.
 
 Utterances still waiting when listening stops (shutdown, reload, a failed source) go to ``on_drop`` too.
 
