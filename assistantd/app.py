@@ -364,6 +364,7 @@ def build_app(
 
         detector = load_detector(config.wake, config.source)
         wake = WakeStage(detector, config.audio.frame_ms, config.wake.refractory_s)
+    site_id = (config.mqtt.site_id if config.mqtt is not None else None) or socket.gethostname()
     sounds = SoundPlayer(
         config.feedback, gate, environ=os.environ, on_played=lambda event: metrics.inc("sounds_played")
     )
@@ -375,11 +376,10 @@ def build_app(
         if events is not None:
             events.timer_rung(timer, late_s)
 
-    runner = build_runner(config.handlers, gate, timers=timers, sounds=sounds, on_ring=rung)
+    runner = build_runner(config.handlers, gate, timers=timers, sounds=sounds, on_ring=rung, site_id=site_id)
     events = None
     arbitration = None
     if config.mqtt is not None:
-        site_id = config.mqtt.site_id or socket.gethostname()
         # aiomqtt and paho cost ~2.3 MB of RSS: loaded only when events or arbitration are on (issue 6).
         if config.mqtt.events:
             from assistantd.events import MqttEvents  # noqa: PLC0415

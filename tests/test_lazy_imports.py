@@ -22,7 +22,7 @@ vad = build_vad(EndpointConfig())
 frames = Framer(30).push(ToMono16k(16000, 1, 2).process(bytes(range(256)) * 60))
 verdicts = [vad.is_speech(f.pcm) for f in frames]
 assert frames and vad.last.level_db > -100, (len(frames), vad.last)
-print(" ".join(sorted(m for m in ("numpy", "soxr", "aiomqtt", "paho") if m in sys.modules)))
+print(" ".join(sorted(m for m in ("numpy", "soxr", "aiomqtt", "paho", "wyoming") if m in sys.modules)))
 """
 
 

@@ -27,6 +27,7 @@ PURE = [
     "recognizer/huawei_sign.py",
     "recognizer/sauc.py",
     "recognizer/sauc_frames.py",
+    "recognizer/wyoming.py",
     "backoff.py",
     "metrics.py",
     "intents/normalize.py",

@@ -1,5 +1,5 @@
-"""One handler spec per family (``exec``, ``http``, ``mqtt``, ``homeassistant``, ``say``, ``timer``),
-checked at load.
+"""One handler spec per family (``exec``, ``http``, ``mqtt``, ``homeassistant``, ``say``, ``timer``,
+``conversation``), checked at load.
 
 Each binding or fallback is a mapping with exactly one family key; ``parse_spec`` finds it and builds the
 frozen spec. Templates are parsed here, so a bad placeholder is a ConfigError with its key path, never a
@@ -90,6 +90,27 @@ class SaySpec:
     """What to say, through the handlers.tts command."""
 
 
+@dataclass(frozen=True)
+class ConversationSpec:
+    """Home Assistant's conversation API (``POST /api/conversation/process``) through the
+    ``handlers.homeassistant`` connection; its spoken reply goes through ``handlers.tts``."""
+
+    text: Template = Template.parse("{text}")
+    """What to send as ``text``: by default the utterance as recognized."""
+    language: str | None = None
+    """``language`` (e.g. en, de); null lets Home Assistant use its configured language."""
+    agent_id: str | None = None
+    """``agent_id``: a conversation agent (e.g. conversation.home_assistant or an LLM agent's entity);
+    null for the default agent."""
+    follow_up_s: float = 300.0
+    """The ``conversation_id`` Home Assistant returns is sent with this site's next request when it comes
+    within this many seconds of the last reply (so "and in the bedroom?" follows up); 0 for never."""
+    timeout_s: float = 15.0
+    """Deadline for Home Assistant's answer (an LLM agent may take seconds)."""
+    speak: bool = True
+    """Speak the reply (``response.speech.plain.speech``); false to only act."""
+
+
 TIMER_ACTIONS = ("start", "cancel", "status")
 TIMER_LANGUAGES = ("en", "zh")
 
@@ -110,7 +131,7 @@ class TimerSpec:
     """en or zh: how {duration} and {left} are spoken, and the default sentences."""
 
 
-HandlerSpec = ExecSpec | HttpSpec | MqttSpec | HomeAssistantSpec | SaySpec | TimerSpec
+HandlerSpec = ExecSpec | HttpSpec | MqttSpec | HomeAssistantSpec | SaySpec | TimerSpec | ConversationSpec
 """Every family's spec: handlers/build.py matches on it and ends in ``assert_never``."""
 
 
@@ -293,6 +314,21 @@ def _homeassistant(node: Node) -> HomeAssistantSpec:
     )
 
 
+def _conversation(node: Node) -> ConversationSpec:
+    raw = node.raw("text", None)
+    agent = node.text("agent_id", ConversationSpec.agent_id)
+    if agent is not None and not re.fullmatch(r"[A-Za-z0-9_.-]+", agent):
+        raise node.error("agent_id", "expected an agent id such as conversation.home_assistant", agent)
+    return ConversationSpec(
+        text=ConversationSpec.text if raw is None else template(node, "text", raw),
+        language=node.text("language", ConversationSpec.language),
+        agent_id=agent,
+        follow_up_s=node.number("follow_up_s", ConversationSpec.follow_up_s, min=0, max=86400),
+        timeout_s=node.number("timeout_s", ConversationSpec.timeout_s, min=0.05, max=600),
+        speak=node.flag("speak", ConversationSpec.speak),
+    )
+
+
 def _say(node: Node) -> SaySpec:
     return SaySpec(text=template(node, "text", node.raw("text")))
 
@@ -318,6 +354,7 @@ FAMILY_TABLE = (
     Family("homeassistant", HomeAssistantSpec, _homeassistant, connection="homeassistant"),
     Family("say", SaySpec, _say),
     Family("timer", TimerSpec, _timer),
+    Family("conversation", ConversationSpec, _conversation, connection="homeassistant"),
 )
 """Every handler family, in the order error messages list them. A new family is one line here."""
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, assert_never
 
 from assistantd.config.handler_specs import (
+    ConversationSpec,
     ExecSpec,
     HandlerSpec,
     HomeAssistantSpec,
@@ -17,6 +19,7 @@ from assistantd.config.handler_specs import (
 )
 from assistantd.config.handlers import HandlersConfig
 from assistantd.handlers.base import Handler
+from assistantd.handlers.conversation import ConversationHandler, ConversationMemory
 from assistantd.handlers.exec import ExecHandler
 from assistantd.handlers.homeassistant import HomeAssistantHandler
 from assistantd.handlers.http import HttpHandler
@@ -42,12 +45,17 @@ def build_runner(
     timers: TimerBoard | None = None,
     sounds: SoundPlayer | None = None,
     on_ring: Callable[[Timer, float], None] = lambda timer, late_s: None,
+    site_id: str | None = None,
+    memory: ConversationMemory | None = None,
 ) -> Runner:
     """The runner for ``config``. ``gate`` is shared with the listener; call ``await runner.start()``.
 
     ``timers``: the daemon's board (kept across reloads); given, the runner also runs an alarm clock on it
     (ringing ``sounds``' alarm and the spoken alarm, then calling ``on_ring``). None: timer bindings get a
-    board of their own."""
+    board of their own. ``site_id`` keys conversation handlers' follow-ups (default: the host name);
+    ``memory`` holds them (default: a new one)."""
+    site = site_id or socket.gethostname()
+    conversations = memory if memory is not None else ConversationMemory()
     base_env = inherited_env(os.environ if environ is None else environ)
     voice = Voice(config.tts, gate, base_env=base_env, kill_grace_s=config.kill_grace_s)
     publisher: MqttPublisher | None = None
@@ -96,6 +104,17 @@ def build_runner(
             case TimerSpec():
                 assert timers is not None  # made above for any timer binding
                 return TimerHandler(spec, timers, voice, name=f"{name} timer {spec.action}")
+            case ConversationSpec():
+                assert config.homeassistant is not None  # HandlersConfig refuses it without the connection
+                agent = f" {spec.agent_id}" if spec.agent_id else ""
+                return ConversationHandler(
+                    spec,
+                    config.homeassistant,
+                    voice,
+                    conversations,
+                    site=site,
+                    name=f"{name} conversation{agent}",
+                )
             case _:
                 assert_never(spec)
 
