@@ -12,7 +12,6 @@ import random
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
@@ -26,8 +25,8 @@ CANCEL_WAIT_S = 1.0
 
 CONNECT_TIMEOUT_S = 10.0
 
-ClientFactory = Callable[..., Any]
-"""Builds an aiomqtt.Client-compatible async context manager (injected by tests that need to)."""
+ClientFactory = Callable[..., aiomqtt.Client]
+"""Builds an aiomqtt.Client (or, in tests that need to, one that behaves like it)."""
 
 
 def new_client(
@@ -35,9 +34,9 @@ def new_client(
     *,
     identifier: str,
     factory: ClientFactory,
-    will: Any = None,
+    will: aiomqtt.Will | None = None,
     max_incoming: int | None = None,
-) -> Any:
+) -> aiomqtt.Client:
     """An unconnected client for ``connection`` under ``identifier`` (``will``: an aiomqtt.Will or None).
     ``max_incoming``: received messages waiting to be read; beyond it aiomqtt discards new ones."""
     c = connection
@@ -191,13 +190,13 @@ class Outage:
 
 async def stay_connected(
     connection: MqttConnection,
-    session: Callable[[Any], Awaitable[None]],
+    session: Callable[[aiomqtt.Client], Awaitable[None]],
     *,
     what: str,
     identifier: str,
     factory: ClientFactory,
     logger: logging.Logger,
-    will: Any = None,
+    will: aiomqtt.Will | None = None,
     max_incoming: int | None = None,
     connected: asyncio.Event | None = None,
     rand: Callable[[], float] = random.random,
@@ -234,7 +233,7 @@ async def stay_connected(
         outage.close()
 
 
-async def connect(client: Any) -> Any:
+async def connect(client: aiomqtt.Client) -> aiomqtt.Client:
     """Enter ``client``'s context (connect). Cancelled mid-connect, aiomqtt would leave a half-open socket
     and a pending task behind: the attempt may end, then what it opened is closed. Not for ever: paho's
     connect runs on an owned thread (owned_executor.py) and a host name lookup there has no timeout; past
@@ -251,14 +250,14 @@ async def connect(client: Any) -> Any:
     return client
 
 
-async def disconnect(client: Any) -> None:
+async def disconnect(client: aiomqtt.Client) -> None:
     """Leave ``client``'s context, ignoring a broker that is already gone."""
     with contextlib.suppress(aiomqtt.MqttError):
         await client.__aexit__(None, None, None)
     forget_disconnect_error(client)
 
 
-def forget_disconnect_error(client: Any) -> None:
+def forget_disconnect_error(client: aiomqtt.Client) -> None:
     """A broker that went away while we waited for work leaves aiomqtt's disconnect future holding the
     error, which its __aexit__ returns on without reading: asyncio would log "Future exception was never
     retrieved" at exit. Reading it here (the reconnect loop already logged the outage) keeps the log to

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING
 
-from assistantd.audio.frames import AudioSource, Frame, hold_frames
+from assistantd.audio.frames import AudioSource, Frame, SourceState, hold_frames
 from assistantd.handlers.speaking import SpeakingGate
 from assistantd.tasks import aclose_iterator
 
@@ -49,6 +49,15 @@ class TappedSource:
 
     def hold(self, frames: int) -> None:
         hold_frames(self.inner, frames)
+
+    async def preflight(self) -> None:
+        await self.inner.preflight()
+
+    def state_at(self, now: float) -> SourceState:
+        return self.inner.state_at(now)
+
+    def resume_after(self, previous: AudioSource, at_s: float) -> None:
+        self.inner.resume_after(previous, at_s)
 
     async def frames(self) -> AsyncIterator[Frame]:
         frames = self.inner.frames()
