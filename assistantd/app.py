@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from assistantd.audio.frames import AudioSource, Frame, SourceState, hold_frames
+from assistantd.audio.frames import AudioSource
 from assistantd.audio.microphone import STOP_CLOSE_S
 from assistantd.audio.sources import open_source
 from assistantd.config import Config
@@ -39,70 +39,17 @@ from assistantd.report import JsonLines, Outcome, ReportSink, UtteranceReport
 from assistantd.report_sinks import LogLine, MetricsSink
 from assistantd.shared_models import SharedModels
 from assistantd.systemd import ProgressWatchdog
+from assistantd.tap import TappedSource
 from assistantd.tasks import aclose_iterator
 from assistantd.timers import Timer, TimerBoard
 
 if TYPE_CHECKING:
     from assistantd.arbitration_link import ArbitrationLink
     from assistantd.events import MqttEvents
+    from assistantd.site_controls import State
+    from assistantd.site_runtime import SiteRuntime
 
 log = logging.getLogger(__name__)
-
-
-class TappedSource:
-    """Wraps a source: tells the watchdog about every consumed frame, and holds back frames while the
-    assistant itself is speaking (plus a tail), so it never hears its own replies."""
-
-    def __init__(
-        self,
-        inner: AudioSource,
-        on_frame: Callable[[], None],
-        gate: SpeakingGate | None,
-        on_muted: Callable[[], None] = lambda: None,
-    ) -> None:
-        self.inner = inner
-        self.frame_ms = inner.frame_ms
-        self.live = inner.live
-        self.on_frame = on_frame
-        self.gate = gate
-        """None when the audio clock is not the wall clock (a recording read faster than real time)."""
-        self.on_muted = on_muted
-        """Called for each frame held back (the metric ``muted_frames``)."""
-        self.offset_s = 0.0
-        """Added to every frame's time: after a reload, the new source's clock carries on from the old
-        one's instead of starting again at 0 (reports stay in one timeline)."""
-        self.end_s = 0.0
-        """End of the last frame read, on the carried-on clock."""
-
-    def hold(self, frames: int) -> None:
-        hold_frames(self.inner, frames)
-
-    async def preflight(self) -> None:
-        await self.inner.preflight()
-
-    def state_at(self, now: float) -> SourceState:
-        return self.inner.state_at(now)
-
-    def resume_after(self, previous: AudioSource, at_s: float) -> None:
-        self.inner.resume_after(previous, at_s)
-
-    async def frames(self) -> AsyncIterator[Frame]:
-        frames = self.inner.frames()
-        try:
-            async for captured in frames:
-                self.on_frame()
-                frame = Frame(captured.pcm, captured.t + self.offset_s) if self.offset_s else captured
-                self.end_s = frame.t + self.frame_ms / 1000
-                if self.gate is not None and self.gate.is_muted():
-                    # Held back, not replaced by silence: zeros dragged the noise floor and the noise
-                    # suppressor's model down, and the endpointer then stopped ending utterances at
-                    # pauses after a reply. The stages downstream simply pause.
-                    self.on_muted()
-                    continue
-                yield frame
-        finally:
-            # Closing the inner generator closes the device (or file) at once, not at garbage collection.
-            await aclose_iterator(frames)
 
 
 class AssistantApp:
@@ -127,11 +74,13 @@ class AssistantApp:
         sounds: SoundPlayer | None = None,
         timers: TimerBoard | None = None,
         arbitration: ArbitrationLink | None = None,
+        site: SiteRuntime | None = None,
     ) -> None:
         """``wake`` None: continuous listening (every utterance the VAD finds is a command). ``models``:
         where the Silero model comes from (the daemon's, kept across reloads); None loads one.
         ``sounds``: the feedback player (wake chime, error tone). ``timers``: the daemon's timer board,
-        configured from this config when the app starts."""
+        configured from this config when the app starts. ``site``: the daemon's site
+        (site_runtime.py): the privacy switch, and where state changes go."""
         self.config = config
         self.metrics = metrics
         self.source = source
@@ -151,7 +100,17 @@ class AssistantApp:
         if events is not None:
             sinks.append(events)
         # The chain of stages (module docstring): the mute, then the wake stage, VAD and endpointer.
-        self.tap = TappedSource(source, self._progress, gate, lambda: metrics.inc("muted_frames"))
+        self.site = site
+        if site is not None:
+            sinks.append(site)  # Home Assistant's "last heard" sensors (ha_discovery.py)
+        self.tap = TappedSource(
+            source,
+            self._progress,
+            gate,
+            lambda: metrics.inc("muted_frames"),
+            privacy=site.privacy if site is not None else None,
+            on_private=lambda: metrics.inc("private_frames"),
+        )
         self.wake = wake
         if models is not None:
             vad = build_vad(
@@ -167,6 +126,7 @@ class AssistantApp:
             wake=wake,
             command_timeout_s=config.wake.command_timeout_s,
             on_drop=self._dropped,
+            on_end=lambda _: self._state_changed(),
         )
         saver = None
         if config.service.save_utterances_dir:
@@ -174,7 +134,11 @@ class AssistantApp:
                 Path(config.service.save_utterances_dir), config.service.save_utterances_max
             )
         handlers = HandlerStage(
-            runner, wait_for_room=not source.live, run_on_reject=config.recognizer.local.reject.run_fallback
+            runner,
+            wait_for_room=not source.live,
+            run_on_reject=config.recognizer.local.reject.run_fallback,
+            # Heard before listening was muted (the mute cut it short): muted means no action.
+            muted=lambda: site is not None and site.muted,
         )
         self.pipeline = Pipeline(
             recognizer,
@@ -186,6 +150,8 @@ class AssistantApp:
             claimer=arbitration,
         )
         self._hearing: Utterance | None = None
+        self._open: dict[str, Utterance] = {}
+        """Utterances taken from the listener whose report is not finished (the site's state)."""
         self._recognizing = 0
         self._recognizer_failing = False
         """The configured recognizer failed the last utterance (its fallback, if any, took over)."""
@@ -210,12 +176,19 @@ class AssistantApp:
             self.events.start()
         if self.arbitration is not None:
             self.arbitration.start()
+        if self.site is not None:
+            if self.site.privacy is not None:
+                self.site.privacy.subscribe(self._privacy_changed)
+            self.site.start(self)
+            self._state_changed()
 
     async def utterances(self) -> AsyncIterator[UtteranceLike]:
         stream = self.listener.utterances()
         try:
             async for utterance in stream:
                 self._hearing = utterance
+                self._open[str(utterance.id)] = utterance
+                self._state_changed()
                 if utterance.wake is not None and self.sounds is not None:
                     self.sounds.play_soon("wake")
                 yield utterance
@@ -282,6 +255,10 @@ class AssistantApp:
             self.source.resume_after(previous.source, previous.tap.end_s)
 
     async def aclose(self, grace_s: float) -> None:
+        if self.site is not None:
+            self.site.stop(self)
+            if self.site.privacy is not None:
+                self.site.privacy.unsubscribe(self._privacy_changed)
         started = time.monotonic()
         await self.runner.aclose(grace_s)  # the last reports are finished (and offered to the sinks) here
         if self.sounds is not None:  # a sound is short: it may finish within what is left of the grace
@@ -303,6 +280,8 @@ class AssistantApp:
             report.outcome is Outcome.LOST or any(not outcome.ok for outcome in report.handlers)
         ):
             self.sounds.play_soon("error")  # a command that failed: the recognizer lost it or a handler
+        if self._open.pop(report.id, None) is not None:
+            self._state_changed()
 
     def _dropped(self, utterance: Utterance, why: str) -> None:
         """The listener discarded an utterance unheard (a live source the pipeline fell behind)."""
@@ -319,6 +298,25 @@ class AssistantApp:
         if not lost:  # one lost to an internal error was counted when its recognition started
             self.metrics.inc("utterances")
         self.pipeline.unheard(utterance, why, lost=lost)
+
+    # -- the site's state ---------------------------------------------------------------------------
+    def site_state(self) -> State:
+        """muted, hearing (an utterance's audio is still open), recognizing (the endpoint is past, its
+        report is not finished), or listening."""
+        if self.site is not None and self.site.muted:
+            return "muted"
+        if any(not u.ended for u in self._open.values()):
+            return "hearing"
+        return "recognizing" if self._open else "listening"
+
+    def _state_changed(self) -> None:
+        if self.site is not None:
+            self.site.publish_state(self.site_state(), self)
+
+    def _privacy_changed(self, muted: bool) -> None:
+        if muted:
+            self.listener.cut()  # what is being heard ends now; its report runs no handler
+        self._state_changed()
 
 
 def check_bindings(config: Config, intents: Sequence[str]) -> None:
@@ -346,14 +344,17 @@ def build_app(
     source: AudioSource | None = None,
     models: SharedModels | None = None,
     timers: TimerBoard | None = None,
+    site: SiteRuntime | None = None,
 ) -> AssistantApp:
     """Build every collaborator for ``config``. Raises ConfigError/AudioError before anything runs.
 
     ``source`` is an audio source already made (tests); otherwise it is opened from ``input_path``.
     ``models``: the daemon's models kept across reloads (shared_models.py); None loads fresh ones.
     ``timers``: the daemon's timer board, kept across reloads (timers.py); None makes one for this app.
+    ``site``: the daemon's site (site_runtime.py): its gate and voice are shared by every app, its link
+    and privacy switch are used when ``config`` has an ``mqtt:`` section.
     """
-    gate = SpeakingGate()
+    gate = site.gate if site is not None else SpeakingGate()
     if source is None:
         source = open_source(config.audio, input_path, pace=pace)
     matcher = load_matcher(config)
@@ -370,13 +371,23 @@ def build_app(
     )
     if timers is None:
         timers = TimerBoard()
+    if site is not None:
+        site.configure(config)
 
     def rung(timer: Timer, late_s: float) -> None:
         metrics.inc("timers_rung")
         if events is not None:
             events.timer_rung(timer, late_s)
 
-    runner = build_runner(config.handlers, gate, timers=timers, sounds=sounds, on_ring=rung, site_id=site_id)
+    runner = build_runner(
+        config.handlers,
+        gate,
+        timers=timers,
+        sounds=sounds,
+        on_ring=rung,
+        site_id=site_id,
+        voice=site.voice if site is not None else None,
+    )
     events = None
     arbitration = None
     if config.mqtt is not None:
@@ -408,4 +419,5 @@ def build_app(
         sounds=sounds,
         timers=timers,
         arbitration=arbitration,
+        site=site if site is not None and config.mqtt is not None else None,
     )

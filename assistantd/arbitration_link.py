@@ -26,10 +26,9 @@ from typing import Any
 import aiomqtt
 
 from assistantd.arbitration import TOPIC, Arbiter, Candidate, CandidateError, Decision
-from assistantd.backoff import backoff
 from assistantd.config.mqtt import MqttConfig, arbitration_client_id
 from assistantd.metrics import Metrics
-from assistantd.mqtt_client import ClientFactory, connect, disconnect, new_client
+from assistantd.mqtt_client import ClientFactory, stay_connected
 from assistantd.tasks import cancel_and_reap
 
 log = logging.getLogger(__name__)
@@ -83,40 +82,32 @@ class ArbitrationLink:
 
     async def run(self) -> None:
         """Connect, subscribe to the candidate topic, feed what arrives to the arbiter; reconnect with
-        backoff on any broker error. Runs until cancelled."""
+        backoff on any broker error (an outage is logged once: mqtt_client.Outage; meanwhile every site
+        acts alone). Runs until cancelled."""
+        await stay_connected(
+            self.connection,
+            self._session,
+            what="arbitration",
+            identifier=self.identifier,
+            factory=self._client_factory,
+            logger=log,
+            rand=self._rand,
+        )
+
+    async def _session(self, client: Any) -> None:
         c = self.connection
-        delays = None
-        while True:
-            try:
-                client = await connect(
-                    new_client(c, identifier=self.identifier, factory=self._client_factory)
-                )
-                try:
-                    await client.subscribe(TOPIC, qos=0)
-                    log.info("MQTT arbitration: connected to %s:%d as %s", c.host, c.port, self.identifier)
-                    delays = None
-                    self._client = client
-                    self.connections += 1
-                    self._bad = 0
-                    self.connected.set()
-                    async for message in client.messages:
-                        self._received(bytes(message.payload))
-                finally:
-                    self._client = None
-                    self.connected.clear()
-                    await disconnect(client)
-            except aiomqtt.MqttError as err:
-                delays = delays or backoff(c.retry_initial_s, c.retry_max_s, rand=self._rand)
-                delay = next(delays)
-                log.warning(
-                    "MQTT arbitration: broker %s:%d: %s; every site acts alone until it is back "
-                    "(reconnecting in %.1f s)",
-                    c.host,
-                    c.port,
-                    err,
-                    delay,
-                )
-                await asyncio.sleep(delay)
+        try:
+            await client.subscribe(TOPIC, qos=0)
+            log.info("MQTT arbitration: connected to %s:%d as %s", c.host, c.port, self.identifier)
+            self._client = client
+            self.connections += 1
+            self._bad = 0
+            self.connected.set()  # subscribed: a candidate published from now on reaches us
+            async for message in client.messages:
+                self._received(bytes(message.payload))
+        finally:
+            self._client = None
+            self.connected.clear()
 
     def _received(self, payload: bytes) -> None:
         try:

@@ -41,7 +41,7 @@ class MqttEvents:
         connection = dataclasses.replace(
             config.connection, client_id=events_client_id(config.connection.client_id, site_id)
         )
-        self.publisher = MqttPublisher(connection, client_factory=client_factory)
+        self.publisher = MqttPublisher(connection, client_factory=client_factory, what="events")
         self.site_id = site_id
         self.metrics = metrics
         self._dropping = 0

@@ -19,19 +19,31 @@ Done = Callable[[UtteranceReport], None]
 
 
 class HandlerStage:
-    def __init__(self, runner: Runner, *, wait_for_room: bool, run_on_reject: bool) -> None:
+    def __init__(
+        self,
+        runner: Runner,
+        *,
+        wait_for_room: bool,
+        run_on_reject: bool,
+        muted: Callable[[], bool] = lambda: False,
+    ) -> None:
         """``wait_for_room``: audio that is not live (a file, a pipe) waits for room in the handlers'
         backlog instead of dropping commands. ``run_on_reject``: a rejected sentence still runs the
-        fallback handler (``recognizer.local.reject.run_fallback``)."""
+        fallback handler (``recognizer.local.reject.run_fallback``). ``muted``: listening is muted (the
+        privacy switch, privacy.py): nothing is acted on."""
         self.runner = runner
         self.wait_for_room = wait_for_room
         self.run_on_reject = run_on_reject
+        self.muted = muted
 
     async def run(self, report: UtteranceReport, done: Done) -> None:
         if not report.text or (report.rejected and not self.run_on_reject):
             # No words (noise, a cough), a failed recognition, or speech that was not a command: nothing
             # to act on, and the fallback reply would answer every noise and every remark in the room.
             done(report)
+            return
+        if self.muted():
+            done(_dropped(report, "handlers not run: listening is muted"))
             return
         if self.wait_for_room:
             # The service holds this utterance's slot meanwhile, so the listener, and through it the file

@@ -25,6 +25,7 @@ COUNTERS = {
     "rejected_onsets": "Speech onsets the onset check refused (noise that tripped the VAD, not speech)",
     "muted_frames": "Audio frames held back while the assistant spoke or played a sound (it does not hear "
     "itself)",
+    "private_frames": "Audio frames discarded while listening was muted (the privacy switch)",
     "timers_rung": "Timers that rang (the alarm sound and the spoken alarm)",
     "sounds_played": "Feedback sounds played (wake chime, error tone, timer alarm)",
     "wake_detections": "Wake words heard (each opens an utterance)",

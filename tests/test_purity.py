@@ -20,6 +20,7 @@ PURE = [
     "audio/convert.py",
     "recognizer/events.py",
     "hermes.py",
+    "site_controls.py",
     "arbitration.py",
     "recognizer/codec.py",
     "recognizer/base.py",

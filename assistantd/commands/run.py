@@ -17,6 +17,7 @@ from assistantd.metrics import Metrics
 from assistantd.recognizer.decoder_thread import DECODER_THREADS
 from assistantd.service import EXIT_STOP_DEADLINE, App, Service
 from assistantd.shared_models import SharedModels
+from assistantd.site_runtime import SiteRuntime
 from assistantd.systemd import ProgressWatchdog
 from assistantd.timers import TimerBoard
 
@@ -32,18 +33,28 @@ def run(config_path: Path | None, input_path: str | None, pace: bool, verbose: b
 
     def build(config: Config, metrics: Metrics, watchdog: ProgressWatchdog) -> App:
         return build_app(
-            config, metrics, watchdog, input_path=input_path, pace=pace, models=models, timers=timers
+            config,
+            metrics,
+            watchdog,
+            input_path=input_path,
+            pace=pace,
+            models=models,
+            timers=timers,
+            site=site,
         )
 
     def arm_exit(seconds: float) -> None:
         exit_deadline.arm(seconds, EXIT_STOP_DEADLINE)
 
     service = Service(config_path, build, follow_log_level=not verbose, arm_exit=arm_exit)
+    # The site (privacy switch, voice, MQTT site link) is the daemon's too: a reload keeps its connection.
+    site = SiteRuntime(service.request_reload)
 
     async def serve() -> int:
         try:
             return await service.run()
         finally:
+            await site.aclose()  # the house hears "offline" once the apps are closed
             # Off the loop and bounded: a decoder still busy with a long utterance is abandoned.
             await models.aclose(STOP_CLOSE_S)
 

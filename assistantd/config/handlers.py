@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from assistantd.config.handler_specs import HandlerSpec, parse_family, template
+from assistantd.config.mqtt_tls import MqttTls, read_tls
 from assistantd.config.reader import Node
 from assistantd.config.secret import Secret
 from assistantd.config.template import Template
@@ -42,6 +43,8 @@ class MqttConnection:
     retry_initial_s: float = 0.5
     """First delay before reconnecting; doubles (with jitter) up to retry_max_s."""
     retry_max_s: float = 30.0
+    tls: MqttTls | None = None
+    """TLS settings (mqtt_tls.py); None: plain TCP."""
 
     @classmethod
     def from_node(cls, node: Node) -> MqttConnection:
@@ -62,6 +65,7 @@ class MqttConnection:
             queue_size=node.integer("queue_size", cls.queue_size, min=1, max=10000),
             retry_initial_s=node.number("retry_initial_s", cls.retry_initial_s, min=0.01, max=60),
             retry_max_s=node.number("retry_max_s", cls.retry_max_s, min=0.1, max=3600),
+            tls=read_tls(node, "tls"),
         )
         if cfg.password is not None and cfg.username is None:
             raise node.error("username", "expected a username when a password is set")

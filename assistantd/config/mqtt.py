@@ -8,6 +8,8 @@ mqtt:
   username: assistantd
   password: "credential:mqtt"  # by reference, never inline
   events: true                # publish each utterance's events (README, "MQTT events")
+  discovery: false            # Home Assistant MQTT discovery (README, "Home Assistant discovery")
+  discovery_prefix: homeassistant
   arbitration:                # several rooms, one broker (README, "Several rooms, one broker")
     enabled: false
     window_ms: 200
@@ -61,6 +63,10 @@ class MqttConfig:
     (resolved when the app is built, config parsing stays pure)."""
     events: bool = True
     """Publish each utterance's events (Hermes topics and ``assistantd/<site_id>/utterance``)."""
+    discovery: bool = False
+    """Publish Home Assistant MQTT discovery configs for this site (ha_discovery.py)."""
+    discovery_prefix: str = "homeassistant"
+    """Home Assistant's discovery prefix (its MQTT integration's setting)."""
     arbitration: ArbitrationConfig = ArbitrationConfig()
     """Which site acts when several heard the same utterance (arbitration.py)."""
 
@@ -72,10 +78,15 @@ class MqttConfig:
                 "site_id", "expected a non-empty name without / + # or NUL (one topic level)", site_id
             )
         connection = MqttConnection.read(node)
+        prefix = node.text("discovery_prefix", cls.discovery_prefix)
+        if not prefix or any(ch in prefix for ch in "+#\0") or prefix.startswith("/") or prefix.endswith("/"):
+            raise node.error("discovery_prefix", "expected a topic prefix without + # or NUL", prefix)
         cfg = cls(
             connection=connection,
             site_id=site_id,
             events=node.flag("events", cls.events),
+            discovery=node.flag("discovery", cls.discovery),
+            discovery_prefix=prefix,
             arbitration=ArbitrationConfig.from_node(node.node("arbitration")),
         )
         node.finish()

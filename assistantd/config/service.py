@@ -23,6 +23,9 @@ class ServiceConfig:
     """On SIGTERM, an utterance in flight gets this long to finish before it is cancelled."""
     status_interval_s: float = 60.0
     """How often the counters are summarised in the log."""
+    state_dir: str = "/var/lib/assistantd"
+    """Where the daemon keeps what must survive a restart (the privacy switch, privacy.json). The unit's
+    StateDirectory=assistantd creates it. Read when the daemon starts; a reload does not move it."""
     watchdog_stall_s: float | None = None
     """WATCHDOG=1 is withheld once no audio frame was consumed for this long; null = twice
     audio.stall_timeout_s, at least 5 s (the microphone gets to reopen itself before systemd steps in)."""
@@ -38,7 +41,10 @@ class ServiceConfig:
             ),
             shutdown_grace_s=node.number("shutdown_grace_s", cls.shutdown_grace_s, min=0, max=4.5),
             status_interval_s=node.number("status_interval_s", cls.status_interval_s, min=1, max=86400),
+            state_dir=node.text("state_dir", cls.state_dir),
             watchdog_stall_s=node.number("watchdog_stall_s", cls.watchdog_stall_s, min=0.1, max=3600),
         )
+        if not cfg.state_dir.startswith("/"):
+            raise node.error("state_dir", "expected an absolute path", cfg.state_dir)
         node.finish()
         return cfg

@@ -78,6 +78,8 @@ log = logging.getLogger(__name__)
 
 OnDrop = Callable[["Utterance", str], None]
 """Told about an utterance the listener discarded, and why (one short phrase)."""
+OnEnd = Callable[["Utterance"], None]
+"""Told when an utterance has ended (its endpoint: from then on the recognizer has all of it)."""
 
 
 class Utterance:
@@ -185,6 +187,7 @@ class Listener:
         wake: WakeStage | None = None,
         command_timeout_s: float = 5.0,
         on_drop: OnDrop | None = None,
+        on_end: OnEnd | None = None,
     ) -> None:
         """``onset_check`` defaults to the one a FrontEndVad carries (build_vad makes it from the config).
         With ``wake``, only speech after the wake phrase (or in a follow-up window) becomes an utterance.
@@ -209,6 +212,7 @@ class Listener:
         """What each utterance's tape keeps: all of a max-length one (the endpointer ends it there)."""
         self.max_pending = max_pending
         self.on_drop = on_drop
+        self.on_end = on_end
         self.dropped_utterances = 0
         self.short_frames = 0
         """Frames of the wrong length that were skipped (a source's partial last frame)."""
@@ -404,6 +408,22 @@ class Listener:
         utt._finish(UtteranceEnded(utt.id, utt.start, utt.start, "no_command", 0.0, now))
         log.info("utterance %d: no command within %.1f s of the wake word", utt.id, self.command_timeout_s)
         self._to_idle()
+        if self.on_end is not None:
+            self.on_end(utt)
+
+    def cut(self) -> None:
+        """End what is being heard now, at the end of the last frame read (listening was muted): the
+        utterance in flight ends as ``end_of_audio``, a wake word still waiting for its command as
+        ``no_command``, and the endpointer forgets its pre-roll, so audio from before the cut never
+        opens a later utterance."""
+        if self.wake is not None and self.mode == "handoff":
+            self.mode = "armed"  # the phrase's collected frames are dropped with the stage's reset below
+        self._dispatch(self.endpointer.finish(self._last_end))
+        if self._armed is not None:
+            self._no_command(self._last_end)
+        if self.wake is not None and self.mode != "idle":
+            self._to_idle()
+        self.endpointer.rearm(self._last_end)
 
     def _to_idle(self) -> None:
         self.mode = "idle"
@@ -478,6 +498,8 @@ class Listener:
                 )
                 if self.wake is not None:
                     self._to_idle()
+                if self.on_end is not None:
+                    self.on_end(utt)
 
     def _drop(self, stale: Utterance, why: str) -> None:
         self.dropped_utterances += 1

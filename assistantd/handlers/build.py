@@ -47,17 +47,20 @@ def build_runner(
     on_ring: Callable[[Timer, float], None] = lambda timer, late_s: None,
     site_id: str | None = None,
     memory: ConversationMemory | None = None,
+    voice: Voice | None = None,
 ) -> Runner:
     """The runner for ``config``. ``gate`` is shared with the listener; call ``await runner.start()``.
 
     ``timers``: the daemon's board (kept across reloads); given, the runner also runs an alarm clock on it
     (ringing ``sounds``' alarm and the spoken alarm, then calling ``on_ring``). None: timer bindings get a
     board of their own. ``site_id`` keys conversation handlers' follow-ups (default: the host name);
-    ``memory`` holds them (default: a new one)."""
+    ``memory`` holds them (default: a new one). ``voice``: the daemon's (site_runtime.py), shared with
+    MQTT say requests; None makes one."""
     site = site_id or socket.gethostname()
     conversations = memory if memory is not None else ConversationMemory()
     base_env = inherited_env(os.environ if environ is None else environ)
-    voice = Voice(config.tts, gate, base_env=base_env, kill_grace_s=config.kill_grace_s)
+    if voice is None:
+        voice = Voice(config.tts, gate, base_env=base_env, kill_grace_s=config.kill_grace_s)
     publisher: MqttPublisher | None = None
     services: list[Service] = []
     specs = [b.spec for b in config.bindings] + ([config.fallback] if config.fallback is not None else [])

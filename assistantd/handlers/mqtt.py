@@ -19,12 +19,11 @@ from typing import Any
 
 import aiomqtt
 
-from assistantd.backoff import backoff
 from assistantd.config.handler_specs import MqttSpec
 from assistantd.config.handlers import MqttConnection
 from assistantd.errors import HandlerError
 from assistantd.handlers.base import Invocation
-from assistantd.mqtt_client import ClientFactory, connect, disconnect, new_client
+from assistantd.mqtt_client import ClientFactory, stay_connected
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +44,11 @@ class MqttPublisher:
         *,
         client_factory: ClientFactory = aiomqtt.Client,
         rand: Callable[[], float] = random.random,
+        what: str = "handlers",
     ) -> None:
+        """``what`` names the connection's user in its log lines (handlers, events)."""
         self.connection = connection
+        self.what = what
         self._client_factory = client_factory
         self._rand = rand
         self._queue: asyncio.Queue[_Message] = asyncio.Queue(maxsize=connection.queue_size)
@@ -56,25 +58,18 @@ class MqttPublisher:
         """Set while a broker connection is up (tests and status reports read it)."""
 
     async def run(self) -> None:
-        """Connect, publish, reconnect; runs until cancelled."""
+        """Connect, publish, reconnect; runs until cancelled. Logs an outage once (mqtt_client.Outage)."""
         c = self.connection
-        delays = None
-        while True:
-            try:
-                client = await connect(new_client(c, identifier=c.client_id, factory=self._client_factory))
-                log.info("MQTT connected to %s:%d as %s", c.host, c.port, c.client_id)
-                delays = None
-                self.connected.set()
-                try:
-                    await self._publish_queued(client)
-                finally:
-                    self.connected.clear()
-                    await disconnect(client)
-            except aiomqtt.MqttError as err:
-                delays = delays or backoff(c.retry_initial_s, c.retry_max_s, rand=self._rand)
-                delay = next(delays)
-                log.warning("MQTT broker %s:%d: %s; reconnecting in %.1f s", c.host, c.port, err, delay)
-                await asyncio.sleep(delay)
+        await stay_connected(
+            c,
+            self._publish_queued,
+            what=self.what,
+            identifier=c.client_id,
+            factory=self._client_factory,
+            logger=log,
+            connected=self.connected,
+            rand=self._rand,
+        )
 
     async def _publish_queued(self, client: Any) -> None:
         while True:

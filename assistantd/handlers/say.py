@@ -27,7 +27,7 @@ class Voice:
         self.tts = tts
         self.gate = gate
         self._base_env = dict(base_env)
-        self._kill_grace_s = kill_grace_s
+        self.kill_grace_s = kill_grace_s
         self._lock = asyncio.Lock()
 
     def argv(self, text: str) -> tuple[list[str], bytes]:
@@ -53,7 +53,7 @@ class Voice:
                 stdin=stdin,
                 env=self._base_env,
                 timeout_s=self.tts.timeout_s,
-                kill_grace_s=self._kill_grace_s,
+                kill_grace_s=self.kill_grace_s,
                 output_limit=4096,
             )
         if result.timed_out:

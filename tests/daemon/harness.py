@@ -220,7 +220,7 @@ class Daemon:
             with self._cond:
                 result = predicate()
         if not result:
-            tail = "\n".join(self.stderr[-15:])
+            tail = "\n".join(self.stderr[-int(os.environ.get("ASSISTANTD_TEST_LOG_TAIL", "15")) :])
             raise AssertionError(
                 f"{what}: not within {timeout} s (exit {self.proc.poll()}); log tail:\n{tail}"
             )

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from assistantd.app import TappedSource
 from assistantd.config.endpoint import EndpointConfig
 from assistantd.endpoint.listener import Listener
 from assistantd.endpoint.vad import build_vad
+from assistantd.tap import TappedSource
 from tests.endpoint.conftest import Float, mix
 from tests.endpoint.test_listener import PcmSource
 

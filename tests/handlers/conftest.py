@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import getpass
 import json
 import shutil
 import socket
@@ -36,10 +37,15 @@ def free_port() -> int:
 class Broker:
     """A real mosquitto process on 127.0.0.1; ``stop``/``start`` simulate an outage on the same port."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, options: str = "allow_anonymous true\n") -> None:
+        """``options``: mosquitto.conf lines for the listener (TLS files, a password file)."""
         self.port = free_port()
         self.conf = directory / "mosquitto.conf"
-        self.conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+        # Run as root, mosquitto drops to the user ``mosquitto``, who cannot read files under pytest's
+        # private tmp dirs (TLS keys, a password file): it stays the user running the tests instead.
+        self.conf.write_text(
+            f"user {getpass.getuser()}\nlistener {self.port} 127.0.0.1\n{options}persistence false\n"
+        )
         self.log = directory / "mosquitto.log"
         self.proc: subprocess.Popen[bytes] | None = None
 

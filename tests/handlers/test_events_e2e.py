@@ -58,6 +58,8 @@ class Subscriber:
     def __init__(self, broker: Broker) -> None:
         self.broker = broker
         self.messages: list[tuple[str, dict[str, Any]]] = []
+        self.states: list[str] = []
+        """The site's state topic (site.py), in order."""
         self.first_report = asyncio.Event()
 
     async def collect(self, ready: asyncio.Event, utterances: int) -> None:
@@ -66,6 +68,9 @@ class Subscriber:
             await client.subscribe("assistantd/#")
             ready.set()
             async for message in client.messages:
+                if str(message.topic) == f"assistantd/{SITE}/state":  # one plain word, not JSON
+                    self.states.append(bytes(message.payload).decode())
+                    continue
                 self.messages.append((str(message.topic), json.loads(bytes(message.payload))))
                 if str(message.topic) == f"assistantd/{SITE}/utterance":
                     self.first_report.set()
