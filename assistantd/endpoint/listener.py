@@ -20,11 +20,14 @@ recognizer can stream it. Both buffers are bounded; what happens when one is ful
 
 Utterances still waiting when listening stops (shutdown, reload, a failed source) go to ``on_drop`` too.
 
-While no utterance is in flight (continuous mode: the endpointer is idle; wake mode: ``idle``), a live
-source may hand frames over ``IDLE_HOLD_MS`` at a time (``hold_frames``): waking the loop for every 30 ms
-frame cost more than the listening itself (issue 13). An utterance's start or a wake word is then heard up
-to that much later, never lost; once one is in flight, every frame comes at once again, so where an
-utterance ends is decided without the delay.
+While no utterance is in flight, a live source may hand frames over several at a time (``hold_frames``):
+``IDLE_HOLD_MS`` in continuous mode while the endpointer is idle, ``WAKE_IDLE_HOLD_MS`` in wake mode's
+``idle``. Waking the loop for every 30 ms frame cost more than the listening itself (issue 13;
+bench/idle_cpu.py measured continuous mode at 1.54x its bare loop with 120 ms, 1.31x with 240 and 1.12x
+with 480). An utterance's start or a wake word is then heard up to that much later, never lost: nothing
+a user notices in continuous mode (the endpoint is what the reply waits for), a later chime in wake mode,
+hence the shorter hold there. Once an utterance is in flight every frame comes at once again, so where it
+ends is decided without the delay.
 
 With a wake stage (wake.py) the chain is source -> wake -> VAD -> endpointer, and listening has modes:
 
@@ -66,8 +69,12 @@ from assistantd.tasks import aclose_iterator, cancel_and_wait
 
 WakeMode = Literal["idle", "handoff", "armed", "command", "follow_up"]
 
-IDLE_HOLD_MS = 120
-"""While idle, a live source may collect this much audio before handing it over (module docstring)."""
+IDLE_HOLD_MS = 360
+"""In continuous mode, while no utterance is in flight, a live source may collect this much audio before
+handing it over (module docstring)."""
+WAKE_IDLE_HOLD_MS = 120
+"""The same in wake mode while only the detector listens: a detection (and its chime) is heard at most
+this much late."""
 
 log = logging.getLogger(__name__)
 
@@ -293,6 +300,7 @@ class Listener:
         last_end = 0.0
         size = frame_bytes(self.source.frame_ms)
         live = self.source.live
+        idle_hold_ms = IDLE_HOLD_MS if self.wake is None else WAKE_IDLE_HOLD_MS
         frames = self.source.frames()
         try:
             while not (self._stop_at_pause and self._at_rest()):
@@ -323,7 +331,7 @@ class Listener:
                 idle = self.endpointer.state is State.IDLE if self.wake is None else self.mode == "idle"
                 if idle is not self._holding:
                     self._holding = idle
-                    hold_frames(self.source, max(1, IDLE_HOLD_MS // self.source.frame_ms) if idle else 1)
+                    hold_frames(self.source, max(1, idle_hold_ms // self.source.frame_ms) if idle else 1)
                 if changed:
                     # Let consumers see the new audio now, even if the source never has to wait (a file).
                     await asyncio.sleep(0)

@@ -11,7 +11,7 @@ import pytest
 
 from assistantd.audio.frames import Frame, frame_bytes
 from assistantd.config.endpoint import EndpointConfig
-from assistantd.endpoint.listener import Listener, Utterance
+from assistantd.endpoint.listener import IDLE_HOLD_MS, Listener, Utterance
 from assistantd.endpoint.offline import segment_pcm
 from assistantd.endpoint.vad import build_vad
 from tests.endpoint.conftest import Float, Mix, mix
@@ -228,7 +228,9 @@ async def test_a_live_source_may_hold_frames_only_while_no_utterance_is_in_fligh
         utterances.append(utt)
     assert len(utterances) == 3
     # Idle at first: hold; each utterance: every frame at once from its trigger to its end decision.
-    assert [frames for frames, _ in source.holds] == [4] + [1, 4] * 3
+    held = IDLE_HOLD_MS // 30
+    assert held > 1
+    assert [frames for frames, _ in source.holds] == [held] + [1, held] * 3
     for k, utt in enumerate(utterances):
         (_, opened), (_, closed) = source.holds[2 * k + 1 : 2 * k + 3]
         assert utt.onset < opened < utt.onset + 1.0  # the start trigger fired in the first second
