@@ -123,6 +123,8 @@ class _Bare:
     def stop(self) -> None:
         self.proc.kill()
         self.proc.wait(10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
         self.device.close()
 
 
