@@ -21,13 +21,17 @@ recognizer can stream it. Both buffers are bounded; what happens when one is ful
 Utterances still waiting when listening stops (shutdown, reload, a failed source) go to ``on_drop`` too.
 
 While no utterance is in flight, a live source may hand frames over several at a time (``hold_frames``):
-``IDLE_HOLD_MS`` in continuous mode while the endpointer is idle, ``WAKE_IDLE_HOLD_MS`` in wake mode's
-``idle``. Waking the loop for every 30 ms frame cost more than the listening itself (issue 13;
-bench/idle_cpu.py measured continuous mode at 1.54x its bare loop with 120 ms, 1.31x with 240 and 1.12x
-with 480). An utterance's start or a wake word is then heard up to that much later, never lost: nothing
-a user notices in continuous mode (the endpoint is what the reply waits for), a later chime in wake mode,
-hence the shorter hold there. Once an utterance is in flight every frame comes at once again, so where it
-ends is decided without the delay.
+``IDLE_HOLD_MS`` in continuous mode while the endpointer is at rest (no voiced frame in its trigger
+window), ``WAKE_IDLE_HOLD_MS`` in wake mode's ``idle``. Waking the loop for every 30 ms frame cost more
+than the listening itself (issue 13; bench/idle_cpu.py measured continuous mode at 1.54x its bare loop
+with 120 ms, 1.31x with 240 and 1.12x with 480). Nothing is lost, but what the held frames hold is
+handled late. In continuous mode the first voiced frame ends the hold, and the start trigger needs
+``start_voiced_frames`` (6) of them, so it ends 150 ms after the first at the soonest: the trigger, and
+with it the utterance's start and the arbitration candidate sent then, comes at most IDLE_HOLD_MS - 150
+ms = 90 ms late (the candidates of two rooms must fall within ``mqtt.arbitration.window_ms``, 200 by
+default). In wake mode a detection (and
+its chime) comes at most WAKE_IDLE_HOLD_MS late. Once an utterance is in flight every frame comes at once,
+so where it ends is decided without delay.
 
 With a wake stage (wake.py) the chain is source -> wake -> VAD -> endpointer, and listening has modes:
 
@@ -58,7 +62,6 @@ from assistantd.endpoint.machine import (
     EndReason,
     Event,
     OnsetCheck,
-    State,
     UtteranceAudio,
     UtteranceEnded,
     UtteranceStarted,
@@ -69,9 +72,9 @@ from assistantd.tasks import aclose_iterator, cancel_and_wait
 
 WakeMode = Literal["idle", "handoff", "armed", "command", "follow_up"]
 
-IDLE_HOLD_MS = 360
-"""In continuous mode, while no utterance is in flight, a live source may collect this much audio before
-handing it over (module docstring)."""
+IDLE_HOLD_MS = 240
+"""In continuous mode, while the endpointer is at rest (no voiced frame in its trigger window), a live
+source may collect this much audio before handing it over (module docstring)."""
 WAKE_IDLE_HOLD_MS = 120
 """The same in wake mode while only the detector listens: a detection (and its chime) is heard at most
 this much late."""
@@ -328,7 +331,7 @@ class Listener:
                     continue
                 last_end = self._last_end = frame.t + self.source.frame_ms / 1000
                 changed = self._endpoint(frame) if self.wake is None else self._wake_step(frame)
-                idle = self.endpointer.state is State.IDLE if self.wake is None else self.mode == "idle"
+                idle = self.endpointer.at_rest() if self.wake is None else self.mode == "idle"
                 if idle is not self._holding:
                     self._holding = idle
                     hold_frames(self.source, max(1, idle_hold_ms // self.source.frame_ms) if idle else 1)
