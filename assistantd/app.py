@@ -7,9 +7,9 @@ the pipeline sees small protocols, so both are tested with real parts or honest 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import difflib
 import logging
+import os
 import socket
 import sys
 import time
@@ -32,6 +32,7 @@ from assistantd.handlers.base import Invocation
 from assistantd.handlers.base import Outcome as HandlerOutcome
 from assistantd.handlers.build import build_runner
 from assistantd.handlers.runner import Runner
+from assistantd.handlers.sounds import SoundPlayer
 from assistantd.handlers.speaking import SpeakingGate
 from assistantd.intents.loader import load_matcher
 from assistantd.metrics import Metrics
@@ -42,8 +43,10 @@ from assistantd.report import JsonLines, Outcome, UtteranceReport
 from assistantd.shared_models import SharedModels
 from assistantd.systemd import ProgressWatchdog
 from assistantd.tasks import aclose_iterator
+from assistantd.timers import Timer, TimerBoard
 
 if TYPE_CHECKING:
+    from assistantd.arbitration_link import ArbitrationLink
     from assistantd.events import MqttEvents
 
 log = logging.getLogger(__name__)
@@ -121,9 +124,14 @@ class AssistantApp:
         wake: WakeStage | None = None,
         models: SharedModels | None = None,
         events: MqttEvents | None = None,
+        sounds: SoundPlayer | None = None,
+        timers: TimerBoard | None = None,
+        arbitration: ArbitrationLink | None = None,
     ) -> None:
         """``wake`` None: continuous listening (every utterance the VAD finds is a command). ``models``:
-        where the Silero model comes from (the daemon's, kept across reloads); None loads one."""
+        where the Silero model comes from (the daemon's, kept across reloads); None loads one.
+        ``sounds``: the feedback player (wake chime, error tone). ``timers``: the daemon's timer board,
+        configured from this config when the app starts."""
         self.config = config
         self.metrics = metrics
         self.source = source
@@ -135,6 +143,8 @@ class AssistantApp:
         """What reads each finished report: one JSON line per utterance (the --input main job's stdout),
         then the MQTT events (events.py)."""
         self.events = events
+        self.arbitration = arbitration
+        """Several rooms, one broker: the pipeline asks it whether this site acts on an utterance."""
         if events is not None:
             self.sinks.append(events)
         # The chain of stages (module docstring): the mute, then the wake stage, VAD and endpointer.
@@ -167,12 +177,14 @@ class AssistantApp:
             metrics,
             clock=clock,
             keep_audio=saver.save if saver is not None else None,
+            claimer=arbitration,
         )
         self._hearing: Utterance | None = None
         self._recognizing = 0
         self._recognizer_failing = False
         """The configured recognizer failed the last utterance (its fallback, if any, took over)."""
-        self._chimes: set[asyncio.Task[None]] = set()
+        self.sounds = sounds
+        self.timers = timers
 
     def _progress(self) -> None:
         if self.watchdog is not None:
@@ -185,17 +197,22 @@ class AssistantApp:
         if isinstance(self.source, MicrophoneSource):
             await self.source.preflight()
         await start_recognizer(self.recognizer)
+        if self.timers is not None:  # before the runner starts its alarm clock on the board
+            cfg = self.config.timers
+            self.timers.configure(cfg.max_running, cfg.state_path(self.config.base_dir, os.environ))
         await self.runner.start()
         if self.events is not None:
             self.events.start()
+        if self.arbitration is not None:
+            self.arbitration.start()
 
     async def utterances(self) -> AsyncIterator[UtteranceLike]:
         stream = self.listener.utterances()
         try:
             async for utterance in stream:
                 self._hearing = utterance
-                if utterance.wake is not None and self.config.wake.chime:
-                    self._chime(self.config.wake.chime)
+                if utterance.wake is not None and self.sounds is not None:
+                    self.sounds.play_soon("wake")
                 yield utterance
         finally:
             await aclose_iterator(stream)
@@ -257,22 +274,20 @@ class AssistantApp:
                 new.resume_at(previous.tap.end_s)
 
     async def aclose(self, grace_s: float) -> None:
-        if self._chimes:  # a chime is short: let it finish within the grace period
-            _, playing = await asyncio.wait(set(self._chimes), timeout=grace_s)
-            for chime in playing:
-                chime.cancel()
-            if playing:
-                await asyncio.wait(playing)
         started = time.monotonic()
         await self.runner.aclose(grace_s)  # the last reports are finished (and offered to the sinks) here
+        if self.sounds is not None:  # a sound is short: it may finish within what is left of the grace
+            await self.sounds.aclose(max(0.0, grace_s - (time.monotonic() - started)))
         if self.events is not None:
             await self.events.aclose(max(0.0, grace_s - (time.monotonic() - started)))
+        if self.arbitration is not None:
+            await self.arbitration.aclose()
         # The decoder threads get at least STOP_CLOSE_S to finish their last job, off the loop.
         await close_recognizer(self.recognizer, max(grace_s, STOP_CLOSE_S))
 
     # -- Dispatcher protocol (called by the pipeline) -------------------------------------------
     async def dispatch(self, report: UtteranceReport) -> None:
-        if report.outcome is not Outcome.NO_COMMAND:  # a bare wake word says nothing about the recognizer
+        if report.outcome not in (Outcome.NO_COMMAND, Outcome.DEFERRED):  # they say nothing of the recognizer
             self._recognizer_failing = report.outcome is Outcome.LOST or report.fell_back
         rejected = report.outcome is Outcome.REJECTED
         if not report.text or (rejected and not self.config.recognizer.local.reject.run_fallback):
@@ -307,29 +322,6 @@ class AssistantApp:
         else:
             self._finished(report, task.result())
 
-    def _chime(self, path: str) -> None:
-        """Play the chime without waiting for it (the microphone stays open: see WakeConfig.chime)."""
-
-        async def play() -> None:
-            try:
-                process = await asyncio.create_subprocess_exec(
-                    "aplay", "-q", path, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
-                )
-            except OSError as err:
-                log.warning("wake chime: cannot run aplay (%s)", err.strerror or err)
-                return
-            try:
-                await process.wait()
-            finally:
-                if process.returncode is None:
-                    with contextlib.suppress(ProcessLookupError):
-                        process.kill()
-                    await process.wait()
-
-        task = asyncio.get_running_loop().create_task(play(), name="wake-chime")
-        self._chimes.add(task)
-        task.add_done_callback(self._chimes.discard)
-
     def _dropped(self, utterance: Utterance, why: str) -> None:
         """The listener discarded an utterance unheard (a live source the pipeline fell behind)."""
         self.unheard(utterance, why)
@@ -361,6 +353,10 @@ class AssistantApp:
         report.handlers = outcomes
         if dropped:
             report.outcome, report.error = Outcome.DROPPED, dropped
+        if self.sounds is not None and (
+            report.outcome is Outcome.LOST or any(not outcome.ok for outcome in outcomes)
+        ):
+            self.sounds.play_soon("error")  # a command that failed: the recognizer lost it or a handler
         for sink in self.sinks:
             sink.emit(report)
 
@@ -389,11 +385,13 @@ def build_app(
     report_to: TextIO | None = None,
     source: AudioSource | None = None,
     models: SharedModels | None = None,
+    timers: TimerBoard | None = None,
 ) -> AssistantApp:
     """Build every collaborator for ``config``. Raises ConfigError/AudioError before anything runs.
 
     ``source`` is an audio source already made (tests); otherwise it is opened from ``input_path``.
     ``models``: the daemon's models kept across reloads (shared_models.py); None loads fresh ones.
+    ``timers``: the daemon's timer board, kept across reloads (timers.py); None makes one for this app.
     """
     gate = SpeakingGate()
     if source is None:
@@ -406,13 +404,31 @@ def build_app(
 
         detector = load_detector(config.wake, config.source)
         wake = WakeStage(detector, config.audio.frame_ms, config.wake.refractory_s)
-    runner = build_runner(config.handlers, gate)
-    events = None
-    if config.mqtt is not None and config.mqtt.events:
-        # aiomqtt and paho cost ~2.3 MB of RSS: loaded only when events are on (issue 6).
-        from assistantd.events import MqttEvents  # noqa: PLC0415
+    site_id = (config.mqtt.site_id if config.mqtt is not None else None) or socket.gethostname()
+    sounds = SoundPlayer(
+        config.feedback, gate, environ=os.environ, on_played=lambda event: metrics.inc("sounds_played")
+    )
+    if timers is None:
+        timers = TimerBoard()
 
-        events = MqttEvents(config.mqtt, config.mqtt.site_id or socket.gethostname(), metrics)
+    def rung(timer: Timer, late_s: float) -> None:
+        metrics.inc("timers_rung")
+        if events is not None:
+            events.timer_rung(timer, late_s)
+
+    runner = build_runner(config.handlers, gate, timers=timers, sounds=sounds, on_ring=rung, site_id=site_id)
+    events = None
+    arbitration = None
+    if config.mqtt is not None:
+        # aiomqtt and paho cost ~2.3 MB of RSS: loaded only when events or arbitration are on (issue 6).
+        if config.mqtt.events:
+            from assistantd.events import MqttEvents  # noqa: PLC0415
+
+            events = MqttEvents(config.mqtt, site_id, metrics)
+        if config.mqtt.arbitration.enabled:
+            from assistantd.arbitration_link import ArbitrationLink  # noqa: PLC0415
+
+            arbitration = ArbitrationLink(config.mqtt, site_id, metrics)
     # Last of what may raise: a recognizer borrowed from ``models`` is given back only by the app's aclose.
     recognizer = recognizer_for(config, with_fallback=True, models=models)
     return AssistantApp(
@@ -429,4 +445,7 @@ def build_app(
         wake=wake,
         models=models,
         events=events,
+        sounds=sounds,
+        timers=timers,
+        arbitration=arbitration,
     )

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
 
 import aiomqtt
 
 from assistantd.config.mqtt import MqttConfig, events_client_id
 from assistantd.handlers.mqtt import MqttPublisher
-from assistantd.hermes import messages
+from assistantd.hermes import messages, topic_level
 from assistantd.metrics import Metrics
 from assistantd.mqtt_client import ClientFactory
 from assistantd.report import UtteranceReport
 from assistantd.tasks import cancel_and_reap
+from assistantd.timers import Timer
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +69,22 @@ class MqttEvents:
                     "connected" if self.publisher.connected.is_set() else "not connected",
                 )
             self._dropping += 1
+
+    def timer_rung(self, timer: Timer, late_s: float) -> None:
+        """A timer rang: ``assistantd/<site_id>/timer`` (README: MQTT events), dropped like any event
+        when the queue is full."""
+        payload = {
+            "siteId": self.site_id,
+            "id": timer.id,
+            "name": timer.name,
+            "label": timer.label,
+            "durationS": timer.duration_s,
+            "lateS": round(late_s, 3),
+            "alarm": timer.alarm,
+        }
+        topic = f"assistantd/{topic_level(self.site_id)}/timer"
+        if not self.publisher.offer(topic, json.dumps(payload, ensure_ascii=False).encode()):
+            self.metrics.inc("mqtt_events_dropped")
 
     def start(self) -> None:
         """Start the publisher's connection task (inside the loop); the app's aclose stops it."""

@@ -6,7 +6,7 @@ Which messages each outcome gives (README, "MQTT events"):
 - the same, no intent matched: hotword*, textCaptured, intentNotRecognized, utterance
 - rejected (the offline check refused the grammar's nearest command): hotword*, intentNotRecognized,
   utterance (the forced text is not what was said, so no textCaptured)
-- silent, no command, lost, dropped: hotword*, utterance (no words, or nothing acted on)
+- silent, no command, lost, dropped, deferred: hotword*, utterance (no words, or nothing acted on)
 
 \\* only when a wake word opened the utterance. Every payload carries ``siteId`` and ``sessionId`` (the
 report's id, the JSON line's ``id``).

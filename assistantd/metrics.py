@@ -21,16 +21,24 @@ COUNTERS = {
     "handler_failures": "Handler runs that failed",
     "capture_restarts": "Times the audio device was reopened",
     "dropped_frames": "Audio frames dropped because the loop fell behind",
-    "muted_frames": "Audio frames held back while the assistant spoke (it does not hear its own replies)",
+    "muted_frames": "Audio frames held back while the assistant spoke or played a sound (it does not hear "
+    "itself)",
+    "timers_rung": "Timers that rang (the alarm sound and the spoken alarm)",
+    "sounds_played": "Feedback sounds played (wake chime, error tone, timer alarm)",
     "wake_detections": "Wake words heard (each opens an utterance)",
     "wake_no_command": "Wake words no command followed",
     "mqtt_events_dropped": "MQTT event messages dropped because the event queue was full (broker down)",
+    "arbitration_won": "Utterances this site acted on after announcing them to the other sites",
+    "arbitration_lost": "Utterances left to another site that heard them better (reported as deferred)",
+    "arbitration_alone": "Utterances decided without the other sites (no broker, or the announcement failed)",
+    "arbitration_late": "Other sites' announcements that came after this site had decided",
     "abandoned_calls": "Blocking calls (device, HTTP, decoder, library) abandoned past their deadline",
 }
 
 STAGES = {
     "endpoint_to_final": "Time from the endpoint to the final transcript",
     "utterance": "Length of utterances",
+    "arbitration_wait": "Time the transcript waited for the arbitration decision (the latency it adds)",
 }
 
 

@@ -37,6 +37,9 @@ class Outcome(StrEnum):
     """No text: every recognizer failed, or the daemon stopped or failed before one answered."""
     DROPPED = "dropped"
     """Not acted on: dropped unheard (a live source the pipeline fell behind) or its handlers not run."""
+    DEFERRED = "deferred"
+    """Not acted on here: another site heard the same utterance better and acted on it (arbitration.py);
+    ``note`` names the site."""
 
 
 @dataclass
@@ -56,6 +59,8 @@ class UtteranceReport:
     score: float | None = None
     latency_ms: float | None = None
     """Endpoint (last audio chunk) -> final text in hand."""
+    arbitration_wait_ms: float | None = None
+    """Final text in hand -> the other sites' verdict (several rooms: the latency arbitration added)."""
     error: str | None = None
     """Why there is no text (lost), or why nothing ran (dropped)."""
     wake: Detection | None = None
@@ -80,6 +85,8 @@ class UtteranceReport:
             out["INTENT"] = self.intent
         if self.latency_ms is not None:
             out["LATENCY_MS"] = f"{self.latency_ms:.0f}"
+        if self.arbitration_wait_ms is not None:
+            out["ARBITRATION_WAIT_MS"] = f"{self.arbitration_wait_ms:.0f}"
         if self.error:
             out["ERROR"] = self.error
         if self.verdict is not None and self.verdict.score is not None:

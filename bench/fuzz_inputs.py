@@ -4,9 +4,10 @@ Issue 10's property: whatever config, intent or WAV file a user writes, assistan
 error (a ConfigError or AudioError) or accepts it; never a traceback, a walk of the disk or gigabytes of
 memory. Two seeded mutation loops, in the spirit of ``bench.fuzz``:
 
-* configs: the shipped ``config/assistant.yaml`` and ``config/intents/{en,zh}.yaml`` in a fresh directory,
-  one of them mutated - values retyped, deleted, made huge or deeply nested, keys invented, templates
-  given unbalanced or deep brackets and rule references, ``intents.files`` given hostile globs, and text
+* configs: the shipped ``config/assistant.yaml``, ``config/intents/{en,zh}.yaml`` and ``config/sounds`` in a
+  fresh directory, one of the YAML files mutated - values retyped, deleted, made huge or deeply nested,
+  keys invented, templates given unbalanced or deep brackets and rule references, ``intents.files``
+  given hostile globs, and text
   damage (bytes flipped, lines cut or doubled, YAML punctuation inserted, hundreds of brackets). Each
   case is loaded in-process as ``assistantd check-config`` does: config, intent files, bindings.
 * WAVs: small PCM files of several formats whose header fields (chunk sizes, channels, rate, width, tag)
@@ -245,6 +246,8 @@ def make_config_case(rng: random.Random, tmp: Path) -> Path:
                 text = _mutate_data_or_text(rng, text)
         (tmp / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp / name).write_text(text, encoding="utf-8")
+    # The feedback sounds the shipped config names (binary, never mutated).
+    shutil.copytree(REPO / "config" / "sounds", tmp / "sounds", dirs_exist_ok=True)
     return tmp / "assistant.yaml"
 
 

@@ -93,11 +93,13 @@ class Figures:
 def write_config(
     work: Path, name: str, wake: str | None, recognizer: dict[str, Any], intents: list[str]
 ) -> Path:
-    """The shipped config with ``wake.model`` and ``recognizer`` replaced, every intent bound to exec true."""
+    """The shipped config with ``wake.model`` and ``recognizer`` replaced, every intent bound to exec true,
+    no feedback sounds."""
     cfg = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))
     cfg["wake"]["model"] = wake
     cfg["recognizer"] = recognizer
     cfg["intents"]["files"] = [str(CONFIG.parent / "intents" / "*.yaml")]
+    cfg["feedback"] = {}  # no sounds: the bench measures listening and recognition
     cfg["handlers"] = {
         "bindings": [{"intent": intent, "exec": {"argv": ["true"], "timeout_s": 5}} for intent in intents]
     }

@@ -1,7 +1,8 @@
 """Cloud-recognizer latency, CPU and robustness on loopback: ``python -m bench.recognizer``.
 
-For volcengine and zyun, against the fake sauc server answering at once (tests/fakes/sauc.py, run on its
-own thread and event loop so the client's CPU can be measured alone with ``time.thread_time``):
+For volcengine and zyun against the fake sauc server, and wyoming against the fake Wyoming server (the
+``wyoming`` library's AsyncTcpServer, scripted transcript), each answering at once (tests/fakes/, run on
+their own thread and event loop so the client's CPU can be measured alone with ``time.thread_time``):
 
 * onset -> first audio byte at the server (transcribe() called with the onset's pre-roll ready)
 * endpoint -> final text in hand (the audio iterator ends -> transcribe() returns), p50/p95
@@ -30,9 +31,12 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 
 from assistantd.audio.frames import BYTES_PER_SECOND
+from assistantd.config import Config
+from assistantd.recognizer.base import Recognizer
 from assistantd.recognizer.registry import build_recognizer
 from bench.fuzz import FUZZERS, report
 from tests.fakes.sauc import FakeSauc
+from tests.fakes.wyoming import FakeWyomingStt
 from tests.recognizer.sauc_support import PHRASE, recognizer_config, synth_speech
 
 FRAME_MS = 30
@@ -73,11 +77,17 @@ async def _utterance(pcm: bytes, speed: float, marks: dict[str, float]) -> Async
     marks["endpoint"] = time.perf_counter()
 
 
+def _recognizer(vendor: str, fake: FakeSauc | FakeWyomingStt) -> Recognizer:
+    if isinstance(fake, FakeWyomingStt):
+        block = {"default": "wyoming", "fallback": None, "wyoming": {"url": fake.url}}
+        return build_recognizer(vendor, Config.from_dict({"recognizer": block}).recognizer)
+    return build_recognizer(vendor, recognizer_config(), url_override=fake.url)
+
+
 async def _bench_vendor(
-    vendor: str, fake: FakeSauc, pcm: bytes, n: int, speed: float
+    vendor: str, fake: FakeSauc | FakeWyomingStt, pcm: bytes, n: int, speed: float
 ) -> dict[str, list[float]]:
-    cfg = recognizer_config()
-    rec = build_recognizer(vendor, cfg, url_override=fake.url)
+    rec = _recognizer(vendor, fake)
     out: dict[str, list[float]] = {"first_byte": [], "final": [], "cpu": []}
     for _ in range(n):
         marks: dict[str, float] = {}
@@ -131,7 +141,10 @@ def main(argv: list[str] | None = None) -> None:
 
     servers = _ServerThread()
     try:
-        fakes = {v: FakeSauc(PHRASE, vendor=v) for v in ("volcengine", "zyun")}
+        fakes: dict[str, FakeSauc | FakeWyomingStt] = {
+            v: FakeSauc(PHRASE, vendor=v) for v in ("volcengine", "zyun")
+        }
+        fakes["wyoming"] = FakeWyomingStt(PHRASE)
         for fake in fakes.values():
             servers.run(fake.__aenter__())
         echo = servers.run(_start_echo())

@@ -66,7 +66,7 @@ if live; then
     usermod -a -G audio "$USER_NAME"
 fi
 
-install -d -m 0755 "$OPT" "$ETC" "$ETC/intents" "$UNIT_DIR"
+install -d -m 0755 "$OPT" "$ETC" "$ETC/intents" "$ETC/sounds" "$UNIT_DIR"
 install -d -m 0700 "$ETC/credentials"
 if [ "$VENV" = yes ]; then
     [ -x "$OPT/venv/bin/python" ] || python3 -m venv "$OPT/venv"
@@ -92,6 +92,9 @@ copy_config() {
 copy_config "$SRC/config/assistant.yaml" "$ETC/assistant.yaml"
 for f in "$SRC"/config/intents/*.yaml; do
     [ -e "$f" ] && copy_config "$f" "$ETC/intents/$(basename "$f")"
+done
+for f in "$SRC"/config/sounds/*.wav; do
+    [ -e "$f" ] && copy_config "$f" "$ETC/sounds/$(basename "$f")"
 done
 
 install -m 0644 "$SRC/systemd/assistantd.service" "$UNIT_DIR/assistantd.service"

@@ -23,7 +23,7 @@ vad = build_vad(EndpointConfig())
 frames = Framer(30).push(ToMono16k(16000, 1, 2).process(bytes(range(256)) * 60))
 verdicts = [vad.is_speech(f.pcm) for f in frames]
 assert frames and vad.last.level_db > -100, (len(frames), vad.last)
-unwanted = ("numpy", "soxr", "aiomqtt", "paho", "systemd", "rapidfuzz")
+unwanted = ("numpy", "soxr", "aiomqtt", "paho", "wyoming", "systemd", "rapidfuzz")
 print(" ".join(sorted(m for m in unwanted if m in sys.modules)))
 """
 

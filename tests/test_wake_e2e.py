@@ -33,11 +33,14 @@ def speech(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, list[Any], 
     return pcm, placed, cache
 
 
-def _config(tmp: Path, recognizer: str, wake: str = "", command_timeout_s: float = 4) -> Path:
+def _config(
+    tmp: Path, recognizer: str, wake: str = "", command_timeout_s: float = 4, feedback: str = "{}"
+) -> Path:
     path = tmp / "assistant.yaml"
     path.write_text(
         f"""
 wake: {{model: okay_nabu, command_timeout_s: {command_timeout_s}{wake}}}
+feedback: {feedback}
 recognizer:
 {recognizer}
 intents: {{files: ["{INTENTS}"]}}
@@ -109,7 +112,7 @@ async def test_a_cloud_recognizer_hears_nothing_unaddressed(
     assert heard == said
 
 
-async def test_the_chime_plays_when_the_phrase_is_heard(
+async def test_the_wake_sound_plays_when_the_phrase_is_heard(
     speech: tuple[bytes, list[Any], Path], tmp_path: Path
 ) -> None:
     if shutil.which("aplay") is None:
@@ -124,7 +127,7 @@ async def test_the_chime_plays_when_the_phrase_is_heard(
         encoding="utf-8",
     )
     local = f'  default: local\n  fallback: null\n  local: {{cache_dir: "{cache}"}}'
-    config = _config(tmp_path, local, wake=f', chime: "{chime}"')
+    config = _config(tmp_path, local, feedback=f'{{wake: "{chime}"}}')
     lines, _ = await run_ok(config, write_wav(tmp_path / "wake.wav", pcm), {"ALSA_CONFIG_PATH": str(alsa)})
     assert len(lines) == 4
     assert played.read_bytes().startswith(bytes(range(256)) * 25)

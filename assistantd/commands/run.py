@@ -18,6 +18,7 @@ from assistantd.recognizer.decoder_thread import DECODER_THREADS
 from assistantd.service import EXIT_STOP_DEADLINE, App, Service
 from assistantd.shared_models import SharedModels
 from assistantd.systemd import ProgressWatchdog
+from assistantd.timers import TimerBoard
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +27,13 @@ def run(config_path: Path | None, input_path: str | None, pace: bool, verbose: b
     """``verbose`` (``-v``) wins over the config's ``service.log_level``."""
     # One set of models for the daemon's life: a reload rebuilds only what its config changed.
     models = SharedModels()
+    # Timers too: a reload replaces the app, never the timers it started (timers.py).
+    timers = TimerBoard()
 
     def build(config: Config, metrics: Metrics, watchdog: ProgressWatchdog) -> App:
-        return build_app(config, metrics, watchdog, input_path=input_path, pace=pace, models=models)
+        return build_app(
+            config, metrics, watchdog, input_path=input_path, pace=pace, models=models, timers=timers
+        )
 
     def arm_exit(seconds: float) -> None:
         exit_deadline.arm(seconds, EXIT_STOP_DEADLINE)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from assistantd.config.audio import AudioConfig
 from assistantd.config.endpoint import EndpointConfig
+from assistantd.config.feedback import FeedbackConfig
 from assistantd.config.files import read_yaml
 from assistantd.config.handlers import HandlersConfig
 from assistantd.config.intents import IntentsConfig
@@ -21,6 +22,7 @@ from assistantd.config.reader import Context, Node
 from assistantd.config.recognizer import RecognizerConfig
 from assistantd.config.secret import Secret
 from assistantd.config.service import ServiceConfig
+from assistantd.config.timers import TimersConfig
 from assistantd.config.wake import WakeConfig
 from assistantd.errors import ConfigError
 
@@ -30,12 +32,14 @@ __all__ = [
     "Config",
     "ConfigError",
     "EndpointConfig",
+    "FeedbackConfig",
     "HandlersConfig",
     "IntentsConfig",
     "MqttConfig",
     "RecognizerConfig",
     "Secret",
     "ServiceConfig",
+    "TimersConfig",
     "WakeConfig",
     "default_config_path",
     "load_config",
@@ -53,6 +57,8 @@ class Config:
     handlers: HandlersConfig = HandlersConfig()
     service: ServiceConfig = ServiceConfig()
     wake: WakeConfig = WakeConfig()
+    feedback: FeedbackConfig = FeedbackConfig()
+    timers: TimersConfig = TimersConfig()
     mqtt: MqttConfig | None = None
     """This site's broker connection and events (mqtt.py); None: no ``mqtt:`` section."""
     source: str = "<defaults>"
@@ -83,6 +89,8 @@ class Config:
             ),
             service=ServiceConfig.from_node(node.node("service")),
             wake=WakeConfig.from_node(node.node("wake"), base_dir),
+            feedback=FeedbackConfig.from_node(node.node("feedback"), base_dir),
+            timers=TimersConfig.from_node(node.node("timers")),
             mqtt=mqtt,
             source=source,
             base_dir=base_dir,

@@ -1,4 +1,5 @@
-"""One handler spec per family (``exec``, ``http``, ``mqtt``, ``homeassistant``, ``say``), checked at load.
+"""One handler spec per family (``exec``, ``http``, ``mqtt``, ``homeassistant``, ``say``, ``timer``,
+``conversation``), checked at load.
 
 Each binding or fallback is a mapping with exactly one family key; ``parse_spec`` finds it and builds the
 frozen spec. Templates are parsed here, so a bad placeholder is a ConfigError with its key path, never a
@@ -89,7 +90,48 @@ class SaySpec:
     """What to say, through the handlers.tts command."""
 
 
-HandlerSpec = ExecSpec | HttpSpec | MqttSpec | HomeAssistantSpec | SaySpec
+@dataclass(frozen=True)
+class ConversationSpec:
+    """Home Assistant's conversation API (``POST /api/conversation/process``) through the
+    ``handlers.homeassistant`` connection; its spoken reply goes through ``handlers.tts``."""
+
+    text: Template = Template.parse("{text}")
+    """What to send as ``text``: by default the utterance as recognized."""
+    language: str | None = None
+    """``language`` (e.g. en, de); null lets Home Assistant use its configured language."""
+    agent_id: str | None = None
+    """``agent_id``: a conversation agent (e.g. conversation.home_assistant or an LLM agent's entity);
+    null for the default agent."""
+    follow_up_s: float = 300.0
+    """The ``conversation_id`` Home Assistant returns is sent with this site's next request when it comes
+    within this many seconds of the last reply (so "and in the bedroom?" follows up); 0 for never."""
+    timeout_s: float = 15.0
+    """Deadline for Home Assistant's answer (an LLM agent may take seconds)."""
+    speak: bool = True
+    """Speak the reply (``response.speech.plain.speech``); false to only act."""
+
+
+TIMER_ACTIONS = ("start", "cancel", "status")
+TIMER_LANGUAGES = ("en", "zh")
+
+
+@dataclass(frozen=True)
+class TimerSpec:
+    action: str
+    """start (the duration is the sum of the ``hours``, ``minutes`` and ``seconds`` slots; an optional
+    ``name`` slot names it), cancel (the named timer, else all), or status (how long is left)."""
+    reply: Template | None = None
+    """Said (handlers.tts) after the action; null: the language's own sentence. Placeholders: the slots,
+    plus {duration} and {timer} (start), {count} (cancel); status says it once per running timer, soonest
+    first, with {left}, {duration} and {timer}."""
+    alarm: Template | None = None
+    """start only: said when the timer is up, after feedback.alarm; null: the language's own sentence
+    ("The 5 minute timer is done"). Placeholders: the slots, {duration} and {timer}."""
+    language: str = "en"
+    """en or zh: how {duration} and {left} are spoken, and the default sentences."""
+
+
+HandlerSpec = ExecSpec | HttpSpec | MqttSpec | HomeAssistantSpec | SaySpec | TimerSpec | ConversationSpec
 """Every family's spec: handlers/build.py matches on it and ends in ``assert_never``."""
 
 
@@ -272,8 +314,37 @@ def _homeassistant(node: Node) -> HomeAssistantSpec:
     )
 
 
+def _conversation(node: Node) -> ConversationSpec:
+    raw = node.raw("text", None)
+    agent = node.text("agent_id", ConversationSpec.agent_id)
+    if agent is not None and not re.fullmatch(r"[A-Za-z0-9_.-]+", agent):
+        raise node.error("agent_id", "expected an agent id such as conversation.home_assistant", agent)
+    return ConversationSpec(
+        text=ConversationSpec.text if raw is None else template(node, "text", raw),
+        language=node.text("language", ConversationSpec.language),
+        agent_id=agent,
+        follow_up_s=node.number("follow_up_s", ConversationSpec.follow_up_s, min=0, max=86400),
+        timeout_s=node.number("timeout_s", ConversationSpec.timeout_s, min=0.05, max=600),
+        speak=node.flag("speak", ConversationSpec.speak),
+    )
+
+
 def _say(node: Node) -> SaySpec:
     return SaySpec(text=template(node, "text", node.raw("text")))
+
+
+def _timer(node: Node) -> TimerSpec:
+    action = node.text("action", choices=TIMER_ACTIONS)
+    reply = node.raw("reply", TimerSpec.reply)
+    alarm = node.raw("alarm", TimerSpec.alarm)
+    if alarm is not None and action != "start":
+        raise node.error("alarm", "expected an alarm only with action: start", alarm)
+    return TimerSpec(
+        action=action,
+        reply=None if reply is None else template(node, "reply", reply),
+        alarm=None if alarm is None else template(node, "alarm", alarm),
+        language=node.text("language", TimerSpec.language, choices=TIMER_LANGUAGES),
+    )
 
 
 FAMILY_TABLE = (
@@ -282,6 +353,8 @@ FAMILY_TABLE = (
     Family("mqtt", MqttSpec, _mqtt, connection="mqtt"),
     Family("homeassistant", HomeAssistantSpec, _homeassistant, connection="homeassistant"),
     Family("say", SaySpec, _say),
+    Family("timer", TimerSpec, _timer),
+    Family("conversation", ConversationSpec, _conversation, connection="homeassistant"),
 )
 """Every handler family, in the order error messages list them. A new family is one line here."""
 

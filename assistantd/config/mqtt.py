@@ -8,6 +8,9 @@ mqtt:
   username: assistantd
   password: "credential:mqtt"  # by reference, never inline
   events: true                # publish each utterance's events (README, "MQTT events")
+  arbitration:                # several rooms, one broker (README, "Several rooms, one broker")
+    enabled: false
+    window_ms: 200
 ```
 The handler connection ``handlers.mqtt`` stays; when it is absent, mqtt handlers use this one.
 """
@@ -18,6 +21,29 @@ from dataclasses import dataclass
 
 from assistantd.config.handlers import MqttConnection
 from assistantd.config.reader import Node
+
+
+def arbitration_client_id(client_id: str, site_id: str) -> str:
+    """The arbitration exchange's client id (its own connection: announcements never queue behind events)."""
+    return f"{client_id}-{site_id}-arbiter"
+
+
+@dataclass(frozen=True)
+class ArbitrationConfig:
+    enabled: bool = False
+    """Announce each utterance and act only when this site heard it best (every site of the house must
+    turn it on; a site without it acts on everything it hears)."""
+    window_ms: int = 200
+    """How long a site waits for the others' announcements before deciding, milliseconds."""
+
+    @classmethod
+    def from_node(cls, node: Node) -> ArbitrationConfig:
+        cfg = cls(
+            enabled=node.flag("enabled", cls.enabled),
+            window_ms=node.integer("window_ms", cls.window_ms, min=20, max=2000),
+        )
+        node.finish()
+        return cfg
 
 
 def events_client_id(client_id: str, site_id: str) -> str:
@@ -35,6 +61,8 @@ class MqttConfig:
     (resolved when the app is built, config parsing stays pure)."""
     events: bool = True
     """Publish each utterance's events (Hermes topics and ``assistantd/<site_id>/utterance``)."""
+    arbitration: ArbitrationConfig = ArbitrationConfig()
+    """Which site acts when several heard the same utterance (arbitration.py)."""
 
     @classmethod
     def from_node(cls, node: Node) -> MqttConfig:
@@ -44,6 +72,11 @@ class MqttConfig:
                 "site_id", "expected a non-empty name without / + # or NUL (one topic level)", site_id
             )
         connection = MqttConnection.read(node)
-        cfg = cls(connection=connection, site_id=site_id, events=node.flag("events", cls.events))
+        cfg = cls(
+            connection=connection,
+            site_id=site_id,
+            events=node.flag("events", cls.events),
+            arbitration=ArbitrationConfig.from_node(node.node("arbitration")),
+        )
         node.finish()
         return cfg

@@ -17,14 +17,15 @@ from assistantd.config.huawei import HuaweiConfig
 from assistantd.config.local import LocalRecognizerConfig
 from assistantd.config.reader import Node
 from assistantd.config.volcengine import VolcengineConfig, ZyunConfig
+from assistantd.config.wyoming import WyomingConfig
 
-CloudVendorName = Literal["volcengine", "zyun", "huawei"]
+CloudVendorName = Literal["volcengine", "zyun", "huawei", "wyoming"]
 """The closed set of cloud vendors: RecognizerConfig.block matches it, so mypy reports a missing case."""
 
 
 @dataclass(frozen=True)
 class CloudVendor:
-    """One cloud recognizer: a sans-I/O codec driven by the WebSocket transport."""
+    """One remote recognizer: a sans-I/O codec driven by the shared transport (transport.py)."""
 
     name: CloudVendorName
     """Its key under ``recognizer:``; RecognizerConfig has a field of this name for the parsed block."""
@@ -33,17 +34,26 @@ class CloudVendor:
     codec: str
     """``module:function`` of the codec factory, called as ``function(block, url_override=URL)`` for each
     connection; imported only when a config names the vendor."""
+    connect: str | None = None
+    """``module:function`` opening a connection for the transport, for a server that does not speak
+    WebSocket (Wyoming's TCP stream); None for ``websockets.connect``. Imported only when used."""
 
 
 CLOUD_VENDORS = (
     CloudVendor("volcengine", VolcengineConfig.from_node, "assistantd.recognizer.sauc:volcengine_codec"),
     CloudVendor("zyun", ZyunConfig.from_node, "assistantd.recognizer.sauc:zyun_codec"),
     CloudVendor("huawei", HuaweiConfig.from_node, "assistantd.recognizer.huawei:make_huawei_codec"),
+    CloudVendor(
+        "wyoming",
+        WyomingConfig.from_node,
+        "assistantd.recognizer.wyoming:make_wyoming_codec",
+        connect="assistantd.recognizer.tcp_stream:connect_tcp",
+    ),
 )
 """Every cloud vendor. A new one is a config module, a codec module, one line here, its name in
 CloudVendorName, and a field and a case in RecognizerConfig (mypy reports the ones missing)."""
 
-VendorBlock = VolcengineConfig | ZyunConfig | HuaweiConfig
+VendorBlock = VolcengineConfig | ZyunConfig | HuaweiConfig | WyomingConfig
 
 CLOUD_VENDOR_NAMES = tuple(vendor.name for vendor in CLOUD_VENDORS)
 RECOGNIZER_NAMES = ("local", *CLOUD_VENDOR_NAMES)
@@ -82,7 +92,7 @@ class TransportConfig:
 @dataclass(frozen=True)
 class RecognizerConfig:
     default: str = "local"
-    """The recognizer every utterance goes to: local, volcengine, zyun or huawei."""
+    """The recognizer every utterance goes to: local, volcengine, zyun, huawei or wyoming."""
     fallback: str | None = "local"
     """Recognizer used with the same audio when the default fails an utterance; null for none."""
     transport: TransportConfig = TransportConfig()
@@ -90,6 +100,7 @@ class RecognizerConfig:
     volcengine: VolcengineConfig | None = None
     zyun: ZyunConfig | None = None
     huawei: HuaweiConfig | None = None
+    wyoming: WyomingConfig | None = None
 
     @classmethod
     def from_node(cls, node: Node) -> RecognizerConfig:
@@ -126,5 +137,7 @@ class RecognizerConfig:
                 return self.zyun
             case "huawei":
                 return self.huawei
+            case "wyoming":
+                return self.wyoming
             case _:
                 assert_never(name)

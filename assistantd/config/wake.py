@@ -28,9 +28,6 @@ class WakeConfig:
     """After the phrase, how long to wait for the command to start; then it is reported as no command."""
     follow_up_s: float = 0.0
     """After a reply's handlers finish, listen this long for another command without the phrase; 0 = off."""
-    chime: str | None = None
-    """A WAV file played (aplay) when the phrase is heard; null = silent. The microphone is not muted
-    for it (a command said in one breath would be cut), so keep it short."""
 
     @property
     def enabled(self) -> bool:
@@ -41,19 +38,17 @@ class WakeConfig:
         model = node.raw("model", cls.model)
         if model is not None:
             model = _model(node, model, base_dir)
-        chime = node.text("chime", cls.chime)
-        if chime is not None:
-            path = base_dir / chime
-            if not path.is_file():
-                raise node.error("chime", "expected a WAV file that exists", chime)
-            chime = str(path)
+        if node.has("chime"):
+            # The chime moved to feedback.wake (played by feedback.player, with the microphone muted).
+            raise node.error(
+                "chime", "expected no chime here: it moved to feedback.wake (README: Feedback sounds)"
+            )
         cfg = cls(
             model=model,
             probability_cutoff=node.number("probability_cutoff", cls.probability_cutoff, min=0.01, max=0.999),
             refractory_s=node.number("refractory_s", cls.refractory_s, min=0, max=60),
             command_timeout_s=node.number("command_timeout_s", cls.command_timeout_s, min=0.5, max=60),
             follow_up_s=node.number("follow_up_s", cls.follow_up_s, min=0, max=60),
-            chime=chime,
         )
         node.finish()
         return cfg

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import socket
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, assert_never
 
 from assistantd.config.handler_specs import (
+    ConversationSpec,
     ExecSpec,
     HandlerSpec,
     HomeAssistantSpec,
     HttpSpec,
     MqttSpec,
     SaySpec,
+    TimerSpec,
 )
 from assistantd.config.handlers import HandlersConfig
 from assistantd.handlers.base import Handler
+from assistantd.handlers.conversation import ConversationHandler, ConversationMemory
 from assistantd.handlers.exec import ExecHandler
 from assistantd.handlers.homeassistant import HomeAssistantHandler
 from assistantd.handlers.http import HttpHandler
@@ -23,9 +27,12 @@ from assistantd.handlers.process import inherited_env
 from assistantd.handlers.runner import Runner, Service
 from assistantd.handlers.say import SayHandler, Voice
 from assistantd.handlers.speaking import SpeakingGate
+from assistantd.handlers.timer import AlarmClock, TimerHandler
+from assistantd.timers import Timer, TimerBoard
 
 if TYPE_CHECKING:
     from assistantd.handlers.mqtt import MqttPublisher
+    from assistantd.handlers.sounds import SoundPlayer
     from assistantd.mqtt_client import ClientFactory
 
 
@@ -35,12 +42,29 @@ def build_runner(
     *,
     environ: Mapping[str, str] | None = None,
     mqtt_client_factory: ClientFactory | None = None,
+    timers: TimerBoard | None = None,
+    sounds: SoundPlayer | None = None,
+    on_ring: Callable[[Timer, float], None] = lambda timer, late_s: None,
+    site_id: str | None = None,
+    memory: ConversationMemory | None = None,
 ) -> Runner:
-    """The runner for ``config``. ``gate`` is shared with the listener; call ``await runner.start()``."""
+    """The runner for ``config``. ``gate`` is shared with the listener; call ``await runner.start()``.
+
+    ``timers``: the daemon's board (kept across reloads); given, the runner also runs an alarm clock on it
+    (ringing ``sounds``' alarm and the spoken alarm, then calling ``on_ring``). None: timer bindings get a
+    board of their own. ``site_id`` keys conversation handlers' follow-ups (default: the host name);
+    ``memory`` holds them (default: a new one)."""
+    site = site_id or socket.gethostname()
+    conversations = memory if memory is not None else ConversationMemory()
     base_env = inherited_env(os.environ if environ is None else environ)
     voice = Voice(config.tts, gate, base_env=base_env, kill_grace_s=config.kill_grace_s)
     publisher: MqttPublisher | None = None
     services: list[Service] = []
+    specs = [b.spec for b in config.bindings] + ([config.fallback] if config.fallback is not None else [])
+    if timers is None and any(isinstance(spec, TimerSpec) for spec in specs):
+        timers = TimerBoard()
+    if timers is not None:
+        services.append(AlarmClock(timers, voice, sounds, on_ring=on_ring))
     if config.mqtt is not None:
         # aiomqtt and paho cost ~2.3 MB of RSS: loaded only when an MQTT connection is configured (issue 6).
         from assistantd.handlers.mqtt import MqttPublisher  # noqa: PLC0415
@@ -77,6 +101,20 @@ def build_runner(
                 )
             case SaySpec():
                 return SayHandler(spec, voice, name=f"{name} say")
+            case TimerSpec():
+                assert timers is not None  # made above for any timer binding
+                return TimerHandler(spec, timers, voice, name=f"{name} timer {spec.action}")
+            case ConversationSpec():
+                assert config.homeassistant is not None  # HandlersConfig refuses it without the connection
+                agent = f" {spec.agent_id}" if spec.agent_id else ""
+                return ConversationHandler(
+                    spec,
+                    config.homeassistant,
+                    voice,
+                    conversations,
+                    site=site,
+                    name=f"{name} conversation{agent}",
+                )
             case _:
                 assert_never(spec)
 

@@ -1,4 +1,5 @@
-"""Recognizers by name: ``local`` and the cloud vendors declared in config/recognizer.py ``CLOUD_VENDORS``.
+"""Recognizers by name: ``local`` and the remote vendors declared in config/recognizer.py ``CLOUD_VENDORS``
+(the cloud services and a Wyoming server on the home network).
 
 Each vendor's modules (its codec, the WebSocket transport, websockets itself) are imported when a config
 names it: an offline daemon never pays their 5-8 MB of RSS and their import time, nor a cloud one another
@@ -52,7 +53,14 @@ def build_recognizer(
     make_codec = codec_factory(name)
     from assistantd.recognizer.transport import WebSocketRecognizer  # noqa: PLC0415 (module docstring)
 
-    return WebSocketRecognizer(name, lambda: make_codec(block, url_override=url_override), cfg.transport)
+    def make() -> Codec:
+        return make_codec(block, url_override=url_override)
+
+    if vendor.connect is None:
+        return WebSocketRecognizer(name, make, cfg.transport)
+    module, _, attr = vendor.connect.partition(":")
+    connect = getattr(importlib.import_module(module), attr)
+    return WebSocketRecognizer(name, make, cfg.transport, connect=connect)
 
 
 def recognizer_for(

@@ -237,7 +237,8 @@ class WebSocketRecognizer:
             )
             raise _AttemptError(reason, retryable=False, fatal=True) from None
         except TimeoutError:
-            raise _AttemptError(f"no WebSocket upgrade from {where} in time", retryable=True) from None
+            what = "connection to" if where.startswith("tcp:") else "WebSocket upgrade from"
+            raise _AttemptError(f"no {what} {where} in time", retryable=True) from None
         except OSError as err:
             reason = err.strerror or type(err).__name__
             raise _AttemptError(f"cannot connect to {where}: {reason}", retryable=True) from None

@@ -34,6 +34,7 @@ from assistantd.config.huawei import HuaweiConfig
 from assistantd.config.secret import Secret
 from assistantd.config.template import JsonTemplate, Template
 from assistantd.config.volcengine import VolcengineConfig, ZyunConfig
+from assistantd.config.wyoming import WyomingConfig
 
 ENV = {"K1": "sentinel-one", "K2": "sentinel-two"}
 ONE, TWO = Secret("${K1}", "sentinel-one"), Secret("${K2}", "sentinel-two")
@@ -48,11 +49,13 @@ def test_each_vendor_block_with_only_its_required_keys_is_the_dataclass_defaults
         "volcengine": {"app_key": "${K1}", "access_key": "${K2}"},
         "zyun": {"api_key": "${K1}"},
         "huawei": {"project_id": "p1", "token": "${K1}"},
+        "wyoming": {"url": "tcp://127.0.0.1:10300"},
     }
     parsed = Config.from_dict({"recognizer": blocks}, env=ENV).recognizer
     assert parsed.volcengine == VolcengineConfig(app_key=ONE, access_key=TWO)
     assert parsed.zyun == ZyunConfig(api_key=ONE)
     assert parsed.huawei == HuaweiConfig(project_id="p1", token=ONE)
+    assert parsed.wyoming == WyomingConfig(url="tcp://127.0.0.1:10300")
 
 
 def test_each_handler_block_with_only_its_required_keys_is_the_dataclass_defaults() -> None:

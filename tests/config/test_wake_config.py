@@ -41,7 +41,7 @@ def test_a_full_section() -> None:
             }
         }
     ).wake
-    assert cfg == WakeConfig("hey_jarvis", 0.9, 1.0, 4.0, 6.0, None)
+    assert cfg == WakeConfig("hey_jarvis", 0.9, 1.0, 4.0, 6.0)
 
 
 def test_a_custom_model_is_a_json_path_relative_to_the_config(tmp_path: Path) -> None:
@@ -66,7 +66,7 @@ def test_a_custom_model_is_a_json_path_relative_to_the_config(tmp_path: Path) ->
         ({"modle": "okay_nabu"}, "wake.modle", "did you mean 'model'"),
         ({"probability_cutoff": 1.5}, "wake.probability_cutoff", "<= 0.999"),
         ({"command_timeout_s": 0}, "wake.command_timeout_s", ">= 0.5"),
-        ({"chime": "ding.wav"}, "wake.chime", "a WAV file that exists"),
+        ({"chime": "ding.wav"}, "wake.chime", "it moved to feedback.wake"),
     ],
 )
 def test_mistakes_name_file_and_key_path(tmp_path: Path, wake: object, key_path: str, expected: str) -> None:

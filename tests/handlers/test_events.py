@@ -3,10 +3,13 @@ counted and logged once; ``build_app`` adds the sink only when ``mqtt.events`` i
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import socket
 from pathlib import Path
 
+import aiomqtt
 import pytest
 
 from assistantd.app import build_app
@@ -15,8 +18,9 @@ from assistantd.events import MqttEvents
 from assistantd.metrics import Metrics
 from assistantd.report import Outcome, UtteranceReport
 from assistantd.systemd import ProgressWatchdog
+from assistantd.timers import Timer
 
-from .conftest import free_port
+from .conftest import Broker, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,3 +66,28 @@ def test_build_app_adds_the_sink_only_when_events_are_on(events: bool) -> None:
 def test_the_site_id_defaults_to_the_host_name() -> None:
     app = build_app(_config({"host": "127.0.0.1"}), Metrics(), ProgressWatchdog(5.0), input_path="-")
     assert app.events is not None and app.events.site_id == socket.gethostname()
+
+
+async def test_a_timer_that_rang_is_published_on_the_sites_timer_topic(broker: Broker) -> None:
+    config = _config({"host": "127.0.0.1", "port": broker.port, "site_id": "hall"})
+    assert config.mqtt is not None
+    sink = MqttEvents(config.mqtt, "hall", Metrics())
+    async with aiomqtt.Client("127.0.0.1", broker.port, identifier="timer-watcher") as watcher:
+        await watcher.subscribe("assistantd/hall/timer")
+        sink.start()
+        await asyncio.wait_for(sink.publisher.connected.wait(), 30)
+        sink.timer_rung(Timer(3, 300.0, 0.0, "The pasta timer is done", "pasta", "pasta timer"), 1.25)
+        async with asyncio.timeout(30):  # only bounds a hang
+            message = await anext(aiter(watcher.messages))
+    await sink.aclose(1.0)
+    assert str(message.topic) == "assistantd/hall/timer"
+    assert isinstance(message.payload, bytes)
+    assert json.loads(message.payload) == {
+        "siteId": "hall",
+        "id": 3,
+        "name": "pasta",
+        "label": "pasta timer",
+        "durationS": 300.0,
+        "lateS": 1.25,
+        "alarm": "The pasta timer is done",
+    }

@@ -115,7 +115,10 @@ def test_not_a_wav_is_an_audio_error(
     ("name", "expected"),
     [
         ("huawei", "a.yaml: recognizer.huawei: expected a recognizer.huawei block to use 'huawei'"),
-        ("whisper", "a.yaml: recognizer: expected one of huawei, local, volcengine, zyun, got 'whisper'"),
+        (
+            "whisper",
+            "a.yaml: recognizer: expected one of huawei, local, volcengine, wyoming, zyun, got 'whisper'",
+        ),
     ],
 )
 def test_unconfigured_recognizer_names_the_config_file(
