@@ -6,7 +6,6 @@ the pipeline sees small protocols, so both are tested with real parts or honest 
 
 from __future__ import annotations
 
-import asyncio
 import difflib
 import logging
 import os
@@ -15,12 +14,10 @@ import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from assistantd import owned_threads
-from assistantd.audio.filesource import WavFileSource
-from assistantd.audio.frames import AudioSource, Frame, hold_frames
-from assistantd.audio.microphone import STOP_CLOSE_S, MicrophoneSource
+from assistantd.audio.frames import AudioSource, Frame, SourceState, hold_frames
+from assistantd.audio.microphone import STOP_CLOSE_S
 from assistantd.audio.sources import open_source
 from assistantd.config import Config
 from assistantd.debug_wav import UtteranceSaver
@@ -28,8 +25,7 @@ from assistantd.endpoint.listener import Listener, Utterance
 from assistantd.endpoint.vad import build_vad
 from assistantd.endpoint.wake import WakeStage
 from assistantd.errors import ConfigError
-from assistantd.handlers.base import Invocation
-from assistantd.handlers.base import Outcome as HandlerOutcome
+from assistantd.handler_stage import HandlerStage
 from assistantd.handlers.build import build_runner
 from assistantd.handlers.runner import Runner
 from assistantd.handlers.sounds import SoundPlayer
@@ -39,7 +35,8 @@ from assistantd.metrics import Metrics
 from assistantd.pipeline import MatcherLike, Pipeline, UtteranceLike
 from assistantd.recognizer.base import Recognizer, close_recognizer, hurry_recognizer, start_recognizer
 from assistantd.recognizer.registry import recognizer_for
-from assistantd.report import JsonLines, Outcome, UtteranceReport
+from assistantd.report import JsonLines, Outcome, ReportSink, UtteranceReport
+from assistantd.report_sinks import LogLine, MetricsSink
 from assistantd.shared_models import SharedModels
 from assistantd.systemd import ProgressWatchdog
 from assistantd.tasks import aclose_iterator
@@ -50,12 +47,6 @@ if TYPE_CHECKING:
     from assistantd.events import MqttEvents
 
 log = logging.getLogger(__name__)
-
-
-class ReportSink(Protocol):
-    """Reads each finished report (never writes it)."""
-
-    def emit(self, report: UtteranceReport) -> None: ...
 
 
 class TappedSource:
@@ -85,6 +76,15 @@ class TappedSource:
 
     def hold(self, frames: int) -> None:
         hold_frames(self.inner, frames)
+
+    async def preflight(self) -> None:
+        await self.inner.preflight()
+
+    def state_at(self, now: float) -> SourceState:
+        return self.inner.state_at(now)
+
+    def resume_after(self, previous: AudioSource, at_s: float) -> None:
+        self.inner.resume_after(previous, at_s)
 
     async def frames(self) -> AsyncIterator[Frame]:
         frames = self.inner.frames()
@@ -139,14 +139,17 @@ class AssistantApp:
         self.runner = runner
         self.clock = clock
         self.watchdog = watchdog
-        self.sinks: list[ReportSink] = [JsonLines(report_to)] if report_to is not None else []
-        """What reads each finished report: one JSON line per utterance (the --input main job's stdout),
-        then the MQTT events (events.py)."""
         self.events = events
         self.arbitration = arbitration
         """Several rooms, one broker: the pipeline asks it whether this site acts on an utterance."""
+        sinks: list[ReportSink] = [self, MetricsSink(metrics)]
+        """What reads each finished report, in order: the app's own state (follow-up window, recognizer
+        health), the metrics, one JSON line per utterance (the --input main job's stdout), then the MQTT
+        events (events.py). The log line reads it earlier, once recognized (Pipeline.heard)."""
+        if report_to is not None:
+            sinks.append(JsonLines(report_to))
         if events is not None:
-            self.sinks.append(events)
+            sinks.append(events)
         # The chain of stages (module docstring): the mute, then the wake stage, VAD and endpointer.
         self.tap = TappedSource(source, self._progress, gate, lambda: metrics.inc("muted_frames"))
         self.wake = wake
@@ -170,12 +173,15 @@ class AssistantApp:
             saver = UtteranceSaver(
                 Path(config.service.save_utterances_dir), config.service.save_utterances_max
             )
+        handlers = HandlerStage(
+            runner, wait_for_room=not source.live, run_on_reject=config.recognizer.local.reject.run_fallback
+        )
         self.pipeline = Pipeline(
             recognizer,
             matcher,
-            self,
-            metrics,
-            clock=clock,
+            handlers,
+            sinks,
+            heard=[LogLine()],
             keep_audio=saver.save if saver is not None else None,
             claimer=arbitration,
         )
@@ -194,8 +200,7 @@ class AssistantApp:
     async def start(self) -> None:
         """Raises AudioError for a microphone config no device present matches (the start or the
         reload fails), ConfigError/RecognizerError for what the recognizer cannot load."""
-        if isinstance(self.source, MicrophoneSource):
-            await self.source.preflight()
+        await self.source.preflight()
         await start_recognizer(self.recognizer)
         if self.timers is not None:  # before the runner starts its alarm clock on the board
             cfg = self.config.timers
@@ -218,6 +223,7 @@ class AssistantApp:
             await aclose_iterator(stream)
 
     async def handle(self, utterance: UtteranceLike) -> UtteranceReport:
+        self._taken_up(utterance)
         self._recognizing += 1
         try:
             return await self.pipeline.handle(utterance)
@@ -225,13 +231,9 @@ class AssistantApp:
             self._recognizing -= 1
 
     def state(self) -> str:
-        self.metrics.set_total("abandoned_calls", owned_threads.abandoned_total())
-        mic = self.source if isinstance(self.source, MicrophoneSource) else None
-        if mic is not None:
-            self.metrics.set_total("capture_restarts", mic.restarts)
-            self.metrics.set_total("dropped_frames", mic.frames_dropped)
-            if mic.state in ("missing", "busy", "failed", "stalled", "wedged"):
-                return f"microphone {mic.state}"
+        problem = self.source.state_at(self.clock()).problem
+        if problem is not None:
+            return problem
         hearing = self._hearing
         if hearing is not None and not hearing.ended:
             if hearing.wake is not None and not hearing.chunks:
@@ -248,7 +250,16 @@ class AssistantApp:
         return "listening"
 
     def capture_waiting(self, now: float) -> bool:
-        return isinstance(self.source, MicrophoneSource) and self.source.retrying(now)
+        return self.source.state_at(now).retrying
+
+    def totals(self) -> dict[str, int]:
+        source = self.source.state_at(self.clock())
+        return {
+            "capture_restarts": source.restarts,
+            "dropped_frames": source.frames_dropped,
+            "input_overflows": source.input_overflows,
+            "rejected_onsets": self.listener.endpointer.rejected_onsets,
+        }
 
     def hurry(self) -> None:
         hurry_recognizer(self.recognizer)
@@ -268,10 +279,7 @@ class AssistantApp:
         if isinstance(previous, AssistantApp):
             self.listener.continue_ids(previous.listener.next_id)
             self.tap.offset_s = previous.tap.end_s
-            old, new = previous.source, self.source
-            if isinstance(old, WavFileSource) and isinstance(new, WavFileSource) and old.path == new.path:
-                # The file goes on where the old app stopped reading it (the clock carries on from there too).
-                new.resume_at(previous.tap.end_s)
+            self.source.resume_after(previous.source, previous.tap.end_s)
 
     async def aclose(self, grace_s: float) -> None:
         started = time.monotonic()
@@ -285,80 +293,32 @@ class AssistantApp:
         # The decoder threads get at least STOP_CLOSE_S to finish their last job, off the loop.
         await close_recognizer(self.recognizer, max(grace_s, STOP_CLOSE_S))
 
-    # -- Dispatcher protocol (called by the pipeline) -------------------------------------------
-    async def dispatch(self, report: UtteranceReport) -> None:
-        if report.outcome not in (Outcome.NO_COMMAND, Outcome.DEFERRED):  # they say nothing of the recognizer
+    # -- ReportSink (the app's own state, from each finished report) --------------------------------
+    def emit(self, report: UtteranceReport) -> None:
+        if report.heard:  # a bare wake word, or one never taken up, says nothing about the recognizer
             self._recognizer_failing = report.outcome is Outcome.LOST or report.fell_back
-        rejected = report.outcome is Outcome.REJECTED
-        if not report.text or (rejected and not self.config.recognizer.local.reject.run_fallback):
-            # No words (noise, a cough), a failed recognition, or speech that was not a command: nothing
-            # to act on, and the fallback reply would answer every noise and every remark in the room.
-            # Reported, not acted on (a rejection runs the fallback handler only when configured).
-            self._finished(report, [])
-            return
-        if not self.source.live:
-            # A recording waits for the handlers instead of dropping commands; the service holds this
-            # utterance's slot meanwhile, so the listener, and through it the file reader, waits too.
-            try:
-                await self.runner.room()
-            except asyncio.CancelledError:
-                self.metrics.inc("dropped")
-                self._finished(report, [], dropped="handlers not run: shutting down")
-                raise
-        invocation = Invocation(report.id, report.text, report.intent, report.slots)
-        task = self.runner.dispatch(invocation)
-        if task is None:
-            why = "shutting down" if self.runner.closing else "the handlers fell behind (backlog full)"
-            self.metrics.inc("dropped")
-            self._finished(report, [], dropped=f"handlers not run: {why}")
-        else:
-            task.add_done_callback(lambda t: self._handlers_done(report, t))
-
-    def _handlers_done(self, report: UtteranceReport, task: asyncio.Task[list[HandlerOutcome]]) -> None:
-        if task.cancelled():
-            # Stopped past the grace: the line says the handlers did not finish, not "recognized".
-            self.metrics.inc("dropped")
-            self._finished(report, [], dropped="handlers cancelled: the daemon stopped before they finished")
-        else:
-            self._finished(report, task.result())
+        if report.text and report.wake is not None:  # one follow-up per wake word, not a chain
+            self.listener.follow_up(self.config.wake.follow_up_s)
+        if self.sounds is not None and (
+            report.outcome is Outcome.LOST or any(not outcome.ok for outcome in report.handlers)
+        ):
+            self.sounds.play_soon("error")  # a command that failed: the recognizer lost it or a handler
 
     def _dropped(self, utterance: Utterance, why: str) -> None:
         """The listener discarded an utterance unheard (a live source the pipeline fell behind)."""
         self.unheard(utterance, why)
 
-    def unheard(self, utterance: UtteranceLike, why: str, *, lost: bool = False) -> None:
-        """One report line for an utterance that will not be recognized: dropped unheard (the listener
-        fell behind, or listening stopped before it was taken up), or lost to an internal error."""
-        self.metrics.inc("lost" if lost else "dropped")
-        end: float | None = getattr(utterance, "end", None)
-        start = utterance.start
-        report = UtteranceReport(id=str(utterance.id), start_s=start, duration_s=(end or start) - start)
-        if lost:
-            report.error, report.outcome = why, Outcome.LOST
-            self._finished(report, [])
-        else:
-            self.metrics.inc("utterances")
-            self._finished(report, [], dropped=f"dropped unheard: {why}")
+    def _taken_up(self, utterance: UtteranceLike) -> None:
+        """Counted as recognition starts, not when the report is finished: the status line counts the
+        utterances still being recognized too."""
+        self.metrics.inc("utterances")
+        if getattr(utterance, "wake", None) is not None:
+            self.metrics.inc("wake_detections")
 
-    def _finished(
-        self, report: UtteranceReport, outcomes: list[HandlerOutcome], *, dropped: str | None = None
-    ) -> None:
-        """The report is complete: the handlers' outcomes (or why none ran) go in, then the sinks read it."""
-        if report.text and report.wake is not None:  # one follow-up per wake word, not a chain
-            self.listener.follow_up(self.config.wake.follow_up_s)
-        for outcome in outcomes:
-            self.metrics.inc("handler_runs")
-            if not outcome.ok:
-                self.metrics.inc("handler_failures")
-        report.handlers = outcomes
-        if dropped:
-            report.outcome, report.error = Outcome.DROPPED, dropped
-        if self.sounds is not None and (
-            report.outcome is Outcome.LOST or any(not outcome.ok for outcome in outcomes)
-        ):
-            self.sounds.play_soon("error")  # a command that failed: the recognizer lost it or a handler
-        for sink in self.sinks:
-            sink.emit(report)
+    def unheard(self, utterance: UtteranceLike, why: str, *, lost: bool = False) -> None:
+        if not lost:  # one lost to an internal error was counted when its recognition started
+            self.metrics.inc("utterances")
+        self.pipeline.unheard(utterance, why, lost=lost)
 
 
 def check_bindings(config: Config, intents: Sequence[str]) -> None:

@@ -21,6 +21,8 @@ COUNTERS = {
     "handler_failures": "Handler runs that failed",
     "capture_restarts": "Times the audio device was reopened",
     "dropped_frames": "Audio frames dropped because the loop fell behind",
+    "input_overflows": "Times the audio device reported an input overflow (samples lost before capture)",
+    "rejected_onsets": "Speech onsets the onset check refused (noise that tripped the VAD, not speech)",
     "muted_frames": "Audio frames held back while the assistant spoke or played a sound (it does not hear "
     "itself)",
     "timers_rung": "Timers that rang (the alarm sound and the spoken alarm)",

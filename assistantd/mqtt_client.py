@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any
 
 import aiomqtt
 
@@ -20,8 +19,8 @@ CANCEL_WAIT_S = 1.0
 
 CONNECT_TIMEOUT_S = 10.0
 
-ClientFactory = Callable[..., Any]
-"""Builds an aiomqtt.Client-compatible async context manager (injected by tests that need to)."""
+ClientFactory = Callable[..., aiomqtt.Client]
+"""Builds an aiomqtt.Client (or, in tests that need to, one that behaves like it)."""
 
 
 def new_client(
@@ -29,8 +28,8 @@ def new_client(
     *,
     identifier: str,
     factory: ClientFactory,
-    will: Any = None,
-) -> Any:
+    will: aiomqtt.Will | None = None,
+) -> aiomqtt.Client:
     """An unconnected client for ``connection`` under ``identifier`` (``will``: an aiomqtt.Will or None)."""
     c = connection
     return factory(
@@ -46,7 +45,7 @@ def new_client(
     )
 
 
-async def connect(client: Any) -> Any:
+async def connect(client: aiomqtt.Client) -> aiomqtt.Client:
     """Enter ``client``'s context (connect). Cancelled mid-connect, aiomqtt would leave a half-open socket
     and a pending task behind: the attempt may end, then what it opened is closed. Not for ever: paho's
     connect runs on an owned thread (owned_executor.py) and a host name lookup there has no timeout; past
@@ -63,14 +62,14 @@ async def connect(client: Any) -> Any:
     return client
 
 
-async def disconnect(client: Any) -> None:
+async def disconnect(client: aiomqtt.Client) -> None:
     """Leave ``client``'s context, ignoring a broker that is already gone."""
     with contextlib.suppress(aiomqtt.MqttError):
         await client.__aexit__(None, None, None)
     forget_disconnect_error(client)
 
 
-def forget_disconnect_error(client: Any) -> None:
+def forget_disconnect_error(client: aiomqtt.Client) -> None:
     """A broker that went away while we waited for work leaves aiomqtt's disconnect future holding the
     error, which its __aexit__ returns on without reading: asyncio would log "Future exception was never
     retrieved" at exit. Reading it here (the reconnect loop already logged the outage) keeps the log to

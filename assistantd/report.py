@@ -1,8 +1,10 @@
 """What happened to one utterance: the report the pipeline builds and every sink reads.
 
 Each utterance gets exactly one report, whatever becomes of it, with a typed ``Outcome``. The pipeline
-fills it in (recognition, verdict, intent); the app adds the handlers' outcomes, or why none ran; sinks
-(the JSON line of ``run --input``, journald fields, metrics) only read it.
+fills it in (recognition, verdict, intent), its handler stage adds the handlers' outcomes or why none
+ran, and then the finished report goes to the sinks, which only read it: the log line with its journald
+fields and the metrics (report_sinks.py), the JSON line of ``run --input`` (here), MQTT events
+(events.py).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TextIO
+from typing import Protocol, TextIO
 
 from assistantd.config.template import SlotValue
 from assistantd.endpoint.wake import Detection
@@ -73,8 +75,23 @@ class UtteranceReport:
     fell_back: bool = False
     """The configured recognizer failed and the fallback gave the text (even if the outcome says
     rejected)."""
+    recognizer_failed: bool = False
+    """The configured recognizer failed this utterance (whether or not the fallback then answered)."""
+    retried: bool = False
+    """The text came after a retry on a fresh connection (even if the outcome says fell back or rejected)."""
     handlers: list[HandlerOutcome] = field(default_factory=list)
     """What the bound handlers did (empty when none ran)."""
+
+    @property
+    def rejected(self) -> bool:
+        """The offline recognizer judged the text not a command (even if the outcome now says dropped)."""
+        return self.verdict is not None and not self.verdict.accepted
+
+    @property
+    def heard(self) -> bool:
+        """A recognizer took the utterance up (it answered or failed); False for one dropped unheard, a
+        wake word with no command, or one the daemon stopped before it was answered."""
+        return self.recognizer is not None or self.recognizer_failed
 
     def fields(self) -> dict[str, object]:
         """Structured journald fields (upper case, as journald wants them)."""
@@ -122,6 +139,12 @@ class UtteranceReport:
         if self.dropped_audio_s:
             line["dropped_audio_s"] = round(self.dropped_audio_s, 3)
         return line
+
+
+class ReportSink(Protocol):
+    """Reads each finished report (never writes it)."""
+
+    def emit(self, report: UtteranceReport) -> None: ...
 
 
 class JsonLines:

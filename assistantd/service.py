@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Protocol
 
-from assistantd import owned_executor
+from assistantd import owned_executor, owned_threads
 from assistantd.config import Config, load_config
 from assistantd.config.service import ServiceConfig
 from assistantd.errors import AssistantError
@@ -79,6 +79,11 @@ class App(Protocol):
 
     def capture_waiting(self, now: float) -> bool:
         """True while the microphone's capture loop keeps to its schedule (no frames, yet alive)."""
+        ...
+
+    def totals(self) -> dict[str, int]:
+        """Counters its collaborators keep themselves (the capture source's restarts and drops), by
+        metric name."""
         ...
 
     async def start(self) -> None:
@@ -289,27 +294,37 @@ class Service:
             self._slots.release()
 
     async def _do_reload(self, tg: asyncio.TaskGroup, listen: asyncio.Task[None]) -> asyncio.Task[None]:
-        assert self.app is not None
         self.notifier.reloading()
-        app: App | None = None
+        candidate: list[App] = []
+        """The only reference to the new app until it is adopted: one not adopted is freed at once."""
+        adopted = await self._reload_into(tg, listen, candidate)
+        if candidate:  # rejected, or the input ended meanwhile: the running app stays
+            with contextlib.suppress(Exception):
+                await candidate.pop().aclose(0.0)
+            release_replaced()
+        self.notifier.ready(self._status())
+        return adopted or listen
+
+    async def _reload_into(
+        self, tg: asyncio.TaskGroup, listen: asyncio.Task[None], candidate: list[App]
+    ) -> asyncio.Task[None] | None:
+        """Build the new app into ``candidate`` and, unless it fails or the input ends first, replace the
+        running one with it (taken out of ``candidate``); returns its listening task, or None."""
+        assert self.app is not None
         try:
             config = self.load(self.config_path)
-            app = self.build(config, self.metrics, self.watchdog)
-            await app.start()
+            candidate.append(self.build(config, self.metrics, self.watchdog))
+            await candidate[0].start()
         except Exception as err:
             # Whatever went wrong with the new config, the running one stays: a reload must never kill
             # a daemon that works.
             if isinstance(err, AssistantError):
-                log.error("reload rejected, keeping the running configuration: %s", err)
+                # The message, not the error: a record kept by a handler (a buffer, a test's capture)
+                # would keep the error's traceback, and through its frames the rejected app, alive.
+                log.error("reload rejected, keeping the running configuration: %s", str(err))
             else:
                 log.exception("reload failed unexpectedly, keeping the running configuration")
-            if app is not None:
-                with contextlib.suppress(Exception):
-                    await app.aclose(0.0)
-                del app
-                release_replaced()
-            self.notifier.ready(self._status())
-            return listen
+            return None
         old = self.app
         if old.stop_at_pause():
             # A file or a pipe waits for us: the old listener reads on to the next pause and hands over
@@ -320,13 +335,10 @@ class Service:
             await cancel_and_reap(stopping)
             self._replaced = None
             if self.input_finished.is_set():  # the input ended meanwhile: nothing is left to listen to
-                await app.aclose(0.0)
-                del app
-                release_replaced()
-                self.notifier.ready(self._status())
-                return listen
+                return None
         # Stop capturing with the old app; its utterances in flight finish on the old collaborators.
         await cancel_and_wait(listen)
+        app = candidate.pop()
         app.continue_from(old)
         self.config, self.app = config, app
         grace = config.service.shutdown_grace_s
@@ -334,7 +346,6 @@ class Service:
         self.watchdog.stall_s = watchdog_stall_s(config)
         self._apply_log_level(config)
         log.info("reloaded %s", config.source)
-        self.notifier.ready(self._status())
         return tg.create_task(self._listen(app), name="listen")
 
     def _apply_log_level(self, config: Config) -> None:
@@ -345,10 +356,14 @@ class Service:
         self, app: App, utterances: set[asyncio.Task[UtteranceReport]], grace_s: float
     ) -> None:
         """Close a replaced app once its utterances are done (each is bounded by its recognizer's and
-        handlers' deadlines; HANDOVER_S bounds them all). A stop meanwhile cancels them past its grace."""
+        handlers' deadlines). One deadline, HANDOVER_S (or the grace, if longer), bounds the whole close:
+        the utterances, then the handlers and sessions, which get the grace at most. A stop meanwhile
+        cancels the utterances past its grace."""
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + max(grace_s, HANDOVER_S)
         if utterances:
-            await asyncio.wait(utterances, timeout=max(grace_s, HANDOVER_S))
-        await app.aclose(grace_s)
+            await asyncio.wait(utterances, timeout=ends - loop.time())
+        await app.aclose(min(grace_s, max(0.0, ends - loop.time())))
         del app
         release_replaced()
 
@@ -374,6 +389,10 @@ class Service:
 
     # -- periodic tasks ---------------------------------------------------------------------------
     def _status(self) -> str:
+        self.metrics.set_total("abandoned_calls", owned_threads.abandoned_total())
+        if self.app is not None:
+            for name, value in self.app.totals().items():
+                self.metrics.set_total(name, value)
         state = self.app.state() if self.app is not None else "starting"
         return f"{state}; {self.metrics.summary()}"
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 
-async def aclose_iterator(iterator: AsyncIterator[Any]) -> None:
+async def aclose_iterator(iterator: AsyncIterator[object]) -> None:
     """Close an async generator now, releasing what it holds (a device stream, a file) at once rather
     than whenever the garbage collector gets to it. Protocols promise only AsyncIterator, which may lack
     ``aclose``."""

@@ -11,16 +11,16 @@ tests/daemon/test_arbitration_daemons.py.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Callable
 
 import numpy as np
 import pytest
 
+from assistantd.announce import ANNOUNCE_AFTER_ONSET_S
 from assistantd.arbitration import Arbiter, Candidate, Decision
 from assistantd.endpoint.listener import Utterance
 from assistantd.endpoint.machine import UtteranceEnded
-from assistantd.metrics import Metrics
-from assistantd.pipeline import ANNOUNCE_AFTER_ONSET_S, Pipeline
+from assistantd.pipeline import Pipeline
 from assistantd.recognizer.base import Transcript
 from assistantd.report import Outcome, UtteranceReport
 
@@ -73,10 +73,16 @@ class Claimer:
 
 
 class Dispatcher:
+    """The handler stage with nothing bound (every report is finished at once) and a sink that keeps the
+    finished reports."""
+
     def __init__(self) -> None:
         self.reports: list[UtteranceReport] = []
 
-    async def dispatch(self, report: UtteranceReport) -> None:
+    async def run(self, report: UtteranceReport, done: Callable[[UtteranceReport], None]) -> None:
+        done(report)
+
+    def emit(self, report: UtteranceReport) -> None:
         self.reports.append(report)
 
 
@@ -86,11 +92,11 @@ class NoMatch:
 
 
 def _utterance(onset: float = 0.0) -> Utterance:
-    return Utterance(1, 0.0, onset, 1000, asyncio.Event())
+    return Utterance(1, 0.0, onset, queue_chunks=1000, room=asyncio.Event(), keep_bytes=10**7)
 
 
 def _pipeline(claimer: Claimer, reader: Reader, dispatcher: Dispatcher) -> Pipeline:
-    return Pipeline(reader, NoMatch(), dispatcher, Metrics(), claimer=claimer)
+    return Pipeline(reader, NoMatch(), dispatcher, [dispatcher], claimer=claimer)
 
 
 async def _settle() -> None:

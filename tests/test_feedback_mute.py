@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from assistantd.app import build_app
-from assistantd.audio.frames import Frame, frame_bytes
+from assistantd.audio.frames import AudioSource, Frame, SourceState, frame_bytes
 from assistantd.config import Config
 from assistantd.metrics import Metrics
 from assistantd.report import UtteranceReport
@@ -57,6 +57,15 @@ class FedSource:
         while self.consumed < self.fed:
             self._read.clear()
             await self._read.wait()
+
+    async def preflight(self) -> None:
+        pass
+
+    def state_at(self, now: float) -> SourceState:
+        return SourceState()
+
+    def resume_after(self, previous: AudioSource, at_s: float) -> None:
+        pass
 
     async def frames(self) -> AsyncIterator[Frame]:
         t = 0.0
@@ -118,7 +127,7 @@ async def test_a_command_said_while_the_error_sound_plays_is_not_heard(tmp_path:
     metrics = Metrics()
     app = build_app(config, metrics, ProgressWatchdog(stall_s=5.0), source=source)
     reports = Reports()
-    app.sinks.append(reports)
+    app.pipeline.sinks.append(reports)
     await app.start()
 
     async def serve() -> None:
@@ -195,7 +204,7 @@ async def test_a_command_the_recognizer_lost_plays_the_error_sound(tmp_path: Pat
     metrics = Metrics()
     app = build_app(config, metrics, ProgressWatchdog(stall_s=5.0), source=source)
     reports = Reports()
-    app.sinks.append(reports)
+    app.pipeline.sinks.append(reports)
     await app.start()
 
     async def serve() -> None:

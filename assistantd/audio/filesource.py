@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from assistantd.audio.convert import Framer, ToMono16k
-from assistantd.audio.frames import SAMPLE_RATE, SAMPLE_WIDTH, Frame, frame_bytes
+from assistantd.audio.frames import SAMPLE_RATE, SAMPLE_WIDTH, AudioSource, Frame, SourceState, frame_bytes
 from assistantd.audio.wavheader import open_wav
 from assistantd.errors import AudioError
 
@@ -101,9 +101,20 @@ class WavFileSource:
         """Where reading starts: 0, or where the source this one replaces at a reload stopped."""
 
     def resume_at(self, seconds: float) -> None:
-        """Start reading ``seconds`` into the file (frame times still start at 0): a reload carries on
-        where the replaced app's source stopped instead of playing the file again from its start."""
+        """Start reading ``seconds`` into the file (frame times still start at 0)."""
         self.start_frame = min(self.nframes, max(0, round(seconds * self.rate)))
+
+    def resume_after(self, previous: AudioSource, at_s: float) -> None:
+        """A reload over the same file carries on where the replaced source stopped reading it, instead
+        of playing the file again from its start."""
+        if isinstance(previous, WavFileSource) and previous.path == self.path:
+            self.resume_at(at_s)
+
+    async def preflight(self) -> None:
+        """Nothing to check: the header was read when the source was made."""
+
+    def state_at(self, now: float) -> SourceState:
+        return SourceState()
 
     @property
     def duration_s(self) -> float:
@@ -129,9 +140,21 @@ class WavFileSource:
 class _PendingRead:
     """A blocking read on a stream and the one asyncio future every reader awaits it through."""
 
-    def __init__(self, read: concurrent.futures.Future[bytes], loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, read: concurrent.futures.Future[bytes], stream: BinaryIO, loop: asyncio.AbstractEventLoop
+    ) -> None:
         self.read = read
+        self.stream = stream
         self.waiter = asyncio.wrap_future(read, loop=loop)
+
+    def dead(self) -> bool:
+        """Nobody can want it: its stream is closed (a pipe's key, its inode, may then be reused by a new
+        pipe), or it ended at EOF or in an error, which a fresh read reports again."""
+        if self.stream.closed:
+            return True
+        if not self.read.done():
+            return False
+        return self.read.cancelled() or self.read.exception() is not None or not self.read.result()
 
     def waiter_on(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[bytes]:
         if self.waiter.get_loop() is not loop:  # a new event loop (asyncio.run again) on the same stream
@@ -194,6 +217,14 @@ _readers: dict[object, _ReaderThread] = {}
 """The reader thread of each stream."""
 
 
+def _forget_dead_reads() -> None:
+    """Drop the pending reads nobody can want (``_PendingRead.dead``): a cancelled reader leaves its read
+    registered for the next source on the stream, and when none comes the entry would stay for good."""
+    for key, pending in list(_pending_reads.items()):
+        if pending.dead():
+            del _pending_reads[key]
+
+
 _unread: dict[object, bytes] = {}
 """Bytes a StdinSource read and never handed out (closed at a reload), for the next one on the stream."""
 
@@ -231,10 +262,20 @@ class StdinSource:
     ) -> None:
         self._stream = stream if stream is not None else sys.stdin.buffer
         self._key, self._fd = _stream_key(self._stream)
+        _forget_dead_reads()
         self.frame_ms = frame_ms
         self._pacer = _Pacer(pace, clock, sleep)
         self.live = pace
         """Paced, it stands in for a microphone; unpaced, its reader waits for the consumer."""
+
+    async def preflight(self) -> None:
+        """Nothing to check: a pipe's first read says whether audio comes."""
+
+    def state_at(self, now: float) -> SourceState:
+        return SourceState()
+
+    def resume_after(self, previous: AudioSource, at_s: float) -> None:
+        """Nothing to do: the next reader of the stream takes the replaced reader's pending read."""
 
     async def _chunks(self, carried: int) -> AsyncIterator[bytes]:
         step = int(SAMPLE_RATE * CHUNK_S) * SAMPLE_WIDTH
@@ -259,9 +300,12 @@ class StdinSource:
         # is quiet while SIGHUPs come), a few hundred bytes per reload (bench/reload_memory.py).
         loop = asyncio.get_running_loop()
         pending = _pending_reads.get(self._key)
+        if pending is not None and pending.dead():
+            del _pending_reads[self._key]
+            pending = None
         if pending is None:
             read: concurrent.futures.Future[bytes] = concurrent.futures.Future()
-            pending = _PendingRead(read, loop)
+            pending = _PendingRead(read, self._stream, loop)
             _pending_reads[self._key] = pending
             reader = _readers.get(self._key)
             if reader is None:

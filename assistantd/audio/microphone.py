@@ -46,7 +46,7 @@ from assistantd.audio.devices import (
     quiet_stderr,
     release_stderr,
 )
-from assistantd.audio.frames import Frame
+from assistantd.audio.frames import AudioSource, Frame, SourceState
 from assistantd.backoff import backoff
 from assistantd.config.audio import AudioConfig
 from assistantd.errors import AudioError
@@ -68,6 +68,12 @@ CLOSE_TIMEOUT_S = 5.0
 """A dead device can hang Pa_StopStream/Pa_CloseStream; after this long the old stream is abandoned."""
 STOP_CLOSE_S = 1.0
 """The same when the consumer stops (daemon shutdown, reload): shutdown has its own deadline to keep."""
+
+
+_TROUBLE = frozenset(
+    {CaptureState.MISSING, CaptureState.BUSY, CaptureState.FAILED, CaptureState.STALLED, CaptureState.WEDGED}
+)
+"""Capture states the status line reports as a problem."""
 
 
 class MicrophoneSource:
@@ -344,6 +350,20 @@ class MicrophoneSource:
         if self.state is CaptureState.STARTING and self._due is None:
             return True  # built, and its first open is about to start
         return waiting and self._due is not None and now <= self._due + SCHEDULE_SLACK_S
+
+    def state_at(self, now: float) -> SourceState:
+        """The AudioSource account: a problem while the device is missing, busy, failing or wedged."""
+        trouble = self.state in _TROUBLE
+        return SourceState(
+            problem=f"microphone {self.state}" if trouble else None,
+            retrying=self.retrying(now),
+            restarts=self.restarts,
+            frames_dropped=self.frames_dropped,
+            input_overflows=self.input_overflows,
+        )
+
+    def resume_after(self, previous: AudioSource, at_s: float) -> None:
+        """A microphone has nothing to resume: speech goes on in real time."""
 
     # -- the iterator -----------------------------------------------------------------------------
     async def frames(self) -> AsyncIterator[Frame]:

@@ -1,22 +1,23 @@
 """The live side of endpointing: frames from an AudioSource in, a stream of live Utterances out.
 
 ``Listener.utterances()`` runs one background task that reads the source, asks the VAD about each frame and
-feeds the pure Endpointer; the events it returns are turned into ``Utterance`` objects, each with its own
-bounded chunk buffer. The audio of an utterance is readable while the person is still talking, so a
-recognizer can stream it. Both buffers are bounded; what happens when one is full depends on the source
-(``AudioSource.live``):
+feeds the pure Endpointer; the events it returns are turned into ``Utterance`` objects, each writing its
+audio onto a tape (audio/tape.py) that every reader of the utterance shares. The audio of an utterance is
+readable while the person is still talking, so a recognizer can stream it. The tape and the queue of
+utterances are bounded; what happens when one is full depends on the source (``AudioSource.live``):
 
 * A source that is not live (a file, a pipe) is read only as fast as it is consumed: before each frame the
-  listener waits until the utterance being heard has room for a chunk and the queue has room for an
-  utterance. Nothing is dropped, and memory stays bounded because the reader waits.
+  listener waits until the utterance being heard has room for a chunk (its furthest reader is less than
+  ``queue_chunks`` behind) and the queue has room for an utterance. Nothing is dropped, and memory stays
+  bounded because the reader waits.
 * A live source (a microphone) never waits for a consumer: speech goes on regardless. Per utterance, the
-  buffer holds ``queue_chunks`` chunks (by default enough for a whole max-length utterance); when it is
-  full, new chunks are dropped (drop-newest: what the recognizer has is a contiguous prefix of the
-  utterance, never audio with a hole in the middle) and counted in ``dropped_chunks``. The end of the
-  stream is always delivered. Utterances not yet taken from ``utterances()`` wait in a queue of
-  ``max_pending``; when it overflows, the oldest waiting utterance is discarded (a stale command is worth
-  less than the newest), counted in ``Listener.dropped_utterances`` and handed to ``on_drop`` so that it
-  is reported like any other utterance.
+  writer may run ``queue_chunks`` chunks ahead of its furthest reader (by default a whole max-length
+  utterance); past that, new chunks are dropped (drop-newest: what the recognizer has is a contiguous
+  prefix of the utterance, never audio with a hole in the middle) and counted in ``dropped_chunks``. The
+  end of the stream is always delivered. Utterances not yet taken from ``utterances()`` wait in a queue
+  of ``max_pending``; when it overflows, the oldest waiting utterance is discarded (a stale command is
+  worth less than the newest), counted in ``Listener.dropped_utterances`` and handed to ``on_drop`` so
+  that it is reported like any other utterance.
 
 Utterances still waiting when listening stops (shutdown, reload, a failed source) go to ``on_drop`` too.
 
@@ -29,9 +30,8 @@ handled late. In continuous mode the first voiced frame ends the hold, and the s
 ``start_voiced_frames`` (6) of them, so it ends 150 ms after the first at the soonest: the trigger, and
 with it the utterance's start and the arbitration candidate sent then, comes at most IDLE_HOLD_MS - 150
 ms = 90 ms late (the candidates of two rooms must fall within ``mqtt.arbitration.window_ms``, 200 by
-default). In wake mode a detection (and
-its chime) comes at most WAKE_IDLE_HOLD_MS late. Once an utterance is in flight every frame comes at once,
-so where it ends is decided without delay.
+default). In wake mode a detection (and its chime) comes at most WAKE_IDLE_HOLD_MS late. Once an utterance
+is in flight every frame comes at once, so where it ends is decided without delay.
 
 With a wake stage (wake.py) the chain is source -> wake -> VAD -> endpointer, and listening has modes:
 
@@ -56,6 +56,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Literal
 
 from assistantd.audio.frames import BYTES_PER_SECOND, AudioSource, Frame, frame_bytes, hold_frames
+from assistantd.audio.tape import Playback, Tape
 from assistantd.config.endpoint import EndpointConfig
 from assistantd.endpoint.machine import (
     Endpointer,
@@ -72,6 +73,9 @@ from assistantd.tasks import aclose_iterator, cancel_and_wait
 
 WakeMode = Literal["idle", "handoff", "armed", "command", "follow_up"]
 
+KEEP_MARGIN_S = 1.0
+"""An utterance's tape keeps this much more than endpoint.max_utterance_s and the pre-roll."""
+
 IDLE_HOLD_MS = 240
 """In continuous mode, while the endpointer is at rest (no voiced frame in its trigger window), a live
 source may collect this much audio before handing it over (module docstring)."""
@@ -86,13 +90,24 @@ OnDrop = Callable[["Utterance", str], None]
 
 
 class Utterance:
-    """One utterance, live: ``async for pcm in utt.audio()`` yields its audio from the onset (pre-roll
-    included) until the endpoint. Fields are filled in as it goes; ``end`` and ``end_reason`` are None until
-    it has ended."""
+    """One utterance, live: its audio is a ``Tape`` (audio/tape.py) that the listener writes from the onset
+    (pre-roll included) until the endpoint, and that the recognizer, a retry, the fallback and the debug
+    saver all read (``async for pcm in utt.audio()``). Fields are filled in as it goes; ``end`` and
+    ``end_reason`` are None until it has ended."""
 
     def __init__(
-        self, utterance_id: int, start: float, onset: float, queue_chunks: int, room: asyncio.Event
+        self,
+        utterance_id: int,
+        start: float,
+        onset: float,
+        *,
+        queue_chunks: int,
+        room: asyncio.Event,
+        keep_bytes: int,
     ) -> None:
+        """``queue_chunks``: how far the listener may run ahead of its furthest reader (module docstring);
+        ``keep_bytes``: what the tape keeps, a whole max-length utterance; ``room`` is set whenever a reader
+        moves on (the Listener may be waiting for room, see ``_full``)."""
         self.id = utterance_id
         self.start = start
         """Audio-clock time of the first uploaded sample, seconds."""
@@ -104,19 +119,7 @@ class Utterance:
         self.wake: Detection | None = None
         """The wake word that opened this utterance (None in continuous mode and for a follow-up)."""
         self.voiced_s = 0.0
-        self.chunks = 0
-        """Chunks accepted into the buffer."""
-        self.bytes = 0
-        self.dropped_chunks = 0
-        """Chunks dropped because the buffer was full (live sources only)."""
-        self.dropped_bytes = 0
-        self._buffer: deque[bytes] = deque()
-        self._capacity = queue_chunks
-        self._room = room
-        """Set whenever a chunk leaves the buffer: the Listener may be waiting for room (see _full)."""
-        self._released = False
-        self._changed = asyncio.Event()
-        self._ended = asyncio.Event()
+        self.tape = Tape(keep_bytes, backlog_chunks=queue_chunks, on_room=room.set)
 
     def __repr__(self) -> str:
         return (
@@ -125,61 +128,55 @@ class Utterance:
         )
 
     @property
+    def chunks(self) -> int:
+        """Chunks accepted onto the tape."""
+        return self.tape.written_chunks
+
+    @property
+    def dropped_chunks(self) -> int:
+        """Chunks dropped because the reader fell behind a live source (drop-newest)."""
+        return self.tape.refused_chunks
+
+    @property
+    def dropped_bytes(self) -> int:
+        return self.tape.refused_bytes
+
+    @property
     def ended(self) -> bool:
-        return self._ended.is_set()
+        return self.tape.ended
 
     @property
     def dropped_s(self) -> float:
         """Seconds of this utterance's audio dropped because its reader fell behind a live source."""
         return self.dropped_bytes / BYTES_PER_SECOND
 
-    async def audio(self) -> AsyncIterator[bytes]:
-        """The audio chunks, as they arrive; ends when the utterance ends. Read it once."""
-        while True:
-            while self._buffer:
-                chunk = self._buffer.popleft()
-                self._room.set()
-                yield chunk
-            if self._ended.is_set():
-                return
-            self._changed.clear()
-            await self._changed.wait()
+    def audio(self) -> Playback:
+        """The audio chunks from the first, as they arrive; ends when the utterance ends (or is released)."""
+        return self.tape.play()
 
     async def wait_ended(self) -> EndReason:
         """Wait for the endpoint (without reading the audio) and return why it ended."""
-        await self._ended.wait()
+        await self.tape.wait_ended()
         assert self.end_reason is not None
         return self.end_reason
 
     def release(self) -> None:
-        """The reader is done (recognized, or gave up early): audio still to come is discarded, so a
-        listener waiting for room in this utterance's buffer never waits on a reader that is gone."""
-        self._released = True
-        self._buffer.clear()
-        self._room.set()
+        """The readers are done (recognized, or gave up early): audio still to come is discarded and what
+        is kept let go, so a listener waiting for room never waits on a reader that is gone."""
+        self.tape.release()
 
     # -- fed by the Listener --------------------------------------------------------------------------
     def _full(self) -> bool:
-        return len(self._buffer) >= self._capacity and not self._released
+        return self.tape.full()
 
     def _push(self, pcm: bytes) -> None:
-        if self._released:
-            return
-        if len(self._buffer) >= self._capacity:
-            self.dropped_chunks += 1
-            self.dropped_bytes += len(pcm)
-            return
-        self._buffer.append(pcm)
-        self.chunks += 1
-        self.bytes += len(pcm)
-        self._changed.set()
+        self.tape.write(pcm)
 
     def _finish(self, event: UtteranceEnded) -> None:
         self.end = event.end
         self.end_reason = event.reason
         self.voiced_s = event.voiced_s
-        self._ended.set()
-        self._changed.set()
+        self.tape.end()
 
 
 class Listener:
@@ -215,6 +212,10 @@ class Listener:
             total_ms = config.max_utterance_s * 1000 + config.preroll_ms
             queue_chunks = int(total_ms // source.frame_ms) + config.start_window_frames + 2
         self.queue_chunks = queue_chunks
+        self.keep_bytes = int(
+            (config.max_utterance_s + config.preroll_ms / 1000 + KEEP_MARGIN_S) * BYTES_PER_SECOND
+        )
+        """What each utterance's tape keeps: all of a max-length one (the endpointer ends it there)."""
         self.max_pending = max_pending
         self.on_drop = on_drop
         self.dropped_utterances = 0
@@ -382,7 +383,14 @@ class Listener:
 
     def _arm(self, detection: Detection) -> None:
         log.info("wake word %s", detection.describe())
-        utt = Utterance(self._new_id(), detection.time, detection.time, self.queue_chunks, self._room)
+        utt = Utterance(
+            self._new_id(),
+            detection.time,
+            detection.time,
+            queue_chunks=self.queue_chunks,
+            room=self._room,
+            keep_bytes=self.keep_bytes,
+        )
         utt.wake = detection
         self._armed = self._current = utt
         self._deadline = detection.time + self.command_timeout_s
@@ -449,7 +457,14 @@ class Listener:
                     self.mode = "command"
                     self._current = utt
                     continue
-                utt = Utterance(self._new_id(), event.start, event.onset, self.queue_chunks, self._room)
+                utt = Utterance(
+                    self._new_id(),
+                    event.start,
+                    event.onset,
+                    queue_chunks=self.queue_chunks,
+                    room=self._room,
+                    keep_bytes=self.keep_bytes,
+                )
                 self._current = utt
                 if self.wake is not None:
                     self.mode = "command"

@@ -19,7 +19,7 @@ from array import array
 from collections.abc import Sequence
 from typing import Protocol
 
-from assistantd.audio.frames import BYTES_PER_SECOND
+from assistantd.audio.frames import BYTES_PER_SECOND, SAMPLE_RATE, SAMPLE_WIDTH
 
 CHUNK_SAMPLES = 512
 """Silero's fixed window at 16 kHz (32 ms)."""
@@ -64,7 +64,7 @@ class SileroOnsetCheck:
             # A re-check of a candidate that grew: continue where the model left off, and convert only the
             # audio it has not seen (the candidate is ~0.6 s; converting all of it again on every re-check
             # cost as much as the model's one new chunk, issue 13).
-            offset = round((self._seen_until - start) * 16000) * 2
+            offset = round((self._seen_until - start) * SAMPLE_RATE) * SAMPLE_WIDTH
             samples = self._leftover
             samples.extend(_floats(pcm[offset:]))
         else:

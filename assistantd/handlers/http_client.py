@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from assistantd.config.handler_specs import SecretHeader
 from assistantd.errors import HandlerError
 from assistantd.owned_threads import CallHungError, OwnedThreads, ThreadsExhaustedError
+from assistantd.urls import public_url
 
 BODY_LIMIT = 65536
 ABANDONED_LIMIT = 16
@@ -45,12 +46,6 @@ class HttpResponse:
 
     def summary(self, chars: int = 200) -> str:
         return self.body.decode("utf-8", errors="replace").strip().replace("\n", " ")[:chars]
-
-
-def where(url: str) -> str:
-    """The URL without its query (which may carry a key someone put there) or user information."""
-    split = urlsplit(url)
-    return f"{split.scheme}://{split.netloc.rpartition('@')[2]}{split.path}"
 
 
 class _Exchange:
@@ -131,14 +126,15 @@ async def request(
         )
     except ThreadsExhaustedError:
         stuck = f"{HTTP_THREADS.abandoned} timed-out HTTP requests are still running"
-        raise HandlerError(f"{method} {where(url)} not sent: {stuck}") from None
+        raise HandlerError(f"{method} {public_url(url)} not sent: {stuck}") from None
     except CallHungError:
-        raise HandlerError(f"{method} {where(url)} timed out after {timeout_s:g} s") from None
+        raise HandlerError(f"{method} {public_url(url)} timed out after {timeout_s:g} s") from None
     except (OSError, http.client.HTTPException, ValueError) as err:
         reason = getattr(err, "reason", None) or err
-        raise HandlerError(f"{method} {where(url)} failed: {reason}") from None
+        raise HandlerError(f"{method} {public_url(url)} failed: {reason}") from None
     if not 200 <= response.status < 300:
-        raise HandlerError(f"{method} {where(url)}: HTTP {response.status} {response.summary()}".rstrip())
+        status = f"HTTP {response.status} {response.summary()}".rstrip()
+        raise HandlerError(f"{method} {public_url(url)}: {status}")
     return response
 
 

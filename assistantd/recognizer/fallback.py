@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable
 
 from assistantd.audio.frames import BYTES_PER_SECOND
+from assistantd.audio.tape import Tape, tape_of
 from assistantd.recognizer.base import (
     RecognitionFailed,
     Recognizer,
@@ -20,72 +20,16 @@ from assistantd.tasks import cancel_and_reap
 log = logging.getLogger(__name__)
 
 
-class _Tape:
-    """The utterance's audio, recorded by one task and played to any number of readers.
-
-    The recording task owns the iteration of the caller's audio: a recognizer that gives up (and cancels
-    its own reading task, as the WebSocket transport does) cancels only its wait on the tape, never the
-    caller's iterator, so the rest of the utterance is still recorded for the fallback. At most
-    ``max_bytes`` are kept; the oldest chunks go first.
-    """
-
-    def __init__(self, max_bytes: int) -> None:
-        self._chunks: deque[bytes] = deque()
-        self._base = 0
-        """Index (in chunks since the start) of ``_chunks[0]``."""
-        self._kept = 0
-        self._max = max_bytes
-        self._changed = asyncio.Event()
-        self.dropped = 0
-        """Bytes dropped from the front."""
-        self.ended = False
-        self.error: BaseException | None = None
-        self._end = asyncio.Event()
-
-    async def record(self, audio: AsyncIterable[bytes]) -> None:
-        try:
-            async for chunk in audio:
-                self._chunks.append(chunk)
-                self._kept += len(chunk)
-                while self._kept > self._max and len(self._chunks) > 1:
-                    oldest = self._chunks.popleft()
-                    self._base += 1
-                    self._kept -= len(oldest)
-                    self.dropped += len(oldest)
-                self._changed.set()
-        except Exception as err:  # the source's failure is the caller's: raised to the reader
-            self.error = err
-        finally:
-            self.ended = True
-            self._changed.set()
-            self._end.set()
-
-    async def wait_ended(self) -> None:
-        await self._end.wait()
-
-    async def play(self) -> AsyncIterator[bytes]:
-        """Every kept chunk from the oldest, then new ones as they are recorded, until the end."""
-        index = self._base
-        while True:
-            index = max(index, self._base)
-            while index - self._base < len(self._chunks):
-                yield self._chunks[index - self._base]
-                index += 1
-                index = max(index, self._base)
-            if self.ended:
-                if self.error is not None:
-                    raise self.error
-                return
-            self._changed.clear()
-            await self._changed.wait()
-
-
 class FallbackRecognizer:
-    """Feeds ``primary`` live, keeping a bounded copy of the audio to replay into ``fallback`` on failure.
+    """Feeds ``primary`` live, and on failure plays the same audio again into ``fallback``.
 
-    The copy is bounded by ``max_buffer_s``: past it the oldest audio is dropped (and the transcript's note
-    says so), because an utterance that long is already past any endpointer's maximum. The fallback starts
-    as soon as the primary fails, reading the copy while the person may still be talking.
+    The audio is the utterance's tape (audio/tape.py) when it comes as a tape's reader: nothing is copied.
+    Other audio is recorded onto a tape of its own by one task, bounded by ``max_buffer_s``: past it the
+    oldest audio is dropped (and the transcript's note says so), because an utterance that long is already
+    past any endpointer's maximum. The recording task owns the iteration of the caller's audio: a
+    recognizer that gives up (and cancels its own reading, as the WebSocket transport does) cancels only its
+    wait on the tape, never the caller's iterator. The fallback starts as soon as the primary fails, reading
+    the tape while the person may still be talking.
 
     ``final_deadline_s`` after the endpoint the primary is abandoned (cancelled) even if it is still
     retrying: the transport gives each attempt its own final_timeout_s, so a cloud that accepts audio but
@@ -123,8 +67,11 @@ class FallbackRecognizer:
             await close_recognizer(recognizer, deadline_s)
 
     async def transcribe(self, audio: AsyncIterable[bytes]) -> Transcript:
-        tape = _Tape(self._max_bytes)
-        recorder = asyncio.create_task(tape.record(audio))
+        tape = tape_of(audio)
+        recorder = None
+        if tape is None:
+            tape = Tape(self._max_bytes)
+            recorder = asyncio.create_task(tape.record(audio))
         try:
             try:
                 return await self._ask_primary(tape)
@@ -138,7 +85,8 @@ class FallbackRecognizer:
             log.warning("falling back to %s recognizer after a %s: %s", self.fallback.name, kind, why)
             result = await self.fallback.transcribe(tape.play())
         finally:
-            await cancel_and_reap(recorder)
+            if recorder is not None:
+                await cancel_and_reap(recorder)
         note = why if not tape.dropped else f"{why}; first {tape.dropped / BYTES_PER_SECOND:.1f} s not kept"
         return Transcript(
             text=result.text,
@@ -151,7 +99,7 @@ class FallbackRecognizer:
             verdict=result.verdict,
         )
 
-    async def _ask_primary(self, tape: _Tape) -> Transcript:
+    async def _ask_primary(self, tape: Tape) -> Transcript:
         task = asyncio.create_task(self.primary.transcribe(tape.play()))
         ended = asyncio.create_task(tape.wait_ended())
         hurried = asyncio.create_task(self._hurried.wait())

@@ -1,15 +1,16 @@
 """The one asyncio transport: drives any sans-I/O codec (codec.py) over a ``websockets`` client connection.
 
 Per utterance (``transcribe``): the connection opens and the codec's start message goes out at once, while
-a feeder task keeps the arriving audio in a bounded recording (TransportConfig.max_buffer_s). A sender
-re-chunks the recording into ``packet_ms`` packets as capture delivers it (no sleeps: the microphone paces
+the audio is read from the utterance's tape (audio/tape.py): the one the listener writes when the audio is
+a tape's reader, or else one a feeder task records, bounded by TransportConfig.max_buffer_s. A sender
+re-chunks the tape into ``packet_ms`` packets as capture delivers it (no sleeps: the microphone paces
 it); when the audio iterator ends (the endpoint) the rest and the codec's last packet go out at once and
 the final result is awaited for at most ``final_timeout_s``.
 
 An attempt that fails for a reason a fresh connection may cure (refused or dropped connection, 5xx,
 timeouts, a retryable error frame, no final in time, a protocol violation) is retried ``retries`` times on a
-new connection from the recording, after a delay from assistantd.backoff. HTTP 401/403 is fatal and not
-retried. Messages never contain header values: websockets' exceptions are translated, never chained or
+new connection from the start of the tape, after a delay from assistantd.backoff. HTTP 401/403 is fatal
+and not retried. Messages never contain header values: websockets' exceptions are translated, never chained or
 formatted, and its DEBUG logging (which prints request headers) is switched off for our connections.
 """
 
@@ -32,12 +33,14 @@ from websockets.exceptions import (
 )
 
 from assistantd.audio.frames import BYTES_PER_SECOND, frame_bytes
+from assistantd.audio.tape import Tape, tape_of
 from assistantd.backoff import backoff
 from assistantd.config.recognizer import TransportConfig
 from assistantd.recognizer.base import RecognitionFailed, Transcript
 from assistantd.recognizer.codec import Codec, ProtocolError
 from assistantd.recognizer.events import Error, Final, Partial, Started
 from assistantd.tasks import cancel_and_reap
+from assistantd.urls import public_url
 
 log = logging.getLogger(__name__)
 
@@ -82,50 +85,6 @@ class _AudioSourceFailed(Exception):  # noqa: N818 - a wrapper, unwrapped before
         self.error = error
 
 
-class _Recording:
-    """The utterance's audio, appended as it arrives, read by one attempt at a time; at most ``max_bytes``
-    are kept (the oldest audio is dropped first: it then cannot be retried)."""
-
-    def __init__(self, max_bytes: int) -> None:
-        self._data = bytearray()
-        self._base = 0
-        """Absolute offset of ``_data[0]``."""
-        self._max = max_bytes
-        self._changed = asyncio.Event()
-        self.ended = False
-        self.ended_at: float | None = None
-        self.error: BaseException | None = None
-
-    def append(self, chunk: bytes) -> None:
-        self._data += chunk
-        excess = len(self._data) - self._max
-        if excess > 0:
-            del self._data[:excess]
-            self._base += excess
-        self._changed.set()
-
-    def end(self, error: BaseException | None = None) -> None:
-        self.ended, self.ended_at, self.error = True, time.perf_counter(), error
-        self._changed.set()
-
-    @property
-    def dropped(self) -> int:
-        return self._base
-
-    async def read(self, offset: int) -> tuple[int, bytes]:
-        """(start, bytes) from ``offset`` (or the oldest kept byte); empty bytes once the audio ended."""
-        while True:
-            start = max(offset, self._base)
-            if start < self._base + len(self._data):
-                return start, bytes(self._data[start - self._base :])
-            if self.ended:
-                if self.error is not None:
-                    raise _AudioSourceFailed(self.error)
-                return start, b""
-            self._changed.clear()
-            await self._changed.wait()
-
-
 class WebSocketRecognizer:
     """A Recognizer (base.py) for any codec. ``codec_factory`` makes one codec per connection."""
 
@@ -148,31 +107,26 @@ class WebSocketRecognizer:
         self._packet = frame_bytes(config.packet_ms)
 
     async def transcribe(self, audio: AsyncIterable[bytes]) -> Transcript:
-        recording = _Recording(int(self._cfg.max_buffer_s * BYTES_PER_SECOND))
-        feeder = asyncio.create_task(self._feed(audio, recording))
+        tape = tape_of(audio)
+        feeder = None
+        if tape is None:  # not a tape's reader: keep a bounded copy for the retries
+            tape = Tape(int(self._cfg.max_buffer_s * BYTES_PER_SECOND))
+            feeder = asyncio.create_task(tape.record(audio))
         try:
-            return await self._attempts(recording)
+            return await self._attempts(tape)
         except _AudioSourceFailed as failed:
             raise failed.error from None
         finally:
-            await cancel_and_reap(feeder)
+            if feeder is not None:
+                await cancel_and_reap(feeder)
 
-    async def _feed(self, audio: AsyncIterable[bytes], recording: _Recording) -> None:
-        try:
-            async for chunk in audio:
-                recording.append(chunk)
-        except Exception as err:  # the audio source's failure is the caller's: re-raised by the sender
-            recording.end(err)
-            return
-        recording.end()
-
-    async def _attempts(self, recording: _Recording) -> Transcript:
+    async def _attempts(self, tape: Tape) -> Transcript:
         delays = self._retry_delays()
         attempt = 0
         while True:
             attempt += 1
             try:
-                final, session_id = await self._attempt(recording)
+                final, session_id = await self._attempt(tape)
             except _AttemptError as failure:
                 if not failure.retryable or attempt > self._cfg.retries:
                     tries = f" (after {attempt} attempts)" if attempt > 1 else ""
@@ -185,12 +139,12 @@ class WebSocketRecognizer:
                 await asyncio.sleep(delay)
                 continue
             latency = ""
-            if recording.ended_at is not None:
-                latency = f", endpoint->final {1000 * (time.perf_counter() - recording.ended_at):.0f} ms"
+            if tape.ended_at is not None:
+                latency = f", endpoint->final {1000 * (time.monotonic() - tape.ended_at):.0f} ms"
             log.info("%s: final after %d attempt(s)%s, session %s", self.name, attempt, latency, session_id)
             note = ""
-            if recording.dropped and attempt > 1:
-                note = f"the retry lacked the first {recording.dropped / BYTES_PER_SECOND:.1f} s of audio"
+            if tape.dropped and attempt > 1:
+                note = f"the retry lacked the first {tape.dropped / BYTES_PER_SECOND:.1f} s of audio"
             return Transcript(
                 text=final.text,
                 recognizer=self.name,
@@ -200,7 +154,7 @@ class WebSocketRecognizer:
                 note=note,
             )
 
-    async def _attempt(self, recording: _Recording) -> tuple[Final, str]:
+    async def _attempt(self, tape: Tape) -> tuple[Final, str]:
         codec = self._codec_factory()
         try:
             handshake = codec.handshake()
@@ -208,7 +162,7 @@ class WebSocketRecognizer:
             raise _AttemptError(
                 "invalid URL: cannot build the upgrade request", retryable=False, fatal=True
             ) from None
-        where = _public_url(handshake.url)
+        where = public_url(handshake.url)
         try:
             async with asyncio.timeout(self._cfg.connect_timeout_s):
                 ws: ClientConnection = await self._connect(
@@ -247,7 +201,7 @@ class WebSocketRecognizer:
                 f"WebSocket upgrade failed at {where} ({type(err).__name__})", retryable=True
             ) from None
         try:
-            return await self._session(ws, codec, recording)
+            return await self._session(ws, codec, tape)
         except ConnectionClosed:
             raise _AttemptError(f"{where} dropped the connection mid-utterance", retryable=True) from None
         except ProtocolError as err:
@@ -267,13 +221,13 @@ class WebSocketRecognizer:
             except (TimeoutError, OSError, WebSocketException):
                 log.debug("%s: closing %s did not finish cleanly", self.name, where)
 
-    async def _session(self, ws: ClientConnection, codec: Codec, recording: _Recording) -> tuple[Final, str]:
+    async def _session(self, ws: ClientConnection, codec: Codec, tape: Tape) -> tuple[Final, str]:
         codec.upgrade_response({k: v for k, v in ws.response.headers.raw_items()} if ws.response else {})
         codec.start()
         await self._flush(ws, codec)
         session: list[str] = [""]
         receiver = asyncio.create_task(self._receive(ws, codec, session))
-        sender = asyncio.create_task(self._send(ws, codec, recording))
+        sender = asyncio.create_task(self._send(ws, codec, tape))
         try:
             await asyncio.wait((receiver, sender), return_when=asyncio.FIRST_COMPLETED)
             if not receiver.done():
@@ -288,16 +242,22 @@ class WebSocketRecognizer:
         finally:
             await cancel_and_reap(receiver, sender)
 
-    async def _send(self, ws: ClientConnection, codec: Codec, recording: _Recording) -> None:
-        offset = 0
+    async def _send(self, ws: ClientConnection, codec: Codec, tape: Tape) -> None:
+        reader = tape.play()  # from the start: a retry sends the utterance again, whole
         pending = bytearray()
+        skipped = 0
         while True:
-            start, data = await recording.read(offset)
-            if start > offset:
-                log.warning("%s: %d bytes of audio dropped (max_buffer_s)", self.name, start - offset)
-            if not data:
+            try:
+                data = await anext(reader)
+            except StopAsyncIteration:
                 break
-            offset = start + len(data)
+            except Exception as err:  # the audio source's failure, kept by the tape for its readers
+                raise _AudioSourceFailed(err) from None
+            if reader.skipped > skipped:
+                log.warning(
+                    "%s: %d bytes of audio dropped (max_buffer_s)", self.name, reader.skipped - skipped
+                )
+                skipped = reader.skipped
             pending += data
             while len(pending) >= self._packet:
                 codec.send_audio(bytes(pending[: self._packet]))
@@ -364,12 +324,3 @@ def _url_problem(url: str) -> str | None:
     except ValueError as err:
         return str(err)
     return None
-
-
-def _public_url(url: str) -> str:
-    """scheme://host/path only: a query string could carry a token."""
-    try:
-        parts = urlsplit(url)
-        return f"{parts.scheme}://{parts.hostname or ''}{f':{parts.port}' if parts.port else ''}{parts.path}"
-    except ValueError:
-        return "(unparsable URL)"

@@ -101,3 +101,27 @@ async def test_a_read_that_finishes_as_its_reader_is_cancelled_goes_to_the_next_
             await old
         rest = [frame async for frame in StdinSource(reader, frame_ms=20).frames()]
     assert b"".join(f.pcm for f in rest) == written
+
+
+async def test_a_read_left_for_a_pipe_that_closed_is_forgotten() -> None:
+    """A cancelled reader leaves its blocked read registered for the next source on the stream. When the
+    pipe ends and is closed instead, the entry must go: it used to stay for good (and a new pipe given the
+    same inode would have been handed the dead pipe's read)."""
+    from assistantd.audio import filesource
+
+    r, w = os.pipe()
+    reader = os.fdopen(r, "rb")
+    key = filesource._stream_key(reader)[0]
+    await _take_over_and_cancel(reader)
+    assert key in filesource._pending_reads  # left for the next reader, by design
+    os.close(w)  # EOF: the blocked read returns b""
+    filesource._pending_reads[key].read.result(timeout=30)
+    reader.close()
+    r2, w2 = os.pipe()
+    other = os.fdopen(r2, "rb")
+    try:
+        StdinSource(other, frame_ms=20)  # any new source sweeps what nobody can want
+        assert key not in filesource._pending_reads
+    finally:
+        other.close()
+        os.close(w2)

@@ -57,7 +57,7 @@ def test_build_app_adds_the_sink_only_when_events_are_on(events: bool) -> None:
     config = _config({"host": "127.0.0.1", "site_id": "hall", "events": events})
     app = build_app(config, Metrics(), ProgressWatchdog(5.0), input_path="-")
     assert (app.events is not None) is events
-    assert any(isinstance(s, MqttEvents) for s in app.sinks) is events
+    assert any(isinstance(s, MqttEvents) for s in app.pipeline.sinks) is events
     if app.events is not None:
         assert app.events.site_id == "hall"
         assert app.events.publisher.connection.client_id == "assistantd-hall-events"
