@@ -40,6 +40,7 @@ from typing import NoReturn, Protocol
 from assistantd.audio.convert import Framer, ToMono16k
 from assistantd.audio.devices import (
     PA_DEVICE_UNAVAILABLE,
+    PA_INPUT_OVERFLOWED,
     PA_INVALID_DEVICE,
     PA_NO_DEVICE,
     PortAudio,
@@ -59,6 +60,7 @@ class Counters(Protocol):
     """Where the reader counts what it loses (the MicrophoneSource that owns the stream)."""
 
     frames_dropped: int
+    input_overflows: int
     hold_frames: int
     """Frames the reader may collect before waking the loop (1: every frame at once)."""
 
@@ -137,9 +139,17 @@ class CaptureStream:
         read, stopping = stream.read, self._stopping
         while not stopping.is_set():
             try:
-                # Overflow (audio PortAudio lost before this read) is not raised: pyaudio would throw the
-                # read's audio away with it. A lost stretch shows as speech cut short, not as a crash.
-                data = read(frames_per_buffer, exception_on_overflow=False)
+                data = read(frames_per_buffer, exception_on_overflow=True)
+            except OSError as err:
+                if err.errno == PA_INPUT_OVERFLOWED and not stopping.is_set():
+                    # The device overran (the reader fell behind PortAudio's buffer): counted. pyaudio
+                    # reports it only by raising, which throws away this read's audio too: a gap in speech
+                    # that was being lost anyway, and the audio clock goes on as if it were not there.
+                    self._owner.input_overflows += 1
+                    continue
+                if not stopping.is_set():
+                    self._fail(f"capture read failed: {err!r}")
+                return
             except Exception as err:
                 if not stopping.is_set():
                     self._fail(f"capture read failed: {err!r}")

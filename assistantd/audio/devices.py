@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 # portaudio.h: paInt16 = 0x00000008.
 PA_INT16 = 0x8
 # portaudio.h PaErrorCode values that pyaudio puts in OSError.errno.
+PA_INPUT_OVERFLOWED = -9981
 PA_INVALID_DEVICE = -9996
 PA_DEVICE_UNAVAILABLE = -9985
 PA_NO_DEVICE = -1

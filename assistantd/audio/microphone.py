@@ -80,9 +80,10 @@ class MicrophoneSource:
     """Frames from a PortAudio input device; runs until cancelled, healing device trouble on its own.
 
     Read by a daemon for its status line: ``state`` (a CaptureState), ``device`` (the DeviceInfo in use or
-    last used), ``frames_delivered``, ``frames_dropped`` (hand-off overflow), ``restarts`` (streams lost
-    and reopened), ``open_failures`` and ``last_error``. Use ``contextlib.aclosing(source.frames())`` so
-    the stream closes when the consumer stops.
+    last used), ``frames_delivered``, ``frames_dropped`` (hand-off overflow), ``input_overflows`` (the
+    device overran: PortAudio's error on a read), ``restarts`` (streams lost and reopened),
+    ``open_failures`` and ``last_error``. Use ``contextlib.aclosing(source.frames())`` so the stream closes
+    when the consumer stops.
     """
 
     def __init__(
@@ -110,6 +111,7 @@ class MicrophoneSource:
         self.device: DeviceInfo | None = None
         self.frames_delivered = 0
         self.frames_dropped = 0
+        self.input_overflows = 0
         self.restarts = 0
         self.open_failures = 0
         self.last_error: str | None = None

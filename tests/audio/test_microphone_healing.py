@@ -281,3 +281,33 @@ async def test_cancelled_while_opening_the_late_stream_is_closed(speech_device) 
     script.gate.set()  # the open finishes after nobody wants it any more
     assert await asyncio.to_thread(script.released.wait, 10)
     assert script.created == script.terminated == 1
+
+
+def overflows_on(reads: set[int]) -> Callable[[Any], Read]:
+    """The reads numbered in ``reads`` (from 1) report an input overflow, as PortAudio does when the device
+    overran; the audio of those reads is gone, as pyaudio throws it away with the error."""
+
+    def wrap(stream: Any) -> Read:
+        count = 0
+
+        def overflowing(*args: Any, **kwargs: Any) -> bytes:
+            nonlocal count
+            count += 1
+            data = stream.real_read(*args, **kwargs)
+            if count in reads:
+                raise OSError(-9981, "Input overflowed")
+            return data
+
+        return overflowing
+
+    return wrap
+
+
+async def test_an_input_overflow_is_counted_and_capture_goes_on(speech_device) -> None:
+    script = ScriptedPyAudio(opens=[overflows_on({3, 4, 9})])
+    source, sleep = make_source(AudioConfig(**BASE), script)
+    frames = await take(source, 20)
+    assert source.input_overflows == 3
+    assert source.restarts == 0 and sleep.delays == []  # not a failure: the same stream goes on
+    assert len(frames) == 20
+    assert source.state_at(0.0).input_overflows == 3  # what the daemon's metric reads
