@@ -21,11 +21,17 @@ utterances are bounded; what happens when one is full depends on the source (``A
 
 Utterances still waiting when listening stops (shutdown, reload, a failed source) go to ``on_drop`` too.
 
-While no utterance is in flight (continuous mode: the endpointer is idle; wake mode: ``idle``), a live
-source may hand frames over ``IDLE_HOLD_MS`` at a time (``hold_frames``): waking the loop for every 30 ms
-frame cost more than the listening itself (issue 13). An utterance's start or a wake word is then heard up
-to that much later, never lost; once one is in flight, every frame comes at once again, so where an
-utterance ends is decided without the delay.
+While no utterance is in flight, a live source may hand frames over several at a time (``hold_frames``):
+``IDLE_HOLD_MS`` in continuous mode while the endpointer is at rest (no voiced frame in its trigger
+window), ``WAKE_IDLE_HOLD_MS`` in wake mode's ``idle``. Waking the loop for every 30 ms frame cost more
+than the listening itself (issue 13; bench/idle_cpu.py measured continuous mode at 1.54x its bare loop
+with 120 ms, 1.31x with 240 and 1.12x with 480). Nothing is lost, but what the held frames hold is
+handled late. In continuous mode the first voiced frame ends the hold, and the start trigger needs
+``start_voiced_frames`` (6) of them, so it ends 150 ms after the first at the soonest: the trigger, and
+with it the utterance's start and the arbitration candidate sent then, comes at most IDLE_HOLD_MS - 150
+ms = 90 ms late (the candidates of two rooms must fall within ``mqtt.arbitration.window_ms``, 200 by
+default). In wake mode a detection (and its chime) comes at most WAKE_IDLE_HOLD_MS late. Once an utterance
+is in flight every frame comes at once, so where it ends is decided without delay.
 
 With a wake stage (wake.py) the chain is source -> wake -> VAD -> endpointer, and listening has modes:
 
@@ -57,7 +63,6 @@ from assistantd.endpoint.machine import (
     EndReason,
     Event,
     OnsetCheck,
-    State,
     UtteranceAudio,
     UtteranceEnded,
     UtteranceStarted,
@@ -71,8 +76,12 @@ WakeMode = Literal["idle", "handoff", "armed", "command", "follow_up"]
 KEEP_MARGIN_S = 1.0
 """An utterance's tape keeps this much more than endpoint.max_utterance_s and the pre-roll."""
 
-IDLE_HOLD_MS = 120
-"""While idle, a live source may collect this much audio before handing it over (module docstring)."""
+IDLE_HOLD_MS = 240
+"""In continuous mode, while the endpointer is at rest (no voiced frame in its trigger window), a live
+source may collect this much audio before handing it over (module docstring)."""
+WAKE_IDLE_HOLD_MS = 120
+"""The same in wake mode while only the detector listens: a detection (and its chime) is heard at most
+this much late."""
 
 log = logging.getLogger(__name__)
 
@@ -299,6 +308,7 @@ class Listener:
         last_end = 0.0
         size = frame_bytes(self.source.frame_ms)
         live = self.source.live
+        idle_hold_ms = IDLE_HOLD_MS if self.wake is None else WAKE_IDLE_HOLD_MS
         frames = self.source.frames()
         try:
             while not (self._stop_at_pause and self._at_rest()):
@@ -326,10 +336,10 @@ class Listener:
                     continue
                 last_end = self._last_end = frame.t + self.source.frame_ms / 1000
                 changed = self._endpoint(frame) if self.wake is None else self._wake_step(frame)
-                idle = self.endpointer.state is State.IDLE if self.wake is None else self.mode == "idle"
+                idle = self.endpointer.at_rest() if self.wake is None else self.mode == "idle"
                 if idle is not self._holding:
                     self._holding = idle
-                    hold_frames(self.source, max(1, IDLE_HOLD_MS // self.source.frame_ms) if idle else 1)
+                    hold_frames(self.source, max(1, idle_hold_ms // self.source.frame_ms) if idle else 1)
                 if changed:
                     # Let consumers see the new audio now, even if the source never has to wait (a file).
                     await asyncio.sleep(0)
