@@ -11,7 +11,8 @@ import pytest
 
 from assistantd.audio.frames import Frame, frame_bytes
 from assistantd.config.endpoint import EndpointConfig
-from assistantd.endpoint.listener import IDLE_HOLD_MS, WAKE_IDLE_HOLD_MS, Listener, Utterance
+from assistantd.endpoint.listener import IDLE_HOLD_MS, WAKE_IDLE_HOLD_MS, Listener
+from assistantd.endpoint.live_utterance import Utterance
 from assistantd.endpoint.offline import segment_pcm
 from assistantd.endpoint.vad import build_vad
 from assistantd.endpoint.wake import WakeStage
