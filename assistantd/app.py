@@ -7,6 +7,7 @@ the pipeline sees small protocols, so both are tested with real parts or honest 
 from __future__ import annotations
 
 import difflib
+import functools
 import logging
 import os
 import socket
@@ -76,13 +77,16 @@ class AssistantApp:
         timers: TimerBoard | None = None,
         arbitration: ArbitrationLink | None = None,
         site: SiteRuntime | None = None,
+        on_started: Callable[[], None] | None = None,
     ) -> None:
         """``wake`` None: continuous listening (every utterance the VAD finds is a command). ``models``:
         where the Silero model comes from (the daemon's, kept across reloads); None loads one.
         ``sounds``: the feedback player (wake chime, error tone). ``timers``: the daemon's timer board,
         configured from this config when the app starts. ``site``: the daemon's site
-        (site_runtime.py): the privacy switch, and where state changes go."""
+        (site_runtime.py): the privacy switch, and where state changes go. ``on_started``: called at the
+        end of a start that succeeded (the site's link and voice for this config are swapped in then)."""
         self.config = config
+        self.on_started = on_started
         self.metrics = metrics
         self.source = source
         self.recognizer = recognizer
@@ -177,6 +181,8 @@ class AssistantApp:
             self.events.start()
         if self.arbitration is not None:
             self.arbitration.start()
+        if self.on_started is not None:
+            self.on_started()
         if self.site is not None:
             if self.site.privacy is not None:
                 self.site.privacy.subscribe(self._privacy_changed)
@@ -372,8 +378,8 @@ def build_app(
     )
     if timers is None:
         timers = TimerBoard()
-    if site is not None:
-        site.configure(config)
+    # Prepared, not yet swapped in: that waits for the app's start (a reload that fails keeps the old ones).
+    setup = site.prepare(config) if site is not None else None
 
     def rung(timer: Timer, late_s: float) -> None:
         metrics.inc("timers_rung")
@@ -387,7 +393,7 @@ def build_app(
         sounds=sounds,
         on_ring=rung,
         site_id=site_id,
-        voice=site.voice if site is not None else None,
+        voice=setup.voice if setup is not None else None,
     )
     events = None
     arbitration = None
@@ -421,4 +427,5 @@ def build_app(
         timers=timers,
         arbitration=arbitration,
         site=site if site is not None and config.mqtt is not None else None,
+        on_started=functools.partial(site.adopt, setup) if site is not None and setup is not None else None,
     )
