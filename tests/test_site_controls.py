@@ -76,14 +76,25 @@ def test_bad_messages_say_why(topic: str, payload: bytes, why: str) -> None:
     assert isinstance(control, Ignored) and control.why is not None and why in control.why, control
 
 
-def test_retained_reload_and_say_are_refused_a_retained_mute_is_state() -> None:
-    assert isinstance(parse_control(SITE, "assistantd/den/reload", b"", retained=True), Ignored)
-    assert isinstance(
-        parse_control(SITE, "hermes/tts/say", _json(siteId=SITE, text="hi"), retained=True), Ignored
-    )
-    assert parse_control(SITE, "assistantd/den/mute", b"on", retained=True) == Mute(
-        True, "assistantd/den/mute"
-    )
+def test_retained_controls_are_refused() -> None:
+    """A broker hands a retained control over again at every reconnect: a retained mute would undo a
+    later unmute after a broker restart (the switch is kept in privacy.json instead)."""
+    retained = [
+        ("assistantd/den/reload", b""),
+        ("hermes/tts/say", _json(siteId=SITE, text="hi")),
+        ("assistantd/den/mute", b"on"),
+        ("assistantd/den/mute", b"off"),
+        ("hermes/hotword/toggleOff", _json(siteId=SITE)),
+        ("hermes/hotword/toggleOn", _json(siteId=SITE)),
+    ]
+    for topic, payload in retained:
+        control = parse_control(SITE, topic, payload, retained=True)
+        assert isinstance(control, Ignored) and control.why is not None and "retained" in control.why
+        assert not isinstance(parse_control(SITE, topic, payload), Ignored)
+    # Another site's retained toggle is not ours to mention; an emptied retained mute is no message.
+    other = parse_control(SITE, "hermes/hotword/toggleOff", _json(siteId="hall"), retained=True)
+    assert other == Ignored(None)
+    assert parse_control(SITE, "assistantd/den/mute", b"") == Ignored(None)
 
 
 def test_topics_keep_the_site_to_one_level() -> None:
