@@ -140,9 +140,11 @@ class SiteRuntime:
             self.link.publish_state(state)
 
     async def aclose(self) -> None:
-        """The daemon stops: the link says ``offline`` and disconnects."""
+        """The daemon stops: the link says ``offline`` and disconnects; the privacy switch is saved."""
         if self.link is not None:
             await self.link.aclose()
+        if self.privacy is not None:
+            await self.privacy.flush()
         if self._retiring is not None:
             await asyncio.wait({self._retiring})
 
