@@ -37,11 +37,17 @@ class MqttEvents:
         metrics: Metrics,
         *,
         client_factory: ClientFactory = aiomqtt.Client,
+        publisher: MqttPublisher | None = None,
     ) -> None:
-        connection = dataclasses.replace(
-            config.connection, client_id=events_client_id(config.connection.client_id, site_id)
-        )
-        self.publisher = MqttPublisher(connection, client_factory=client_factory, what="events")
+        """``publisher``: a shared one whose connection its owner runs (mqtt_connections.py; ``start``
+        and ``aclose`` then leave it alone); None: one of its own, under the events' client id."""
+        self.owns_publisher = publisher is None
+        if publisher is None:
+            connection = dataclasses.replace(
+                config.connection, client_id=events_client_id(config.connection.client_id, site_id)
+            )
+            publisher = MqttPublisher(connection, client_factory=client_factory, what="events")
+        self.publisher = publisher
         self.site_id = site_id
         self.metrics = metrics
         self._dropping = 0
@@ -88,11 +94,13 @@ class MqttEvents:
 
     def start(self) -> None:
         """Start the publisher's connection task (inside the loop); the app's aclose stops it."""
-        if self._task is None:
+        if self._task is None and self.owns_publisher:
             self._task = asyncio.create_task(self.publisher.run(), name="mqtt-events")
 
     async def aclose(self, grace_s: float) -> None:
         """Give queued events up to ``grace_s`` to reach a connected broker, then close the connection."""
+        if not self.owns_publisher:
+            return
         if not await self.publisher.drain(grace_s):
             log.info("MQTT events: stopping with events the broker has not taken")
         if self._task is not None:
