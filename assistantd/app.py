@@ -196,8 +196,11 @@ class AssistantApp:
                 self._hearing = utterance
                 self._open[str(utterance.id)] = utterance
                 self._state_changed()
-                if utterance.wake is not None and self.sounds is not None:
-                    self.sounds.play_soon("wake")
+                if utterance.wake is not None:  # the listener hands a wake utterance over at the detection
+                    if self.events is not None:
+                        self.events.wake_heard(str(utterance.id), utterance.wake)
+                    if self.sounds is not None:
+                        self.sounds.play_soon("wake")
                 yield utterance
         finally:
             await aclose_iterator(stream)
