@@ -21,7 +21,8 @@ from assistantd.audio.microphone import STOP_CLOSE_S
 from assistantd.audio.sources import open_source
 from assistantd.config import Config
 from assistantd.debug_wav import UtteranceSaver
-from assistantd.endpoint.listener import Listener, Utterance
+from assistantd.endpoint.listener import Listener
+from assistantd.endpoint.live_utterance import Utterance
 from assistantd.endpoint.vad import build_vad
 from assistantd.endpoint.wake import WakeStage
 from assistantd.errors import ConfigError

@@ -1,7 +1,7 @@
 """Blocking library calls on threads the daemon owns, each waited for until a deadline, then abandoned.
 
-Some calls can block in C for ever and Python cannot interrupt them: PortAudio stopping a stream whose
-callback thread is stuck in ALSA's ``read()``, a host name lookup with the resolver gone, a pocketsphinx
+Some calls can block in C for ever and Python cannot interrupt them: closing a capture stream whose
+reader is stuck in ALSA's ``read()``, a host name lookup with the resolver gone, a pocketsphinx
 decode of a long utterance at shutdown. None of them may run on the event loop, and none may run in
 asyncio's default executor: ``asyncio.run`` joins its workers at exit, and one hung call holds a worker
 that every other ``to_thread`` user shares (six stuck HTTP reads filled it and the microphone could not
@@ -13,7 +13,7 @@ reopen). So each call gets a daemon thread of its own, in a *family* (``OwnedThr
   if the call ever returns a resource, ``late(result)`` disposes of it on that same thread. An abandoned
   thread is counted (``abandoned``) until it returns; ``abandoned_total`` counts every abandonment.
 - **The cap** (``limit``) bounds the abandoned threads of a family alive at once. Each holds a thread
-  (and often more: PortAudio's callback thread), so a family that keeps hanging would grow threads
+  (and often more: a capture stream's reader), so a family that keeps hanging would grow threads
   without bound. At the cap ``full()`` is True and ``start``/``call`` refuse new calls with
   ThreadsExhaustedError until one returns (``freed()``). Calls that return in time are bounded by their
   callers (one capture loop, the handler runner's concurrency), not here.

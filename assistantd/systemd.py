@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sys
 import time
 from collections.abc import Callable, Mapping
-
-import systemd.daemon as _daemon
 
 Notify = Callable[[str], bool]
 log = logging.getLogger(__name__)
@@ -16,11 +15,26 @@ _unreachable: set[str] = set()
 """NOTIFY_SOCKET values already reported unreachable (one warning each, not one per ping)."""
 
 
+def send_notify(message: str) -> bool:
+    """sd_notify(3) itself: one datagram to ``$NOTIFY_SOCKET`` (a path, or ``@name`` in the abstract
+    namespace); False when no manager asked for it. Written here rather than imported from systemd-python,
+    whose module loads libsystemd and its libraries (about 1 MB of RSS, issue 13) for these few lines.
+    (systemd's AF_VSOCK addresses, for virtual machines, are not supported.)"""
+    where = os.environ.get("NOTIFY_SOCKET", "")
+    if not where:
+        return False
+    address = "\0" + where[1:] if where.startswith("@") else where
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+        sock.connect(address)
+        sock.sendall(message.encode())
+    return True
+
+
 def _default_notify(message: str) -> bool:
     """Send ``message`` to the service manager; a socket that is gone or refuses costs the notification,
-    never the daemon (systemd-python raises OSError for it)."""
+    never the daemon."""
     try:
-        return bool(_daemon.notify(message))
+        return send_notify(message)
     except OSError as err:
         where = os.environ.get("NOTIFY_SOCKET", "")
         if where not in _unreachable:

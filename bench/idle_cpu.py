@@ -123,6 +123,8 @@ class _Bare:
     def stop(self) -> None:
         self.proc.kill()
         self.proc.wait(10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
         self.device.close()
 
 
@@ -196,8 +198,14 @@ def _config(wake: str | None) -> dict[str, Any]:
     return config
 
 
-def systems(room: bytes, compare: Path | None) -> list[System]:
-    wake_base, ns_base = "bare pymicro-wakeword loop", "bare noise suppression + webrtcvad loop"
+WAKE_BASE = "bare pymicro-wakeword loop"
+NS_BASE = "bare noise suppression + webrtcvad loop"
+WAKE_MIC = "daemon, wake mode, microphone"
+CONTINUOUS_MIC = "daemon, continuous mode, microphone"
+
+
+def systems(room: bytes, compare: Path | None, *, stdin: bool = True) -> list[System]:
+    wake_base, ns_base = WAKE_BASE, NS_BASE
     out = [
         System(wake_base, None, lambda w: _Bare("wake", w, room)),
         System(ns_base, None, lambda w: _Bare("ns", w, room)),
@@ -206,22 +214,38 @@ def systems(room: bytes, compare: Path | None) -> list[System]:
     for checkout, tag in checkouts:
         out += [
             System(
-                f"daemon, wake mode, microphone{tag}",
+                f"{WAKE_MIC}{tag}",
                 wake_base,
                 lambda w, c=checkout: _DaemonOnMic("okay_nabu", w, room, c),
             ),
             System(
-                f"daemon, continuous mode, microphone{tag}",
+                f"{CONTINUOUS_MIC}{tag}",
                 ns_base,
                 lambda w, c=checkout: _DaemonOnMic(None, w, room, c),
             ),
-            System(
-                f"daemon, continuous mode, stdin in 30 ms writes{tag}",
-                ns_base,
-                lambda w, c=checkout: _DaemonOnStdin(w, room, c),
-            ),
         ]
+        if stdin:
+            out.append(
+                System(
+                    f"daemon, continuous mode, stdin in 30 ms writes{tag}",
+                    ns_base,
+                    lambda w, c=checkout: _DaemonOnStdin(w, room, c),
+                )
+            )
     return out
+
+
+def idle_by_mode(room: bytes, seconds: float, runs: int) -> dict[str, tuple[float, float]]:
+    """For bench.modes: {"wake" | "continuous": (daemon CPU-s per audio-hour, its bare loop's)} on the
+    paced microphone, the four systems at once, the least of ``runs`` runs of ``seconds`` each."""
+    runners = systems(room, None, stdin=False)
+    for _ in range(runs):
+        run_once(runners, seconds)
+    best = {s.name: min(s.runs) for s in runners}
+    return {
+        "wake": (best[WAKE_MIC], best[WAKE_BASE]),
+        "continuous": (best[CONTINUOUS_MIC], best[NS_BASE]),
+    }
 
 
 @contextlib.contextmanager

@@ -1,7 +1,7 @@
 """Issue 9 in one run: wake mode (okay_nabu) against continuous mode, through the real daemon.
 
     python -m bench.modes [--quick] [--snr-db 20] [--seed 9] [--commands 6] [--talk 40] [--real 14]
-                          [--idle-min 5] [--sdist-cache DIR]
+                          [--idle-s 60] [--idle-runs 3] [--sdist-cache DIR]
 
 Corpus (bench/modes_corpus.py, seeded): talk that uses the command words in other senses (flite and
 espeak-ng voices) plus the real speech of the pocketsphinx sdist; commands from the shipped intents by 4
@@ -21,9 +21,11 @@ report line with an intent), no fallback recognizer, and ``wake.model`` okay_nab
   same audio (bench/wake_cpu.py's loop), and the share of bare detections that became the right intent;
 - upload: the unaddressed recording (talk and bare commands) through the daemon with the cloud recognizer
   (volcengine) pointed at the loopback fake (tests/fakes/sauc.py), which counts the audio it receives;
-- idle CPU per audio-hour in room noise: daemon CPU (its rusage) over ``--idle-min`` of noise minus a
-  10 s run (start-up), against the bare pymicro-wakeword loop on the same noise (baseline, in-process);
-  the Pi Zero 2 W column multiplies by PI_FACTOR.
+- idle CPU per audio-hour in room noise, measured as bench/idle_cpu.py does: each mode's daemon on the
+  real capture path (pyaudio from a FIFO-backed ALSA device written at real-time pace) next to its bare
+  loop (wake mode: pymicro-wakeword; continuous mode: noise suppression + webrtcvad), all four at once,
+  the least of ``--idle-runs`` runs of ``--idle-s`` seconds (a busy machine inflates a run, never
+  deflates it); the Pi Zero 2 W column multiplies by PI_FACTOR.
 Targets (issue 9): wake mode 0 actions on talk and on bare commands, >= 90 % of bare detections turned
 into the right intent, 0 bytes uploaded before a phrase, <= 30 idle CPU-s per audio-hour; continuous mode
 <= 10 false actions per hour of talk with >= 90 % of commands right.
@@ -35,7 +37,6 @@ import argparse
 import asyncio
 import resource
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,7 @@ import yaml
 
 from assistantd.config import load_config
 from bench.command_accuracy import CONFIG, Judge, shipped
+from bench.idle_cpu import idle_by_mode
 from bench.modes_corpus import Recording, by_line, items, record, room
 from bench.talk_corpus import fetch_sdist
 from bench.wake_cpu import bare_detections
@@ -58,6 +60,8 @@ sysbench's native figure): the idle loop is a Python call per 30 ms frame around
 MAX_FALSE_PER_HOUR = 10.0
 MIN_RIGHT = 0.90
 MAX_IDLE_CPU = 30.0
+IDLE_ROOM_S = 20.0
+"""Room noise the paced device repeats during the idle runs."""
 CLOUD_ENV = {"VOLC_APP_KEY": "test-app-key", "VOLC_ACCESS_KEY": "test-access-key"}
 ACTED = ("recognized", "fell back")
 """Report outcomes whose handlers ran."""
@@ -80,6 +84,8 @@ class Figures:
     """Addressed lines bare pymicro-wakeword detected whose command the daemon got right."""
     uploaded_bytes: int = 0
     idle_cpu_per_hour: float = 0.0
+    idle_bare_per_hour: float = 0.0
+    """The mode's bare loop, measured in the same run (bench/idle_cpu.py)."""
     run_cpu_per_hour: float = 0.0
     examples: list[str] = field(default_factory=list)
 
@@ -149,7 +155,6 @@ async def measure_mode(
     *,
     full: Recording,
     unaddressed: Recording,
-    noise: tuple[bytes, bytes],
     work: Path,
     judge: Judge,
 ) -> Figures:
@@ -172,17 +177,7 @@ async def measure_mode(
         config = write_config(work, f"{name}-cloud", wake, cloud, intents)
         await daemon(config, write_wav(work / "unaddressed.wav", unaddressed.pcm), CLOUD_ENV)
         fig.uploaded_bytes = sum(len(s.audio) for s in fake.sessions)
-    short, long = noise
-    _, cpu_short = await daemon(offline, write_wav(work / "noise-short.wav", short))
-    _, cpu_long = await daemon(offline, write_wav(work / "noise-long.wav", long))
-    fig.idle_cpu_per_hour = (cpu_long - cpu_short) / ((len(long) - len(short)) / 32000 / 3600)
     return fig
-
-
-def bare_loop_cpu_per_hour(pcm: bytes) -> float:
-    start = time.process_time()
-    bare_detections(pcm)
-    return (time.process_time() - start) / (len(pcm) / 32000 / 3600)
 
 
 def pct(n: int, d: int) -> str:
@@ -209,7 +204,7 @@ def table(figs: dict[str, Figures], rec: Recording, baseline: float) -> list[str
     row("uploaded, unaddressed speech", lambda f: f"{f.uploaded_bytes / 32000:.1f} s ({f.uploaded_bytes} B)")
     row(
         "idle CPU-s/audio-h, x86 core",
-        lambda f: f"{f.idle_cpu_per_hour:.1f} (x{f.idle_cpu_per_hour / baseline:.2f})",
+        lambda f: f"{f.idle_cpu_per_hour:.1f} (x{f.idle_cpu_per_hour / f.idle_bare_per_hour:.2f} bare)",
     )
     row(f"idle, Pi Zero 2 W (x{PI_FACTOR:g})", lambda f: f"{f.idle_cpu_per_hour * PI_FACTOR:.0f}")
     row("CPU-s/audio-h over the recording", lambda f: f"{f.run_cpu_per_hour:.0f}")
@@ -231,17 +226,15 @@ async def measure(args: argparse.Namespace) -> tuple[dict[str, Figures], Recordi
     unaddressed = record(
         [i for i in chosen if i.kind != "addressed"], snr_db=args.snr_db, seed=args.seed, cache=cache
     )
-    noise = (
-        room(10, snr_db=args.snr_db, seed=args.seed),
-        room(args.idle_min * 60, snr_db=args.snr_db, seed=args.seed),
-    )
-    baseline = bare_loop_cpu_per_hour(noise[1])
     figs = {
-        mode: await measure_mode(
-            model, full=full, unaddressed=unaddressed, noise=noise, work=work, judge=judge
-        )
+        mode: await measure_mode(model, full=full, unaddressed=unaddressed, work=work, judge=judge)
         for mode, model in (("wake", "okay_nabu"), ("continuous", None))
     }
+    noise = room(IDLE_ROOM_S, snr_db=args.snr_db, seed=args.seed)
+    idle = await asyncio.to_thread(idle_by_mode, noise, args.idle_s, args.idle_runs)
+    for mode, (cpu, bare) in idle.items():
+        figs[mode].idle_cpu_per_hour, figs[mode].idle_bare_per_hour = cpu, bare
+    baseline = idle["wake"][1]
     notes = [describe(full, sdist, args)]
     return figs, full, baseline, notes
 
@@ -285,7 +278,8 @@ def main() -> None:
     )
     parser.add_argument("--talk", type=int, default=40, help="synthesized talk lines (of 180)")
     parser.add_argument("--real", type=int, default=14, help="real speech clips from the pocketsphinx sdist")
-    parser.add_argument("--idle-min", type=float, default=5.0, help="minutes of room noise for idle CPU")
+    parser.add_argument("--idle-s", type=float, default=60.0, help="seconds of room noise per idle run")
+    parser.add_argument("--idle-runs", type=int, default=3, help="idle runs (the least counts)")
     parser.add_argument("--synth-cache", default=str(Path(__file__).resolve().parent / ".corpus" / "modes"))
     parser.add_argument(
         "--sdist-cache",
@@ -294,11 +288,13 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.quick:
-        args.commands, args.talk, args.real, args.idle_min = 3, 12, 2, 2.0
+        args.commands, args.talk, args.real, args.idle_s, args.idle_runs = 3, 12, 2, 30.0, 2
     figs, rec, baseline, notes = asyncio.run(measure(args))
     print("\n".join(notes))
     print(
-        f"baseline: bare pymicro-wakeword loop on the same room noise, {baseline:.1f} CPU-s per audio-hour\n"
+        f"idle baselines (paced microphone, bench/idle_cpu.py): bare pymicro-wakeword loop {baseline:.1f}, "
+        f"bare noise suppression + webrtcvad loop {figs['continuous'].idle_bare_per_hour:.1f} "
+        "CPU-s per audio-hour\n"
     )
     print("\n".join(table(figs, rec, baseline)))
     print("\ntargets:")

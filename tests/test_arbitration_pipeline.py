@@ -18,7 +18,7 @@ import pytest
 
 from assistantd.announce import ANNOUNCE_AFTER_ONSET_S
 from assistantd.arbitration import Arbiter, Candidate, Decision
-from assistantd.endpoint.listener import Utterance
+from assistantd.endpoint.live_utterance import Utterance
 from assistantd.endpoint.machine import UtteranceEnded
 from assistantd.pipeline import Pipeline
 from assistantd.recognizer.base import Transcript

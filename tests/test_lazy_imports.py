@@ -1,4 +1,5 @@
-"""The cloud listening path must not load numpy, soxr or aiomqtt (issue 6: ~16 MB of RSS on a Pi).
+"""The cloud listening path must not load numpy, soxr or aiomqtt (issue 6: ~16 MB of RSS on a Pi), nor
+systemd-python's libsystemd, nor rapidfuzz before a fuzzy match is needed (issue 13: 1 MB and 3.5 MB).
 
 Checked in a fresh interpreter, since this test process has imported them long ago. bench/daemon.py
 measures what this saves; this test keeps a stray top-level import from quietly undoing it.
@@ -22,11 +23,12 @@ vad = build_vad(EndpointConfig())
 frames = Framer(30).push(ToMono16k(16000, 1, 2).process(bytes(range(256)) * 60))
 verdicts = [vad.is_speech(f.pcm) for f in frames]
 assert frames and vad.last.level_db > -100, (len(frames), vad.last)
-print(" ".join(sorted(m for m in ("numpy", "soxr", "aiomqtt", "paho", "wyoming") if m in sys.modules)))
+unwanted = ("numpy", "soxr", "aiomqtt", "paho", "wyoming", "systemd", "rapidfuzz")
+print(" ".join(sorted(m for m in unwanted if m in sys.modules)))
 """
 
 
-def test_listening_at_the_house_format_loads_no_numpy_soxr_or_mqtt() -> None:
+def test_listening_at_the_house_format_loads_no_numpy_soxr_mqtt_libsystemd_or_rapidfuzz() -> None:
     out = subprocess.run(
         [sys.executable, "-c", PROBE], cwd=REPO, capture_output=True, text=True, check=True, timeout=60
     )
@@ -43,3 +45,18 @@ def test_another_rate_still_converts() -> None:
         [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.split() == ["True", "True", "True"]
+
+
+def test_rapidfuzz_is_loaded_by_the_first_fuzzy_match_only() -> None:
+    probe = (
+        "import sys\nfrom pathlib import Path\nfrom assistantd.intents.loader import load_intent_files\n"
+        "m = load_intent_files([Path('config/intents/en.yaml')])\n"
+        "exact = m.match('turn on the kitchen lights')\n"
+        "before = 'rapidfuzz' in sys.modules\n"
+        "near = m.match('turn on the kitchen lites')\n"
+        "print(exact.intent, exact.score, before, near.intent, near.score < 100, 'rapidfuzz' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.split() == ["LightOn", "100.0", "False", "LightOn", "True", "True"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from assistantd.systemd import Notifier, ProgressWatchdog
+from assistantd.systemd import Notifier, ProgressWatchdog, send_notify
 
 
 @pytest.fixture
@@ -93,3 +93,16 @@ def test_a_notify_socket_that_is_gone_costs_a_warning_not_the_daemon(
         f"cannot notify the service manager at {gone} ([Errno 2] No such file or directory); "
         "carrying on without it"
     ]
+
+
+def test_sd_notify_reaches_a_socket_in_the_abstract_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
+    # systemd hands some units an abstract socket ("@name"); the daemon's own sd_notify must reach it.
+    name = f"assistantd-test-{os.getpid()}"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as manager:
+        manager.bind("\0" + name)
+        manager.settimeout(10)
+        monkeypatch.setenv("NOTIFY_SOCKET", "@" + name)
+        assert send_notify("READY=1\nSTATUS=listening")
+        assert manager.recv(4096) == b"READY=1\nSTATUS=listening"
+    monkeypatch.delenv("NOTIFY_SOCKET")
+    assert not send_notify("WATCHDOG=1")  # not under a manager: nothing sent, nothing raised

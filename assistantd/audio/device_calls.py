@@ -1,7 +1,7 @@
 """The owned threads PortAudio calls run on (opening, closing, listing devices): see owned_threads.py.
 
 A device in trouble can hold a PortAudio call in C for ever: ALSA's file plugin blocked in ``read()`` on
-a FIFO nobody writes keeps the stream's callback thread from returning, so ``Pa_StopStream`` waits for it;
+a FIFO nobody writes keeps the capture's reader from returning, and the stream is not closed under it;
 opening a FIFO with no writer blocks in ``open()`` while PortAudio initialises. Such a call is abandoned
 at its deadline; a stream it returns late is closed on its own thread.
 """

@@ -19,12 +19,10 @@ from typing import IO, Any, Protocol
 
 log = logging.getLogger(__name__)
 
-# portaudio.h: paInt16 = 0x00000008; paContinue = 0, paAbort = 2; paInputOverflow = 0x00000002.
+# portaudio.h: paInt16 = 0x00000008.
 PA_INT16 = 0x8
-PA_CONTINUE = 0
-PA_ABORT = 2
-PA_INPUT_OVERFLOW = 0x2
 # portaudio.h PaErrorCode values that pyaudio puts in OSError.errno.
+PA_INPUT_OVERFLOWED = -9981
 PA_INVALID_DEVICE = -9996
 PA_DEVICE_UNAVAILABLE = -9985
 PA_NO_DEVICE = -1
@@ -33,6 +31,7 @@ MAX_AUTO_CHANNELS = 8
 
 
 class Stream(Protocol):
+    def read(self, num_frames: int, exception_on_overflow: bool = True) -> bytes: ...
     def is_active(self) -> bool: ...
     def stop_stream(self) -> None: ...
     def close(self) -> None: ...

@@ -1,6 +1,7 @@
 """The microphone source: pyaudio capture at the device's native format, converted to 16 kHz mono frames.
 
-Threads: the stream and its bounded hand-off of frames to the loop are in capture_stream.py.
+Threads: the stream, the thread that reads it and the bounded hand-off of frames to the loop are in
+capture_stream.py.
 
 While no utterance is in flight the listener lets the stream hold frames and wake the loop once for
 several (``hold``; capture_stream.py says why).
@@ -79,9 +80,10 @@ class MicrophoneSource:
     """Frames from a PortAudio input device; runs until cancelled, healing device trouble on its own.
 
     Read by a daemon for its status line: ``state`` (a CaptureState), ``device`` (the DeviceInfo in use or
-    last used), ``frames_delivered``, ``frames_dropped`` (hand-off overflow), ``input_overflows``
-    (PortAudio's own overflow flag), ``restarts`` (streams lost and reopened), ``open_failures`` and
-    ``last_error``. Use ``contextlib.aclosing(source.frames())`` so the stream closes when the consumer stops.
+    last used), ``frames_delivered``, ``frames_dropped`` (hand-off overflow), ``input_overflows`` (the
+    device overran: PortAudio's error on a read), ``restarts`` (streams lost and reopened),
+    ``open_failures`` and ``last_error``. Use ``contextlib.aclosing(source.frames())`` so the stream closes
+    when the consumer stops.
     """
 
     def __init__(
@@ -117,12 +119,12 @@ class MicrophoneSource:
         """When the reopen loop's current step (close, backoff sleep + open) must be over."""
         self._samples = 0
         self.hold_frames = 1
-        """Frames the capture callback may collect before waking the loop (see ``hold``)."""
+        """Frames the capture reader may collect before waking the loop (see ``hold``)."""
         self._dropped_reported = 0
         self._drop_report_at = clock()
 
     def hold(self, frames: int) -> None:
-        """Let the capture callback collect up to ``frames`` frames before handing them to the loop (never
+        """Let the capture reader collect up to ``frames`` frames before handing them to the loop (never
         more than the hand-off bound allows); 1 hands every frame over as it is captured. The listener asks
         for more while nothing needs the audio at once: fewer wake-ups, the same frames, a little later."""
         self.hold_frames = max(1, min(frames, self.cfg.queue_frames // 2))
@@ -239,16 +241,16 @@ class MicrophoneSource:
             Framer(self.cfg.frame_ms, self._samples),
             self.cfg.queue_frames,
         )
+        frames_per_buffer = max(1, rate * self.cfg.frame_ms // 1000)
         try:
             with self._quieted():
-                capture.stream = pa.open(
+                stream = pa.open(
                     format=PA_INT16,
                     channels=channels,
                     rate=rate,
                     input=True,
                     input_device_index=device.index,
-                    frames_per_buffer=max(1, rate * self.cfg.frame_ms // 1000),
-                    stream_callback=capture.callback,
+                    frames_per_buffer=frames_per_buffer,
                 )
         except OSError as err:
             raise CaptureError(classify(err), f"cannot open {device.describe()}: {err}") from None
@@ -256,6 +258,7 @@ class MicrophoneSource:
             raise CaptureError(CaptureState.FAILED, f"cannot open {device.describe()}: {err}") from None
         capture.pa = pa
         capture.name = device.describe()
+        capture.start(stream, frames_per_buffer)
         log.info(
             "audio: capturing from %s at %d Hz, %d channel(s), keeping channel %d",
             device.describe(),

@@ -1,4 +1,5 @@
-"""The live side of endpointing: frames from an AudioSource in, a stream of live Utterances out.
+"""The live side of endpointing: frames from an AudioSource in, a stream of live Utterances out
+(live_utterance.py).
 
 ``Listener.utterances()`` runs one background task that reads the source, asks the VAD about each frame and
 feeds the pure Endpointer; the events it returns are turned into ``Utterance`` objects, each writing its
@@ -21,11 +22,17 @@ utterances are bounded; what happens when one is full depends on the source (``A
 
 Utterances still waiting when listening stops (shutdown, reload, a failed source) go to ``on_drop`` too.
 
-While no utterance is in flight (continuous mode: the endpointer is idle; wake mode: ``idle``), a live
-source may hand frames over ``IDLE_HOLD_MS`` at a time (``hold_frames``): waking the loop for every 30 ms
-frame cost more than the listening itself (issue 13). An utterance's start or a wake word is then heard up
-to that much later, never lost; once one is in flight, every frame comes at once again, so where an
-utterance ends is decided without the delay.
+While no utterance is in flight, a live source may hand frames over several at a time (``hold_frames``):
+``IDLE_HOLD_MS`` in continuous mode while the endpointer is at rest (no voiced frame in its trigger
+window), ``WAKE_IDLE_HOLD_MS`` in wake mode's ``idle``. Waking the loop for every 30 ms frame cost more
+than the listening itself (issue 13; bench/idle_cpu.py measured continuous mode at 1.54x its bare loop
+with 120 ms, 1.31x with 240 and 1.12x with 480). Nothing is lost, but what the held frames hold is
+handled late. In continuous mode the first voiced frame ends the hold, and the start trigger needs
+``start_voiced_frames`` (6) of them, so it ends 150 ms after the first at the soonest: the trigger, and
+with it the utterance's start and the arbitration candidate sent then, comes at most IDLE_HOLD_MS - 150
+ms = 90 ms late (the candidates of two rooms must fall within ``mqtt.arbitration.window_ms``, 200 by
+default). In wake mode a detection (and its chime) comes at most WAKE_IDLE_HOLD_MS late. Once an utterance
+is in flight every frame comes at once, so where it ends is decided without delay.
 
 With a wake stage (wake.py) the chain is source -> wake -> VAD -> endpointer, and listening has modes:
 
@@ -50,14 +57,12 @@ from collections.abc import AsyncIterator, Callable
 from typing import Literal
 
 from assistantd.audio.frames import BYTES_PER_SECOND, AudioSource, Frame, frame_bytes, hold_frames
-from assistantd.audio.tape import Playback, Tape
 from assistantd.config.endpoint import EndpointConfig
+from assistantd.endpoint.live_utterance import Utterance
 from assistantd.endpoint.machine import (
     Endpointer,
-    EndReason,
     Event,
     OnsetCheck,
-    State,
     UtteranceAudio,
     UtteranceEnded,
     UtteranceStarted,
@@ -71,8 +76,12 @@ WakeMode = Literal["idle", "handoff", "armed", "command", "follow_up"]
 KEEP_MARGIN_S = 1.0
 """An utterance's tape keeps this much more than endpoint.max_utterance_s and the pre-roll."""
 
-IDLE_HOLD_MS = 120
-"""While idle, a live source may collect this much audio before handing it over (module docstring)."""
+IDLE_HOLD_MS = 240
+"""In continuous mode, while the endpointer is at rest (no voiced frame in its trigger window), a live
+source may collect this much audio before handing it over (module docstring)."""
+WAKE_IDLE_HOLD_MS = 120
+"""The same in wake mode while only the detector listens: a detection (and its chime) is heard at most
+this much late."""
 
 log = logging.getLogger(__name__)
 
@@ -80,96 +89,6 @@ OnDrop = Callable[["Utterance", str], None]
 """Told about an utterance the listener discarded, and why (one short phrase)."""
 OnEnd = Callable[["Utterance"], None]
 """Told when an utterance has ended (its endpoint: from then on the recognizer has all of it)."""
-
-
-class Utterance:
-    """One utterance, live: its audio is a ``Tape`` (audio/tape.py) that the listener writes from the onset
-    (pre-roll included) until the endpoint, and that the recognizer, a retry, the fallback and the debug
-    saver all read (``async for pcm in utt.audio()``). Fields are filled in as it goes; ``end`` and
-    ``end_reason`` are None until it has ended."""
-
-    def __init__(
-        self,
-        utterance_id: int,
-        start: float,
-        onset: float,
-        *,
-        queue_chunks: int,
-        room: asyncio.Event,
-        keep_bytes: int,
-    ) -> None:
-        """``queue_chunks``: how far the listener may run ahead of its furthest reader (module docstring);
-        ``keep_bytes``: what the tape keeps, a whole max-length utterance; ``room`` is set whenever a reader
-        moves on (the Listener may be waiting for room, see ``_full``)."""
-        self.id = utterance_id
-        self.start = start
-        """Audio-clock time of the first uploaded sample, seconds."""
-        self.onset = onset
-        """Audio-clock time of the first voiced frame, seconds."""
-        self.end: float | None = None
-        """Audio-clock time just after the last uploaded sample, seconds (set at the end)."""
-        self.end_reason: EndReason | None = None
-        self.wake: Detection | None = None
-        """The wake word that opened this utterance (None in continuous mode and for a follow-up)."""
-        self.voiced_s = 0.0
-        self.tape = Tape(keep_bytes, backlog_chunks=queue_chunks, on_room=room.set)
-
-    def __repr__(self) -> str:
-        return (
-            f"Utterance(id={self.id}, start={self.start:.3f}, end={self.end}, "
-            f"end_reason={self.end_reason}, chunks={self.chunks}, dropped={self.dropped_chunks})"
-        )
-
-    @property
-    def chunks(self) -> int:
-        """Chunks accepted onto the tape."""
-        return self.tape.written_chunks
-
-    @property
-    def dropped_chunks(self) -> int:
-        """Chunks dropped because the reader fell behind a live source (drop-newest)."""
-        return self.tape.refused_chunks
-
-    @property
-    def dropped_bytes(self) -> int:
-        return self.tape.refused_bytes
-
-    @property
-    def ended(self) -> bool:
-        return self.tape.ended
-
-    @property
-    def dropped_s(self) -> float:
-        """Seconds of this utterance's audio dropped because its reader fell behind a live source."""
-        return self.dropped_bytes / BYTES_PER_SECOND
-
-    def audio(self) -> Playback:
-        """The audio chunks from the first, as they arrive; ends when the utterance ends (or is released)."""
-        return self.tape.play()
-
-    async def wait_ended(self) -> EndReason:
-        """Wait for the endpoint (without reading the audio) and return why it ended."""
-        await self.tape.wait_ended()
-        assert self.end_reason is not None
-        return self.end_reason
-
-    def release(self) -> None:
-        """The readers are done (recognized, or gave up early): audio still to come is discarded and what
-        is kept let go, so a listener waiting for room never waits on a reader that is gone."""
-        self.tape.release()
-
-    # -- fed by the Listener --------------------------------------------------------------------------
-    def _full(self) -> bool:
-        return self.tape.full()
-
-    def _push(self, pcm: bytes) -> None:
-        self.tape.write(pcm)
-
-    def _finish(self, event: UtteranceEnded) -> None:
-        self.end = event.end
-        self.end_reason = event.reason
-        self.voiced_s = event.voiced_s
-        self.tape.end()
 
 
 class Listener:
@@ -299,6 +218,7 @@ class Listener:
         last_end = 0.0
         size = frame_bytes(self.source.frame_ms)
         live = self.source.live
+        idle_hold_ms = IDLE_HOLD_MS if self.wake is None else WAKE_IDLE_HOLD_MS
         frames = self.source.frames()
         try:
             while not (self._stop_at_pause and self._at_rest()):
@@ -326,10 +246,10 @@ class Listener:
                     continue
                 last_end = self._last_end = frame.t + self.source.frame_ms / 1000
                 changed = self._endpoint(frame) if self.wake is None else self._wake_step(frame)
-                idle = self.endpointer.state is State.IDLE if self.wake is None else self.mode == "idle"
+                idle = self.endpointer.at_rest() if self.wake is None else self.mode == "idle"
                 if idle is not self._holding:
                     self._holding = idle
-                    hold_frames(self.source, max(1, IDLE_HOLD_MS // self.source.frame_ms) if idle else 1)
+                    hold_frames(self.source, max(1, idle_hold_ms // self.source.frame_ms) if idle else 1)
                 if changed:
                     # Let consumers see the new audio now, even if the source never has to wait (a file).
                     await asyncio.sleep(0)

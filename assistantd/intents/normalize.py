@@ -20,6 +20,7 @@ provides the digit/word variants the matcher tries when a literal number in a te
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -28,8 +29,19 @@ CJK_CHARS = (
     "\u2e80-\u2fff\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3190-\u31ff\u3400-\u4dbf"
     "\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 )
-_CJK = re.compile(f"[{CJK_CHARS}]")
-_SPACE_NEAR_CJK = re.compile(rf"(?<=[{CJK_CHARS}])\s+|\s+(?=[{CJK_CHARS}])")
+CJK_RANGES = (
+    (0x2E80, 0x2FFF),
+    (0x3000, 0x303F),
+    (0x3040, 0x30FF),
+    (0x3100, 0x312F),
+    (0x3190, 0x31FF),
+    (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF),
+    (0xAC00, 0xD7AF),
+    (0xF900, 0xFAFF),
+)
+"""CJK_CHARS as code point ranges. A regular expression over these ranges took 12 ms to compile, and the
+one below 13 ms, at every start (issue 13): English text never needs either."""
 _WHITESPACE = re.compile(r"\s+")
 _PERCENT_ZH = re.compile(r"(\d+(?:\.\d+)?)\s*%")
 _PERCENT = re.compile(r"%")
@@ -47,7 +59,14 @@ def primary_language(language: str) -> str:
 
 def has_cjk(text: str) -> bool:
     """True when the text contains a character of a script written without spaces."""
-    return _CJK.search(text) is not None
+    if text.isascii():
+        return False
+    return any(lo <= ord(char) <= hi for char in text if ord(char) >= 0x2E80 for lo, hi in CJK_RANGES)
+
+
+@functools.cache
+def _space_near_cjk() -> re.Pattern[str]:
+    return re.compile(rf"(?<=[{CJK_CHARS}])\s+|\s+(?=[{CJK_CHARS}])")
 
 
 def _keep_punctuation(text: str, i: int) -> bool:
@@ -85,7 +104,7 @@ def _literal(text: str, language: str) -> str:
 
 def _tidy_whitespace(text: str) -> str:
     text = _WHITESPACE.sub(" ", text).strip()
-    return _SPACE_NEAR_CJK.sub("", text)
+    return _space_near_cjk().sub("", text) if has_cjk(text) else text
 
 
 def normalize_text(text: str, language: str = "en") -> str:

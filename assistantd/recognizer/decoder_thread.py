@@ -1,7 +1,11 @@
 """One dedicated thread per pocketsphinx decoder; the event loop only ever queues work for it.
 
-pocketsphinx calls hold the GIL-free C decoder for tens of milliseconds (open LM) and a Decoder is
-not thread-safe, so every call runs on the one thread that created it. Audio reaches the thread
+A pocketsphinx call can take tens of milliseconds (open LM) and a Decoder is not thread-safe, so every
+call runs on the one thread that created it. pocketsphinx's Python binding keeps the GIL while it
+decodes (issue 13: one ``process_raw`` of 3 s of audio, 136 ms, stopped the main thread for all of it),
+so the thread does not make the loop free while it works; it makes the loop wait in short pieces: audio
+goes over in 100 ms batches (utterance.py), each a few milliseconds of decoding, and the grammar decoder
+and the phone loop take turns rather than run at once. Audio reaches the thread
 through a bounded queue while the person is still talking; when the decoder falls behind (the open
 LM on a slow Pi) the producer waits (backpressure) instead of the queue growing: the endpointer's
 own bounded queue upstream then applies its drop policy. Loading the model happens on this thread

@@ -1,8 +1,9 @@
 """Self-healing: open failures, busy and missing devices, streams that go quiet or stop.
 
-The injected factory wraps the real pyaudio (reading ALSA's file plugin): PortAudio, the stream and its
-callback thread are real; the wrapper only makes chosen opens fail the way ALSA reports them, or makes a
-stream stop delivering. Time is the one thing replaced: the backoff sleeps are recorded, not waited.
+The injected factory wraps the real pyaudio (reading ALSA's file plugin): PortAudio, the stream and the
+capture's reader thread are real; the wrapper only makes chosen opens fail the way ALSA reports them, or
+makes a stream's reads stop delivering. Time is the one thing replaced: the backoff sleeps are recorded,
+not waited.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from assistantd.config.audio import AudioConfig
 from tests.audio.mic import native_input, take
 from tests.audio.signals import align, pcm
 
-Callback = Callable[[bytes | None, int, Any, int], tuple[None, int]]
-Step = BaseException | Callable[[Callback], Callback] | None
-"""What one open does: raise this error, wrap the stream callback, or open normally."""
+Read = Callable[..., bytes]
+Step = BaseException | Callable[[Any], Read] | None
+"""What one open does: raise this error, replace the stream's ``read`` (given the stream), or open
+normally."""
 
 
 class ScriptedPyAudio:
@@ -68,9 +70,8 @@ class _Wrapped:
             self._script.gate.wait(10)
         if isinstance(step, BaseException):
             raise step
-        if step is not None:
-            kwargs["stream_callback"] = step(kwargs["stream_callback"])
-        return self._real.open(*args, **kwargs)
+        stream = self._real.open(*args, **kwargs)
+        return stream if step is None else _ScriptedStream(stream, step)
 
     def terminate(self) -> None:
         self._real.terminate()
@@ -78,19 +79,43 @@ class _Wrapped:
         self._script.released.set()
 
 
-def goes_quiet_after(calls: int, *, stop: bool) -> Callable[[Callback], Callback]:
-    """After ``calls`` callbacks the device delivers nothing: silently (stop=False, as a wedged USB
-    device does) or by ending the stream (stop=True, as PortAudio does when a device vanishes)."""
+class _ScriptedStream:
+    """A real stream whose ``read`` is the script's; ``stop_stream`` also ends a scripted wait."""
 
-    def wrap(callback: Callback) -> Callback:
+    def __init__(self, real: Any, step: Callable[[Any], Read]) -> None:
+        self._real = real
+        self.stopped = threading.Event()
+        self.read = step(self)
+
+    def real_read(self, *args: Any, **kwargs: Any) -> bytes:
+        data: bytes = self._real.read(*args, **kwargs)
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def stop_stream(self) -> None:
+        self.stopped.set()
+        self._real.stop_stream()
+
+
+def goes_quiet_after(reads: int, *, fail: bool) -> Callable[[Any], Read]:
+    """After ``reads`` reads the device delivers nothing: the next read waits until the stream is
+    stopped (fail=False, as a wedged USB device does), or raises the error PortAudio raises when a device
+    vanishes (fail=True)."""
+
+    def wrap(stream: Any) -> Read:
         count = 0
 
-        def quiet(data: bytes | None, frames: int, time_info: Any, status: int) -> tuple[None, int]:
+        def quiet(*args: Any, **kwargs: Any) -> bytes:
             nonlocal count
             count += 1
-            if count <= calls:
-                return callback(data, frames, time_info, status)
-            return None, pyaudio.paComplete if stop else pyaudio.paContinue
+            if count <= reads:
+                return stream.real_read(*args, **kwargs)
+            if fail:
+                raise OSError(-9999, "Unanticipated host error")
+            stream.stopped.wait(30)
+            raise OSError(-9983, "Stream is stopped")
 
         return quiet
 
@@ -171,20 +196,29 @@ async def test_open_failures_back_off_and_capture_resumes(
 
 
 STALL_S = 2.0
-"""A working stream never goes this long without a frame, even with its callback thread starved on a
+"""A working stream never goes this long without a frame, even with its reader thread starved on a
 loaded machine: only the scripted silence is taken for a stall (the wait is real time: PortAudio's)."""
 
 
 @pytest.mark.parametrize(
-    ("stop", "why"),
-    [(False, "0 'default': no audio for 2 s"), (True, "0 'default': stream stopped, no audio for 2 s")],
+    ("fail", "state", "why"),
+    [
+        (False, CaptureState.STALLED, "0 'default': no audio for 2 s"),
+        (
+            True,
+            CaptureState.FAILED,
+            "0 'default': capture read failed: OSError(-9999, 'Unanticipated host error')",
+        ),
+    ],
 )
-async def test_a_stream_that_stops_delivering_is_reopened(speech_device, stop: bool, why: str) -> None:
-    script = ScriptedPyAudio(opens=[goes_quiet_after(5, stop=stop)])
+async def test_a_stream_that_stops_delivering_is_reopened(
+    speech_device, fail: bool, state: CaptureState, why: str
+) -> None:
+    script = ScriptedPyAudio(opens=[goes_quiet_after(5, fail=fail)])
     source, sleep = make_source(AudioConfig(**BASE, stall_timeout_s=STALL_S), script)
     frames = await take(source, 30)
 
-    assert sleep.states == [CaptureState.STALLED]
+    assert sleep.states == [state]
     assert sleep.delays == [0.5]
     assert source.restarts == 1
     assert source.last_error == why
@@ -198,7 +232,7 @@ async def test_a_stream_that_stops_delivering_is_reopened(speech_device, stop: b
 async def test_backoff_restarts_after_the_device_worked_again(speech_device) -> None:
     # quiet -> reopen fails busy -> works -> quiet again: the second outage starts at retry_initial_s.
     busy = OSError(-9985, "Device unavailable")
-    script = ScriptedPyAudio(opens=[goes_quiet_after(5, stop=True), busy, goes_quiet_after(5, stop=True)])
+    script = ScriptedPyAudio(opens=[goes_quiet_after(5, fail=False), busy, goes_quiet_after(5, fail=False)])
     source, sleep = make_source(AudioConfig(**BASE, stall_timeout_s=STALL_S), script)
     await take(source, 15)
     assert sleep.delays == [0.5, 1.0, 0.5]
@@ -207,28 +241,29 @@ async def test_backoff_restarts_after_the_device_worked_again(speech_device) -> 
     assert source.status() == "audio stopped (0 'default'): 15 frames, 0 dropped, 2 restarts"
 
 
-def breaks_after(calls: int) -> Callable[[Callback], Callback]:
-    """After ``calls`` callbacks PortAudio hands over something the converter cannot take."""
+def breaks_after(reads: int) -> Callable[[Any], Read]:
+    """After ``reads`` reads PortAudio hands over something the converter cannot take."""
 
-    def wrap(callback: Callback) -> Callback:
+    def wrap(stream: Any) -> Read:
         count = 0
 
-        def broken(data: bytes | None, frames: int, time_info: Any, status: int) -> tuple[None, int]:
+        def broken(*args: Any, **kwargs: Any) -> bytes:
             nonlocal count
             count += 1
-            return callback(data if count <= calls else 12345, frames, time_info, status)  # type: ignore[arg-type]
+            data = stream.real_read(*args, **kwargs)
+            return data if count <= reads else 12345  # type: ignore[no-any-return]
 
         return broken
 
     return wrap
 
 
-async def test_an_error_inside_the_callback_reopens_the_stream(speech_device) -> None:
+async def test_an_error_in_the_reader_reopens_the_stream(speech_device) -> None:
     script = ScriptedPyAudio(opens=[breaks_after(3)])
     source, sleep = make_source(AudioConfig(**BASE), script)
     frames = await take(source, 20)
     assert sleep.states == [CaptureState.FAILED]
-    assert (source.last_error or "").startswith("0 'default': capture callback failed: TypeError(")
+    assert (source.last_error or "").startswith("0 'default': capture failed: TypeError(")
     assert source.restarts == 1
     assert len(frames) == 20
 
@@ -246,3 +281,33 @@ async def test_cancelled_while_opening_the_late_stream_is_closed(speech_device) 
     script.gate.set()  # the open finishes after nobody wants it any more
     assert await asyncio.to_thread(script.released.wait, 10)
     assert script.created == script.terminated == 1
+
+
+def overflows_on(reads: set[int]) -> Callable[[Any], Read]:
+    """The reads numbered in ``reads`` (from 1) report an input overflow, as PortAudio does when the device
+    overran; the audio of those reads is gone, as pyaudio throws it away with the error."""
+
+    def wrap(stream: Any) -> Read:
+        count = 0
+
+        def overflowing(*args: Any, **kwargs: Any) -> bytes:
+            nonlocal count
+            count += 1
+            data = stream.real_read(*args, **kwargs)
+            if count in reads:
+                raise OSError(-9981, "Input overflowed")
+            return data
+
+        return overflowing
+
+    return wrap
+
+
+async def test_an_input_overflow_is_counted_and_capture_goes_on(speech_device) -> None:
+    script = ScriptedPyAudio(opens=[overflows_on({3, 4, 9})])
+    source, sleep = make_source(AudioConfig(**BASE), script)
+    frames = await take(source, 20)
+    assert source.input_overflows == 3
+    assert source.restarts == 0 and sleep.delays == []  # not a failure: the same stream goes on
+    assert len(frames) == 20
+    assert source.state_at(0.0).input_overflows == 3  # what the daemon's metric reads

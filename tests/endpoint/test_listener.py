@@ -11,9 +11,11 @@ import pytest
 
 from assistantd.audio.frames import Frame, frame_bytes
 from assistantd.config.endpoint import EndpointConfig
-from assistantd.endpoint.listener import Listener, Utterance
+from assistantd.endpoint.listener import IDLE_HOLD_MS, WAKE_IDLE_HOLD_MS, Listener
+from assistantd.endpoint.live_utterance import Utterance
 from assistantd.endpoint.offline import segment_pcm
 from assistantd.endpoint.vad import build_vad
+from assistantd.endpoint.wake import WakeStage
 from tests.endpoint.conftest import Float, Mix, mix
 
 CONFIG = EndpointConfig()
@@ -227,9 +229,45 @@ async def test_a_live_source_may_hold_frames_only_while_no_utterance_is_in_fligh
             pass
         utterances.append(utt)
     assert len(utterances) == 3
-    # Idle at first: hold; each utterance: every frame at once from its trigger to its end decision.
-    assert [frames for frames, _ in source.holds] == [4] + [1, 4] * 3
+    # Idle at first: hold; each utterance: every frame at once from its first voiced frame to its end.
+    held = IDLE_HOLD_MS // 30
+    assert held > 1
+    assert [frames for frames, _ in source.holds] == [held] + [1, held] * 3
     for k, utt in enumerate(utterances):
         (_, opened), (_, closed) = source.holds[2 * k + 1 : 2 * k + 3]
-        assert utt.onset < opened < utt.onset + 1.0  # the start trigger fired in the first second
+        # The first voiced frame ends the hold, before the start trigger has fired (the trigger, and an
+        # arbitration candidate sent with it, must not wait for held frames: listener.py).
+        assert opened == pytest.approx(utt.onset + 0.03)
         assert utt.end is not None and utt.end < closed  # held again only once it has ended
+
+
+class _FiresOn:
+    """A wake detector that fires (probability 0.9) on one frame."""
+
+    name = "scripted"
+
+    def __init__(self, frame: int) -> None:
+        self.frame = frame
+        self.frames = 0
+
+    def process(self, pcm: bytes) -> float | None:
+        self.frames += 1
+        return 0.9 if self.frames - 1 == self.frame else None
+
+    def reset(self) -> None:
+        pass
+
+
+async def test_in_wake_mode_the_source_holds_less_while_the_detector_listens() -> None:
+    # A wake word's detection (and its chime) comes at most WAKE_IDLE_HOLD_MS late, not IDLE_HOLD_MS.
+    quiet = (30).to_bytes(2, "little", signed=True) * (16000 * 3)
+    source = HoldingPcmSource(quiet)
+    stage = WakeStage(_FiresOn(20), 30)
+    listener = Listener(source, build_vad(CONFIG), CONFIG, wake=stage, command_timeout_s=0.5)
+    reports = [utt async for utt in listener.utterances()]
+    assert [utt.end_reason for utt in reports] == ["no_command"]
+    held = WAKE_IDLE_HOLD_MS // 30
+    assert 1 < held < IDLE_HOLD_MS // 30
+    # Idle: held; the phrase heard: every frame at once until the command window ends; idle again.
+    assert [frames for frames, _ in source.holds] == [held, 1, held]
+    assert source.holds[1][1] == pytest.approx(21 * 0.03)

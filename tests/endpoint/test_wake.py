@@ -10,7 +10,8 @@ import pytest
 
 from assistantd.audio.frames import Frame, frame_bytes
 from assistantd.config import EndpointConfig, WakeConfig
-from assistantd.endpoint.listener import Listener, Utterance
+from assistantd.endpoint.listener import Listener
+from assistantd.endpoint.live_utterance import Utterance
 from assistantd.endpoint.microwakeword import load_detector
 from assistantd.endpoint.vad import build_vad
 from assistantd.endpoint.wake import LOOKAHEAD_S, Detection, WakeStage

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from assistantd.intents.normalize import has_cjk, normalize_template, normalize_text
+from assistantd.intents.normalize import CJK_CHARS, CJK_RANGES, has_cjk, normalize_template, normalize_text
 from assistantd.intents.numbers import digits_to_words, words_to_digits
 
 
@@ -83,3 +85,15 @@ def test_words_to_digits(text: str, language: str, expected: str) -> None:
 def test_digits_to_words_uses_the_given_speller() -> None:
     spelled = digits_to_words("light 1 and 2.5", lambda n: f"<{n!r}>")
     assert spelled == "light <1> and <2.5>"
+
+
+def test_has_cjk_agrees_with_the_character_class_it_replaced() -> None:
+    # has_cjk checks code point ranges instead of compiling a regex over CJK_CHARS at every start;
+    # both must agree on every range's edges and neighbours, and on ordinary text.
+    cjk = re.compile(f"[{CJK_CHARS}]")
+    points = {p + d for lo, hi in CJK_RANGES for p in (lo, hi) for d in (-1, 0, 1)}
+    for point in sorted(points):
+        text = f"a{chr(point)}b"
+        assert has_cjk(text) == (cjk.search(text) is not None), hex(point)
+    for text in ("turn on the kitchen lights", "café au lait", "打开厨房的灯", "turn on 厨房 lights", ""):
+        assert has_cjk(text) == (cjk.search(text) is not None), text
