@@ -10,6 +10,9 @@
   recognizer, a microphone that is not there) keeps the running link and voice: the state topic and the
   controls (unmute above all) stay.
 
+- the MQTT connections apps share (mqtt_connections.py): events, handlers, arbitration; each is kept
+  while a config keeps its settings.
+
 It is also the link's ``SiteControls``: mute flips the switch, say speaks with the current voice, reload
 asks the service for one (as SIGHUP does).
 """
@@ -28,6 +31,7 @@ from assistantd.config import Config
 from assistantd.handlers.process import inherited_env
 from assistantd.handlers.say import Voice
 from assistantd.handlers.speaking import SpeakingGate
+from assistantd.mqtt_connections import MqttConnections
 from assistantd.privacy import PrivacySwitch
 
 if TYPE_CHECKING:
@@ -53,6 +57,7 @@ class SiteRuntime:
         self.privacy: PrivacySwitch | None = None
         self.voice: Voice | None = None
         self.link: SiteLink | None = None
+        self.connections = MqttConnections()
         self._retiring: asyncio.Task[None] | None = None
         self._state: State = "listening"
         self._current: object | None = None
@@ -147,6 +152,7 @@ class SiteRuntime:
             await self.privacy.flush()
         if self._retiring is not None:
             await asyncio.wait({self._retiring})
+        await self.connections.aclose()
 
     # -- SiteControls ---------------------------------------------------------------------------------
     def mute(self, muted: bool, why: str) -> None:
