@@ -34,14 +34,16 @@ def test_the_player_takes_the_file_where_it_says(tmp_path: Path) -> None:
     assert cfg.feedback.argv("/a.wav") == ["paplay", "/a.wav", "--volume=30000"]
 
 
-def test_the_state_file_defaults_to_the_service_managers_state_directory(tmp_path: Path) -> None:
-    timers = Config.from_dict({}).timers
-    assert timers.state_path(tmp_path, {}) is None
-    assert timers.state_path(tmp_path, {"STATE_DIRECTORY": "/var/lib/assistantd"}) == Path(
+def test_the_state_file_defaults_to_the_services_state_directory(tmp_path: Path) -> None:
+    """service.state_dir is the one place that says where state lives: the timers follow it."""
+    default = Config.from_dict({})
+    assert default.timers.state_path(tmp_path, default.service.state_dir) == Path(
         "/var/lib/assistantd/timers.json"
     )
+    moved = Config.from_dict({"service": {"state_dir": "/srv/state"}})
+    assert moved.timers.state_path(tmp_path, moved.service.state_dir) == Path("/srv/state/timers.json")
     chosen = Config.from_dict({"timers": {"state_file": "t.json"}}).timers
-    assert chosen.state_path(tmp_path, {"STATE_DIRECTORY": "/x"}) == tmp_path / "t.json"
+    assert chosen.state_path(tmp_path, "/srv/state") == tmp_path / "t.json"
 
 
 @pytest.mark.parametrize(

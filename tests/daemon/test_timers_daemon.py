@@ -71,6 +71,10 @@ def test_a_timer_set_before_a_sighup_rings_once_after_it(
     report = _say(daemon, audio, "set a timer for thirty seconds", 1)
     assert (report["intent"], report["slots"]) == ("TimerStart", {"seconds": 30}), report
     assert [h["ok"] for h in report["handlers"]] == [True]
+    # Saved where service.state_dir says (timers.state_file is not set).
+    state = Path(config["service"]["state_dir"]) / "timers.json"
+    saved = json.loads(state.read_text(encoding="utf-8"))
+    assert [(t["id"], t["duration_s"]) for t in saved["timers"]] == [(1, 30.0)]
 
     daemon.send(signal.SIGHUP)
     reloaded = daemon.log_line(f"reloaded {daemon.config}")
@@ -83,6 +87,7 @@ def test_a_timer_set_before_a_sighup_rings_once_after_it(
     daemon.end_input()
     assert daemon.wait() == 0
     assert sum("is up" in line for line in daemon.stderr) == 1
+    assert json.loads(state.read_text(encoding="utf-8"))["timers"] == []
 
 
 def test_how_long_is_left_cancel_the_limit_and_a_restart(
