@@ -165,3 +165,26 @@ def test_bad_arbitration_keys_are_refused_by_key_path(
     with pytest.raises(ConfigError) as err:
         _app_config({"host": "127.0.0.1", "arbitration": arbitration})
     assert key in str(err.value) and expected in str(err.value), str(err.value)
+
+
+async def test_a_message_that_trips_an_unexpected_error_is_logged_and_the_link_keeps_going(
+    broker: Broker, caplog: pytest.LogCaptureFixture
+) -> None:
+    # JSON nested deeper than the parser's recursion limit raises RecursionError, not a CandidateError:
+    # before, it ended the link's task without a word until the stop reaped it, and the site went on
+    # deciding alone.
+    caplog.set_level(logging.WARNING, "assistantd.arbitration_link")
+    async with _links(broker.port, "kitchen") as (kitchen,):
+        async with aiomqtt.Client("127.0.0.1", broker.port, identifier="poison") as client:
+            await client.publish(TOPIC, b"[" * 100_000)
+            async with asyncio.timeout(WAIT_S):
+                while kitchen.connections < 2:  # noqa: ASYNC110 - polled, as above
+                    await asyncio.sleep(0.02)
+                await kitchen.connected.wait()
+            await client.publish(TOPIC, b'{"siteId": "hall", "sessionId": "9", "time": 1.0, "score": 1.0}')
+        async with asyncio.timeout(WAIT_S):
+            while kitchen.arbiter.received < 1:  # noqa: ASYNC110 - polled, as above
+                await asyncio.sleep(0.02)
+    (error,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert "arbitration: unexpected error" in error.getMessage()
+    assert error.exc_info is not None and error.exc_info[0] is RecursionError
