@@ -33,6 +33,7 @@ from assistantd.handlers.sounds import SoundPlayer
 from assistantd.handlers.speaking import SpeakingGate
 from assistantd.intents.loader import load_matcher
 from assistantd.metrics import Metrics
+from assistantd.mqtt_connections import MqttConnections
 from assistantd.pipeline import MatcherLike, Pipeline, UtteranceLike
 from assistantd.recognizer.base import Recognizer, close_recognizer, hurry_recognizer, start_recognizer
 from assistantd.recognizer.registry import recognizer_for
@@ -47,6 +48,7 @@ from assistantd.timers import Timer, TimerBoard
 if TYPE_CHECKING:
     from assistantd.arbitration_link import ArbitrationLink
     from assistantd.events import MqttEvents
+    from assistantd.mqtt_connections import Connection, Lease
     from assistantd.site_controls import State
     from assistantd.site_runtime import SiteRuntime
 
@@ -76,12 +78,16 @@ class AssistantApp:
         timers: TimerBoard | None = None,
         arbitration: ArbitrationLink | None = None,
         site: SiteRuntime | None = None,
+        connections: MqttConnections | None = None,
+        shared: tuple[Connection, ...] = (),
     ) -> None:
         """``wake`` None: continuous listening (every utterance the VAD finds is a command). ``models``:
         where the Silero model comes from (the daemon's, kept across reloads); None loads one.
         ``sounds``: the feedback player (wake chime, error tone). ``timers``: the daemon's timer board,
         configured from this config when the app starts. ``site``: the daemon's site
-        (site_runtime.py): the privacy switch, and where state changes go."""
+        (site_runtime.py): the privacy switch, and where state changes go. ``shared``: the MQTT
+        connections (events, handlers, arbitration) this app holds in ``connections`` from its start to
+        its close (mqtt_connections.py: kept across reloads)."""
         self.config = config
         self.metrics = metrics
         self.source = source
@@ -158,6 +164,9 @@ class AssistantApp:
         """The configured recognizer failed the last utterance (its fallback, if any, took over)."""
         self.sounds = sounds
         self.timers = timers
+        self.connections = connections
+        self.shared = shared
+        self._lease: Lease | None = None
 
     def _progress(self) -> None:
         if self.watchdog is not None:
@@ -173,10 +182,8 @@ class AssistantApp:
             cfg = self.config.timers
             self.timers.configure(cfg.max_running, cfg.state_path(self.config.base_dir, os.environ))
         await self.runner.start()
-        if self.events is not None:
-            self.events.start()
-        if self.arbitration is not None:
-            self.arbitration.start()
+        if self.connections is not None and self.shared:
+            self._lease = self.connections.hold(self.shared)
         if self.site is not None:
             if self.site.privacy is not None:
                 self.site.privacy.subscribe(self._privacy_changed)
@@ -190,8 +197,11 @@ class AssistantApp:
                 self._hearing = utterance
                 self._open[str(utterance.id)] = utterance
                 self._state_changed()
-                if utterance.wake is not None and self.sounds is not None:
-                    self.sounds.play_soon("wake")
+                if utterance.wake is not None:  # the listener hands a wake utterance over at the detection
+                    if self.events is not None:
+                        self.events.wake_heard(str(utterance.id), utterance.wake)
+                    if self.sounds is not None:
+                        self.sounds.play_soon("wake")
                 yield utterance
         finally:
             await aclose_iterator(stream)
@@ -264,10 +274,9 @@ class AssistantApp:
         await self.runner.aclose(grace_s)  # the last reports are finished (and offered to the sinks) here
         if self.sounds is not None:  # a sound is short: it may finish within what is left of the grace
             await self.sounds.aclose(max(0.0, grace_s - (time.monotonic() - started)))
-        if self.events is not None:
-            await self.events.aclose(max(0.0, grace_s - (time.monotonic() - started)))
-        if self.arbitration is not None:
-            await self.arbitration.aclose()
+        if self.connections is not None and self._lease is not None:
+            # Closed only if no app that replaced this one holds them too (mqtt_connections.py).
+            await self.connections.release(self._lease, max(0.0, grace_s - (time.monotonic() - started)))
         # The decoder threads get at least STOP_CLOSE_S to finish their last job, off the loop.
         await close_recognizer(self.recognizer, max(grace_s, STOP_CLOSE_S))
 
@@ -374,6 +383,13 @@ def build_app(
         timers = TimerBoard()
     if site is not None:
         site.configure(config)
+    # The daemon's (kept across reloads, mqtt_connections.py), or this app's own.
+    connections = site.connections if site is not None else MqttConnections()
+    shared: list[Connection] = []
+    publisher = None
+    if config.handlers.mqtt is not None:
+        publisher = connections.publisher(config.handlers.mqtt, "handlers")
+        shared.append(publisher)
 
     def rung(timer: Timer, late_s: float) -> None:
         metrics.inc("timers_rung")
@@ -388,6 +404,7 @@ def build_app(
         on_ring=rung,
         site_id=site_id,
         voice=site.voice if site is not None else None,
+        publisher=publisher,
     )
     events = None
     arbitration = None
@@ -396,11 +413,12 @@ def build_app(
         if config.mqtt.events:
             from assistantd.events import MqttEvents  # noqa: PLC0415
 
-            events = MqttEvents(config.mqtt, site_id, metrics)
+            events_publisher = connections.events_publisher(config.mqtt, site_id)
+            events = MqttEvents(config.mqtt, site_id, metrics, publisher=events_publisher)
+            shared.append(events_publisher)
         if config.mqtt.arbitration.enabled:
-            from assistantd.arbitration_link import ArbitrationLink  # noqa: PLC0415
-
-            arbitration = ArbitrationLink(config.mqtt, site_id, metrics)
+            arbitration = connections.arbitration(config.mqtt, site_id, metrics)
+            shared.append(arbitration)
     # Last of what may raise: a recognizer borrowed from ``models`` is given back only by the app's aclose.
     recognizer = recognizer_for(config, with_fallback=True, models=models)
     return AssistantApp(
@@ -421,4 +439,6 @@ def build_app(
         timers=timers,
         arbitration=arbitration,
         site=site if site is not None and config.mqtt is not None else None,
+        connections=connections,
+        shared=tuple(shared),
     )

@@ -8,8 +8,9 @@ Which messages each outcome gives (README, "MQTT events"):
   utterance (the forced text is not what was said, so no textCaptured)
 - silent, no command, lost, dropped, deferred: hotword*, utterance (no words, or nothing acted on)
 
-\\* only when a wake word opened the utterance. Every payload carries ``siteId`` and ``sessionId`` (the
-report's id, the JSON line's ``id``).
+\\* only when a wake word opened the utterance; the event sink sends it at the detection (``hotword``) and
+leaves it out of the report's messages (``with_hotword=False``). Every payload carries ``siteId`` and
+``sessionId`` (the report's id, the JSON line's ``id``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import json
 from dataclasses import dataclass
 
 from assistantd.config.template import SlotValue
+from assistantd.endpoint.wake import Detection
 from assistantd.report import Outcome, UtteranceReport
 
 TEXT_OUTCOMES = (Outcome.RECOGNIZED, Outcome.RETRIED, Outcome.FELL_BACK)
@@ -35,23 +37,25 @@ def topic_level(name: str) -> str:
     return "".join("_" if ch in "/+#\0" else ch for ch in name) or "_"
 
 
-def messages(report: UtteranceReport, site_id: str) -> list[Message]:
-    """The messages for ``report``, in the order they happened; the last is assistantd's own."""
+def hotword(wake: Detection, session_id: str, site_id: str) -> Message:
+    """``hermes/hotword/<model>/detected`` for the wake word that opened utterance ``session_id``."""
+    payload = {
+        "modelId": wake.model,
+        "modelVersion": "",
+        "modelType": "personal",
+        "currentSensitivity": round(wake.probability, 3),
+        "siteId": site_id,
+        "sessionId": session_id,
+    }
+    topic = f"hermes/hotword/{topic_level(wake.model)}/detected"
+    return Message(topic, json.dumps(payload, ensure_ascii=False).encode())
+
+
+def messages(report: UtteranceReport, site_id: str, *, with_hotword: bool = True) -> list[Message]:
+    """The messages for ``report``, in the order they happened; the last is assistantd's own.
+    ``with_hotword=False``: without the wake word's (sent when it was heard)."""
     ids = {"siteId": site_id, "sessionId": report.id}
     out: list[tuple[str, dict[str, object]]] = []
-    if report.wake is not None:
-        out.append(
-            (
-                f"hermes/hotword/{topic_level(report.wake.model)}/detected",
-                {
-                    "modelId": report.wake.model,
-                    "modelVersion": "",
-                    "modelType": "personal",
-                    "currentSensitivity": round(report.wake.probability, 3),
-                    **ids,
-                },
-            )
-        )
     text = report.text or ""
     if report.outcome in TEXT_OUTCOMES and text:
         captured: dict[str, object] = {"text": text, "seconds": round(report.duration_s, 3), **ids}
@@ -68,6 +72,8 @@ def messages(report: UtteranceReport, site_id: str) -> list[Message]:
     elif report.outcome is Outcome.REJECTED:
         out.append(("hermes/nlu/intentNotRecognized", {"input": text, **ids}))
     result = [Message(topic, json.dumps(payload, ensure_ascii=False).encode()) for topic, payload in out]
+    if report.wake is not None and with_hotword:
+        result.insert(0, hotword(report.wake, report.id, site_id))
     line = json.dumps(report.line(), ensure_ascii=False).encode()
     result.append(Message(f"assistantd/{topic_level(site_id)}/utterance", line))
     return result

@@ -8,6 +8,9 @@
   section or the site id replaces it: the old link says ``offline`` and disconnects before the new one
   connects (they may share a client id).
 
+- the MQTT connections apps share (mqtt_connections.py): events, handlers, arbitration; each is kept
+  while a config keeps its settings.
+
 It is also the link's ``SiteControls``: mute flips the switch, say speaks with the current voice, reload
 asks the service for one (as SIGHUP does).
 """
@@ -25,6 +28,7 @@ from assistantd.config import Config
 from assistantd.handlers.process import inherited_env
 from assistantd.handlers.say import Voice
 from assistantd.handlers.speaking import SpeakingGate
+from assistantd.mqtt_connections import MqttConnections
 from assistantd.privacy import PrivacySwitch
 
 if TYPE_CHECKING:
@@ -42,6 +46,7 @@ class SiteRuntime:
         self.privacy: PrivacySwitch | None = None
         self.voice: Voice | None = None
         self.link: SiteLink | None = None
+        self.connections = MqttConnections()
         self._retiring: asyncio.Task[None] | None = None
         self._state: State = "listening"
         self._current: object | None = None
@@ -125,6 +130,7 @@ class SiteRuntime:
             await self.link.aclose()
         if self._retiring is not None:
             await asyncio.wait({self._retiring})
+        await self.connections.aclose()
 
     # -- SiteControls ---------------------------------------------------------------------------------
     def mute(self, muted: bool, why: str) -> None:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from assistantd.endpoint.wake import Detection
-from assistantd.hermes import messages
+from assistantd.hermes import hotword, messages
 from assistantd.recognizer.rejection import Verdict
 from assistantd.report import Outcome, UtteranceReport
 
@@ -118,3 +118,11 @@ def test_names_that_would_leave_their_topic_level_are_made_safe() -> None:
         "hermes/intent/a_b_",
         "assistantd/a_b/utterance",
     ]
+
+
+def test_the_hotword_sent_at_the_detection_is_the_reports_own_and_left_out_of_it() -> None:
+    report = _report(Outcome.NO_COMMAND, wake=WAKE)
+    full = messages(report, "hall")
+    assert hotword(WAKE, "7", "hall") == full[0]
+    without = messages(report, "hall", with_hotword=False)
+    assert without == full[1:] and [m.topic for m in without] == ["assistantd/hall/utterance"]

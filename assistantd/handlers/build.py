@@ -48,6 +48,7 @@ def build_runner(
     site_id: str | None = None,
     memory: ConversationMemory | None = None,
     voice: Voice | None = None,
+    publisher: MqttPublisher | None = None,
 ) -> Runner:
     """The runner for ``config``. ``gate`` is shared with the listener; call ``await runner.start()``.
 
@@ -55,20 +56,20 @@ def build_runner(
     (ringing ``sounds``' alarm and the spoken alarm, then calling ``on_ring``). None: timer bindings get a
     board of their own. ``site_id`` keys conversation handlers' follow-ups (default: the host name);
     ``memory`` holds them (default: a new one). ``voice``: the daemon's (site_runtime.py), shared with
-    MQTT say requests; None makes one."""
+    MQTT say requests; None makes one. ``publisher``: for mqtt bindings, a shared one its owner runs
+    (mqtt_connections.py); None: the runner runs one of its own for ``config.mqtt``."""
     site = site_id or socket.gethostname()
     conversations = memory if memory is not None else ConversationMemory()
     base_env = inherited_env(os.environ if environ is None else environ)
     if voice is None:
         voice = Voice(config.tts, gate, base_env=base_env, kill_grace_s=config.kill_grace_s)
-    publisher: MqttPublisher | None = None
     services: list[Service] = []
     specs = [b.spec for b in config.bindings] + ([config.fallback] if config.fallback is not None else [])
     if timers is None and any(isinstance(spec, TimerSpec) for spec in specs):
         timers = TimerBoard()
     if timers is not None:
         services.append(AlarmClock(timers, voice, sounds, on_ring=on_ring))
-    if config.mqtt is not None:
+    if config.mqtt is not None and publisher is None:
         # aiomqtt and paho cost ~2.3 MB of RSS: loaded only when an MQTT connection is configured (issue 6).
         from assistantd.handlers.mqtt import MqttPublisher  # noqa: PLC0415
 
