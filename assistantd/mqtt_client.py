@@ -209,10 +209,14 @@ async def stay_connected(
     rand: Callable[[], float] = random.random,
 ) -> None:
     """Connect, run ``session(client)`` until the broker goes, and after a delay from backoff.py connect
-    again; until cancelled. ``connected`` is set while a connection is up. Outages are logged by Outage."""
+    again; until cancelled. ``connected`` is set while a connection is up. Outages are logged by Outage;
+    any other error (a bug) at ERROR with its traceback, and the connection is made again too."""
     c = connection
     outage = Outage(what, c, logger)
     delays = None
+    faults = backoff(c.retry_initial_s, c.retry_max_s, rand=rand)
+    """Delays after an unexpected error (a bug): never reset, so one that recurs on every connection (a
+    message that trips it, sent again and again) is logged and retried at most every ``retry_max_s``."""
     try:
         while True:
             try:
@@ -235,6 +239,14 @@ async def stay_connected(
                 delays = delays or backoff(c.retry_initial_s, c.retry_max_s, rand=rand)
                 delay = next(delays)
                 outage.failed(err, delay)
+                await asyncio.sleep(delay)
+            except Exception:
+                # A bug in a session must not end the connection for good, silently: the task is only
+                # reaped at the stop, and the daemon must keep listening (and acting) meanwhile.
+                delay = next(faults)
+                logger.exception(
+                    "%s: unexpected error in the MQTT connection; reconnecting in %.1f s", what, delay
+                )
                 await asyncio.sleep(delay)
     finally:
         outage.close()
