@@ -35,6 +35,12 @@ log = logging.getLogger(__name__)
 
 NAMESAKE_EVERY = 100
 """A namesake's candidates are logged (ERROR) on the first and then one in this many."""
+INBOX = 64
+"""Received announcements waiting to be read (aiomqtt's queue; beyond it new ones are discarded). Each is
+read at once, so only a flood fills it, and a flood's announcements are worthless past the window."""
+LATE_LINES = 10
+LATE_WINDOW_S = 60.0
+"""Late announcements are logged one line each, at most LATE_LINES per LATE_WINDOW_S (all are counted)."""
 
 
 class ArbitrationLink:
@@ -69,6 +75,8 @@ class ArbitrationLink:
         self._bad = 0
         """Malformed announcements on this connection (the first is logged, the rest only counted)."""
         self._task: asyncio.Task[None] | None = None
+        self._late_window = -LATE_WINDOW_S
+        self._late_lines = 0
 
     @property
     def site_id(self) -> str:
@@ -94,6 +102,7 @@ class ArbitrationLink:
             identifier=self.identifier,
             factory=self._client_factory,
             logger=log,
+            max_incoming=INBOX,
             rand=self._rand,
         )
 
@@ -133,11 +142,26 @@ class ArbitrationLink:
             )
         if self.arbiter.late != late_before:
             self.metrics.inc("arbitration_late")
+            self._late(candidate)
+
+    def _late(self, candidate: Candidate) -> None:
+        now = self._clock()
+        if now - self._late_window >= LATE_WINDOW_S:
+            self._late_window, self._late_lines = now, 0
+        self._late_lines += 1
+        if self._late_lines <= LATE_LINES:
             log.warning(
                 "MQTT arbitration: %s's candidate %s came after this site decided (the broker is slow?); "
                 "both may have acted",
                 candidate.site_id,
                 candidate.session_id,
+            )
+        if self._late_lines == LATE_LINES:
+            log.warning(
+                "MQTT arbitration: %d late candidates within %.0f s; not logging more of them for now "
+                "(assistantd_arbitration_late_total counts them all)",
+                LATE_LINES,
+                LATE_WINDOW_S,
             )
 
     async def claim(self, session_id: str, score: float) -> Decision:

@@ -73,6 +73,10 @@ class _ClosingSSLSocket(ssl.SSLSocket):
             raise
 
 
+def _no_pass_phrase() -> str:
+    raise OSError("the private key is encrypted (the daemon has no pass phrase to give)")
+
+
 def tls_context(tls: MqttTls) -> ssl.SSLContext:
     """The client side of ``tls``: the broker's certificate verified against ``ca_file`` (or the system's
     CAs), its host name checked unless ``insecure``, and our certificate offered when one is set. Raises
@@ -81,7 +85,10 @@ def tls_context(tls: MqttTls) -> ssl.SSLContext:
     if tls.insecure:
         context.check_hostname = False
     if tls.cert_file is not None:
-        context.load_cert_chain(tls.cert_file, tls.key_file)
+        # With no password argument OpenSSL asks for an encrypted key's pass phrase on the terminal,
+        # blocking the event loop; the callback makes such a key an error instead (config refuses
+        # one when it is loaded, but the file can change before a reconnect reads it).
+        context.load_cert_chain(tls.cert_file, tls.key_file, password=_no_pass_phrase)
     context.sslsocket_class = _ClosingSSLSocket
     return context
 
@@ -202,10 +209,14 @@ async def stay_connected(
     rand: Callable[[], float] = random.random,
 ) -> None:
     """Connect, run ``session(client)`` until the broker goes, and after a delay from backoff.py connect
-    again; until cancelled. ``connected`` is set while a connection is up. Outages are logged by Outage."""
+    again; until cancelled. ``connected`` is set while a connection is up. Outages are logged by Outage;
+    any other error (a bug) at ERROR with its traceback, and the connection is made again too."""
     c = connection
     outage = Outage(what, c, logger)
     delays = None
+    faults = backoff(c.retry_initial_s, c.retry_max_s, rand=rand)
+    """Delays after an unexpected error (a bug): never reset, so one that recurs on every connection (a
+    message that trips it, sent again and again) is logged and retried at most every ``retry_max_s``."""
     try:
         while True:
             try:
@@ -228,6 +239,14 @@ async def stay_connected(
                 delays = delays or backoff(c.retry_initial_s, c.retry_max_s, rand=rand)
                 delay = next(delays)
                 outage.failed(err, delay)
+                await asyncio.sleep(delay)
+            except Exception:
+                # A bug in a session must not end the connection for good, silently: the task is only
+                # reaped at the stop, and the daemon must keep listening (and acting) meanwhile.
+                delay = next(faults)
+                logger.exception(
+                    "%s: unexpected error in the MQTT connection; reconnecting in %.1f s", what, delay
+                )
                 await asyncio.sleep(delay)
     finally:
         outage.close()

@@ -100,6 +100,8 @@ class Pipeline:
         """Called with (utterance id, all its audio) when saving utterances for debugging is on."""
         self.claimer = claimer
         """Several rooms, one broker: asked, once per utterance with audio, whether this site acts."""
+        self._failing: dict[int, int] = {}
+        """Sinks (by id) whose last reads failed, and how many in a row (one log line per such burst)."""
 
     async def handle(self, utterance: UtteranceLike) -> UtteranceReport:
         """Recognize, match and start the handlers; returns the report once they are scheduled (it is
@@ -116,13 +118,38 @@ class Pipeline:
         return report
 
     def finish(self, report: UtteranceReport) -> None:
-        """The report is complete: every sink reads it, once."""
-        for sink in self.sinks:
-            sink.emit(report)
+        """The report is complete: every sink reads it, once. Never raises (``_emit``)."""
+        self._emit(self.sinks, report)
 
     def _heard(self, report: UtteranceReport) -> None:
-        for sink in self.heard:
-            sink.emit(report)
+        self._emit(self.heard, report)
+
+    def _emit(self, sinks: Sequence[ReportSink], report: UtteranceReport) -> None:
+        """Hand ``report`` to each sink on its own: one that fails (a JSON line to a closed pipe, a bug)
+        costs the others nothing. Raised up to the service it became a second report of the utterance;
+        raised in the handlers' done-callback, the sinks after it never read the report. A failing sink is
+        logged once per burst of failures, with its traceback, and once when it works again."""
+        for sink in sinks:
+            try:
+                sink.emit(report)
+            except Exception:
+                failed = self._failing.get(id(sink), 0)
+                if not failed:
+                    log.exception(
+                        "utterance %s: the report sink %s failed; the other sinks have the report, and "
+                        "this one's further failures in a row are not logged",
+                        report.id,
+                        type(sink).__name__,
+                    )
+                self._failing[id(sink)] = failed + 1
+            else:
+                failed = self._failing.pop(id(sink), 0)
+                if failed:
+                    log.info(
+                        "the report sink %s works again after %d failed report(s)",
+                        type(sink).__name__,
+                        failed,
+                    )
 
     def unheard(self, utterance: UtteranceLike, why: str, *, lost: bool = False) -> None:
         """One report for an utterance that will not be recognized: dropped unheard (the listener fell

@@ -10,6 +10,8 @@ fields and the metrics (report_sinks.py), the JSON line of ``run --input`` (here
 from __future__ import annotations
 
 import json
+import logging
+import os
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, TextIO
@@ -18,6 +20,8 @@ from assistantd.config.template import SlotValue
 from assistantd.endpoint.wake import Detection
 from assistantd.handlers.base import Outcome as HandlerOutcome
 from assistantd.recognizer.rejection import Verdict
+
+log = logging.getLogger(__name__)
 
 
 class Outcome(StrEnum):
@@ -148,13 +152,44 @@ class ReportSink(Protocol):
 
 
 class JsonLines:
-    """A sink: one JSON line per finished report (the ``run --input`` main job prints them to stdout)."""
+    """A sink: one JSON line per finished report (the ``run --input`` main job prints them to stdout).
+
+    A reader that goes away (``assistantd run --input x.wav | head -1``) ends the JSON lines, not the
+    daemon: the broken pipe is logged once, the lines stop, and everything else (handlers, log, events)
+    goes on (README, "Reports")."""
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
+        self.closed = False
+        """The reader went away: no more lines are written."""
 
     def emit(self, report: UtteranceReport) -> None:
-        print(json.dumps(report.line(), ensure_ascii=False), file=self.stream, flush=True)
+        if self.closed:
+            return
+        try:
+            print(json.dumps(report.line(), ensure_ascii=False), file=self.stream, flush=True)
+        except BrokenPipeError:
+            self.closed = True
+            log.warning(
+                "the reader of the JSON report lines closed the pipe: no more report lines (from utterance "
+                "%s on); the daemon keeps listening",
+                report.id,
+            )
+            _discard_from_now_on(self.stream)
+
+
+def _discard_from_now_on(stream: TextIO) -> None:
+    """Point ``stream``'s file descriptor at /dev/null: the line left in its buffer would fail again when
+    the interpreter flushes it at exit (a second traceback, and exit status 120)."""
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError):
+        return  # not a file (a test's StringIO): nothing is flushed at exit
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
 def printable(text: str) -> str:

@@ -265,3 +265,37 @@ async def test_an_unheard_utterance_is_reported_dropped(speech: bytes, grammar_c
     assert report.error == "dropped unheard: the pipeline fell behind"
     assert parts.counters() == {"dropped": 1}
     assert fake.connections == 0
+
+
+class Broken:
+    """A sink that fails the way a JSON-lines sink on a closed stdout does (``... | head -1``)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def emit(self, report: UtteranceReport) -> None:
+        self.calls += 1
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+async def test_a_failing_sink_costs_no_other_sink_its_one_report(
+    speech: bytes, grammar_cache: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Both paths to the sinks: the handlers' done-callback (a command ran) and the synchronous one (an
+    # utterance never taken up). Before, the first raised inside the callback and the sinks after the
+    # broken one never read the report; the second raised up to the service, which reported it again.
+    caplog.set_level(logging.INFO, logger="assistantd")
+    async with FakeSauc(SPOKEN) as fake, pipeline(fake.url, grammar_cache) as parts:
+        broken, after = Broken(), Finished()
+        parts.pipeline.sinks = [broken, parts.finished, after]
+        await parts.pipeline.handle(Spoken(speech))
+        async with asyncio.timeout(DEADLINE_S):
+            await after.done.wait()
+        for n in range(2, 5):
+            parts.pipeline.unheard(Spoken(speech, id=n), "the pipeline fell behind")
+    assert [r.id for r in parts.finished.reports] == [r.id for r in after.reports] == ["1", "2", "3", "4"]
+    assert after.reports[0].outcome == "recognized" and after.reports[0].handlers[0].ok
+    assert broken.calls == 4
+    failures = [r for r in caplog.records if "sink" in r.getMessage() and r.levelno >= logging.WARNING]
+    assert len(failures) == 1, [r.getMessage() for r in failures]  # once for the burst, not per report
+    assert "Broken" in failures[0].getMessage() and failures[0].exc_info is not None

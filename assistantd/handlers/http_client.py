@@ -127,7 +127,9 @@ async def request(
     except ThreadsExhaustedError:
         stuck = f"{HTTP_THREADS.abandoned} timed-out HTTP requests are still running"
         raise HandlerError(f"{method} {public_url(url)} not sent: {stuck}") from None
-    except CallHungError:
+    except (CallHungError, TimeoutError):
+        # Whichever fires first, the owned thread's deadline or the socket's own timeout (the same
+        # timeout_s: on a loaded machine the socket's can win), it is the same failure, said one way.
         raise HandlerError(f"{method} {public_url(url)} timed out after {timeout_s:g} s") from None
     except (OSError, http.client.HTTPException, ValueError) as err:
         reason = getattr(err, "reason", None) or err

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiomqtt
+import paho.mqtt.client as paho
 import pytest
 
 from assistantd.app import build_app
 from assistantd.arbitration import TOPIC
-from assistantd.arbitration_link import ArbitrationLink
+from assistantd.arbitration_link import INBOX, LATE_LINES, ArbitrationLink
 from assistantd.config import Config
 from assistantd.config.mqtt import MqttConfig
 from assistantd.errors import ConfigError
@@ -195,3 +198,103 @@ def test_bad_arbitration_keys_are_refused_by_key_path(
     with pytest.raises(ConfigError) as err:
         _app_config({"host": "127.0.0.1", "arbitration": arbitration})
     assert key in str(err.value) and expected in str(err.value), str(err.value)
+
+
+async def test_a_message_that_trips_an_unexpected_error_is_logged_and_the_link_keeps_going(
+    broker: Broker, caplog: pytest.LogCaptureFixture
+) -> None:
+    # JSON nested deeper than the parser's recursion limit raises RecursionError, not a CandidateError:
+    # before, it ended the link's task without a word until the stop reaped it, and the site went on
+    # deciding alone.
+    caplog.set_level(logging.WARNING, "assistantd.arbitration_link")
+    async with _links(broker.port, "kitchen") as (kitchen,):
+        async with aiomqtt.Client("127.0.0.1", broker.port, identifier="poison") as client:
+            await client.publish(TOPIC, b"[" * 100_000)
+            async with asyncio.timeout(WAIT_S):
+                while kitchen.connections < 2:  # noqa: ASYNC110 - polled, as above
+                    await asyncio.sleep(0.02)
+                await kitchen.connected.wait()
+            await client.publish(TOPIC, b'{"siteId": "hall", "sessionId": "9", "time": 1.0, "score": 1.0}')
+        async with asyncio.timeout(WAIT_S):
+            while kitchen.arbiter.received < 1:  # noqa: ASYNC110 - polled, as above
+                await asyncio.sleep(0.02)
+    (error,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert "arbitration: unexpected error" in error.getMessage()
+    assert error.exc_info is not None and error.exc_info[0] is RecursionError
+
+
+FLOOD = 3000
+
+
+def _flood(port: int) -> None:
+    """Publish FLOOD candidates from a blocking client, and return once a second subscriber has had them
+    all (the broker has passed them on). Called on the test's loop, it holds the link's reader back
+    meanwhile, as a busy loop on a Pi would."""
+    got = threading.Event()
+    seen = [0]
+
+    def on_message(*_: object) -> None:
+        seen[0] += 1
+        if seen[0] == FLOOD:
+            got.set()
+
+    sub = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="flood-watch")
+    sub.on_message = on_message
+    sub.connect("127.0.0.1", port)
+    sub.subscribe(TOPIC, qos=0)
+    sub.loop_start()
+    pub = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="flood")
+    pub.connect("127.0.0.1", port)
+    pub.loop_start()
+    try:
+        assert sub.subscribe(TOPIC, qos=0)[0] == paho.MQTT_ERR_SUCCESS
+        for n in range(FLOOD):
+            payload = {"siteId": f"site{n}", "sessionId": str(n), "time": float(n), "score": 1.0}
+            pub.publish(TOPIC, json.dumps(payload), qos=0).wait_for_publish(WAIT_S)
+        assert got.wait(WAIT_S), seen
+    finally:
+        for client in (pub, sub):
+            client.disconnect()
+            client.loop_stop()
+
+
+async def test_a_flood_of_candidates_waits_in_a_bounded_queue(
+    broker: Broker, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, "assistantd")
+    async with _links(broker.port, "kitchen") as (kitchen,):
+        _flood(broker.port)  # blocking: the link reads nothing meanwhile
+        async with aiomqtt.Client("127.0.0.1", broker.port, identifier="last") as client:
+            # A last one after the flood, under the link's own site id but not announced by it (counted as
+            # ``namesakes``), sent again until one gets through the full queue: once it is read, all of the
+            # flood was read or dropped.
+            async with asyncio.timeout(WAIT_S):
+                while not kitchen.arbiter.namesakes:
+                    payload = {"siteId": "kitchen", "sessionId": "x", "time": 0.0, "score": 1.0}
+                    await client.publish(TOPIC, json.dumps(payload))
+                    await asyncio.sleep(0.05)
+    # Unbounded, every one of the flood waited in memory to be read (3000 of 3000 here before).
+    assert INBOX < kitchen.arbiter.received < FLOOD
+    assert any("queue is full" in r.getMessage() for r in caplog.records)
+
+
+async def test_late_candidates_are_counted_all_and_logged_at_most_late_lines(
+    broker: Broker, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, "assistantd.arbitration_link")
+    late = 3 * LATE_LINES
+    async with _links(broker.port, "kitchen") as (kitchen,):
+        decision = await kitchen.claim("1", 5.0)
+        async with aiomqtt.Client("127.0.0.1", broker.port, identifier="late") as client:
+            for n in range(late):
+                payload = {"siteId": f"hall{n}", "sessionId": "1", "time": decision.own.time, "score": 9.0}
+                await client.publish(TOPIC, json.dumps(payload), qos=1)
+        async with asyncio.timeout(WAIT_S):
+            while kitchen.arbiter.late < late:  # noqa: ASYNC110 - polled, as above
+                await asyncio.sleep(0.02)
+    assert kitchen.metrics.counters["arbitration_late"] == late
+    lines = [
+        r.getMessage() for r in caplog.records if "late" in r.getMessage() or "came after" in r.getMessage()
+    ]
+    assert len(lines) == LATE_LINES + 1, lines
+    assert "not logging more" in lines[-1]

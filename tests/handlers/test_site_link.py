@@ -186,3 +186,33 @@ async def test_say_requests_and_bad_messages_are_bounded(
     assert len(bad) == BAD_LINES
     assert sum("not logging more" in r.getMessage() for r in caplog.records) == 1
     await link.aclose()
+
+
+async def test_an_unexpected_error_in_the_session_is_logged_and_the_link_connects_again(
+    broker: Broker, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An injected fault (no message makes the site link fail this way: its controls catch their own
+    # errors): a real client whose first subscribe fails with an error that is not the broker's. Before,
+    # the task ended silently and the site stayed off the broker until the stop.
+    caplog.set_level(logging.INFO, "assistantd.site")
+    failures = [RuntimeError("a bug in the session")]
+
+    class FailsOnce(aiomqtt.Client):
+        async def subscribe(self, *args: object, **kwargs: object) -> object:
+            if failures:
+                raise failures.pop()
+            return await super().subscribe(*args, **kwargs)  # type: ignore[arg-type]
+
+    link = SiteLink(_config(broker), SITE, Controls(), client_factory=FailsOnce)
+    link.start()
+    try:
+        async with asyncio.timeout(WAIT_S):
+            await link.connected.wait()
+        async with aiomqtt.Client("127.0.0.1", broker.port, identifier="watch") as watch:
+            await watch.subscribe(STATE, qos=1)
+            assert await _next_state(watch) == "listening"
+    finally:
+        await link.aclose()
+    (error,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert f"site {SITE}: unexpected error" in error.getMessage()
+    assert error.exc_info is not None and str(error.exc_info[1]) == "a bug in the session"
