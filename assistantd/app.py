@@ -7,6 +7,7 @@ the pipeline sees small protocols, so both are tested with real parts or honest 
 from __future__ import annotations
 
 import difflib
+import functools
 import logging
 import os
 import socket
@@ -78,6 +79,7 @@ class AssistantApp:
         timers: TimerBoard | None = None,
         arbitration: ArbitrationLink | None = None,
         site: SiteRuntime | None = None,
+        on_started: Callable[[], None] | None = None,
         connections: MqttConnections | None = None,
         shared: tuple[Connection, ...] = (),
     ) -> None:
@@ -87,8 +89,10 @@ class AssistantApp:
         configured from this config when the app starts. ``site``: the daemon's site
         (site_runtime.py): the privacy switch, and where state changes go. ``shared``: the MQTT
         connections (events, handlers, arbitration) this app holds in ``connections`` from its start to
-        its close (mqtt_connections.py: kept across reloads)."""
+        its close (mqtt_connections.py: kept across reloads). ``on_started``: called at the end of a start
+        that succeeded (the site's link and voice for this config are swapped in then)."""
         self.config = config
+        self.on_started = on_started
         self.metrics = metrics
         self.source = source
         self.recognizer = recognizer
@@ -185,6 +189,8 @@ class AssistantApp:
         await self.runner.start()
         if self.connections is not None and self.shared:
             self._lease = self.connections.hold(self.shared)
+        if self.on_started is not None:
+            self.on_started()
         if self.site is not None:
             if self.site.privacy is not None:
                 self.site.privacy.subscribe(self._privacy_changed)
@@ -382,8 +388,8 @@ def build_app(
     )
     if timers is None:
         timers = TimerBoard()
-    if site is not None:
-        site.configure(config)
+    # Prepared, not yet swapped in: that waits for the app's start (a reload that fails keeps the old ones).
+    setup = site.prepare(config) if site is not None else None
     # The daemon's (kept across reloads, mqtt_connections.py), or this app's own.
     connections = site.connections if site is not None else MqttConnections()
     shared: list[Connection] = []
@@ -404,7 +410,7 @@ def build_app(
         sounds=sounds,
         on_ring=rung,
         site_id=site_id,
-        voice=site.voice if site is not None else None,
+        voice=setup.voice if setup is not None else None,
         publisher=publisher,
     )
     events = None
@@ -442,4 +448,5 @@ def build_app(
         site=site if site is not None and config.mqtt is not None else None,
         connections=connections,
         shared=tuple(shared),
+        on_started=functools.partial(site.adopt, setup) if site is not None and setup is not None else None,
     )

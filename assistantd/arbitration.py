@@ -158,8 +158,13 @@ class Arbiter:
     """Own candidates already decided (to recognise late announcements)."""
     late: int = 0
     """Other sites' announcements that matched a round this site had already decided."""
+    _announced: deque[Candidate] = field(default_factory=lambda: deque(maxlen=KEEP_PEERS))
+    """This site's recent announcements (to tell their echo from the broker from a namesake's)."""
     ignored: int = 0
-    """Announcements carrying this site's own id (its echo from the broker, or a second site misnamed)."""
+    """This site's own announcements, echoed by the broker."""
+    namesakes: int = 0
+    """Announcements carrying this site's id that it did not make: another daemon with the same site id
+    (two Pis left at the default host name). Each acts as if alone; both may act on one utterance."""
     received: int = 0
     """Other sites' announcements kept for matching."""
 
@@ -167,6 +172,7 @@ class Arbiter:
         """Open a round for this site's utterance ``session_id``; the candidate to publish."""
         own = Candidate(self.site_id, session_id, wall, score_)
         self._rounds[session_id] = _Round(own, now + self.window_s)
+        self._announced.append(own)
         return own
 
     def due(self, session_id: str) -> float:
@@ -176,7 +182,10 @@ class Arbiter:
     def receive(self, candidate: Candidate) -> bool:
         """Another site's announcement; False when it is ignored (own id) or came too late to count."""
         if candidate.site_id == self.site_id:
-            self.ignored += 1
+            if candidate in self._announced:
+                self.ignored += 1
+            else:
+                self.namesakes += 1
             return False
         for own in self._decided:
             if abs(candidate.time - own.time) <= self.window_s + EPSILON_S:

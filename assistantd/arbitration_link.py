@@ -33,6 +33,8 @@ from assistantd.tasks import cancel_and_reap
 
 log = logging.getLogger(__name__)
 
+NAMESAKE_EVERY = 100
+"""A namesake's candidates are logged (ERROR) on the first and then one in this many."""
 INBOX = 64
 """Received announcements waiting to be read (aiomqtt's queue; beyond it new ones are discarded). Each is
 read at once, so only a flood fills it, and a flood's announcements are worthless past the window."""
@@ -127,8 +129,17 @@ class ArbitrationLink:
                 log.warning("MQTT arbitration: ignoring a malformed message on %s: %s", TOPIC, err)
             self._bad += 1
             return
-        late_before = self.arbiter.late
+        late_before, namesakes_before = self.arbiter.late, self.arbiter.namesakes
         self.arbiter.receive(candidate)
+        if self.arbiter.namesakes != namesakes_before and self.arbiter.namesakes % NAMESAKE_EVERY == 1:
+            log.error(
+                "MQTT arbitration: a candidate (session %s) carries this site's id %r but this site did not "
+                "announce it: another daemon uses the same site id (a Pi left at the default host name?). "
+                "Give each room its own mqtt.site_id: until then both act on what both hear (%d seen)",
+                candidate.session_id,
+                self.site_id,
+                self.arbiter.namesakes,
+            )
         if self.arbiter.late != late_before:
             self.metrics.inc("arbitration_late")
             self._late(candidate)

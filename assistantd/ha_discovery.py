@@ -2,7 +2,8 @@
 device in Home Assistant, and the retained "last heard" topics its sensors read.
 
 With ``mqtt.discovery: true`` the site link publishes, at every connect (retained, so Home Assistant finds
-them whenever it starts), under ``<discovery_prefix>/<component>/assistantd_<site>/<object>/config``:
+them whenever it starts), under ``<discovery_prefix>/<component>/<node_id>/<object>/config`` (node_id:
+``assistantd_`` and the site id as a slug, node_id()):
 
 - sensor ``state``: ``assistantd/<site>/state`` (listening / hearing / recognizing / muted / offline);
 - sensor ``last_transcript``: ``assistantd/<site>/last_transcript`` (the text of the last utterance
@@ -16,11 +17,15 @@ Every entity is unavailable while the state topic says ``offline`` (the stop, or
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 
 from assistantd.hermes import TEXT_OUTCOMES, Message, topic_level
 from assistantd.report import UtteranceReport
 from assistantd.site_controls import mute_topic, state_topic
+
+_NOT_SLUG = re.compile(r"[^a-zA-Z0-9_-]+")
 
 AVAILABLE = "{{ 'offline' if value == 'offline' else 'online' }}"
 """Maps the state topic to Home Assistant's availability payloads (online / offline)."""
@@ -34,9 +39,23 @@ def intent_topic(site_id: str) -> str:
     return f"assistantd/{topic_level(site_id)}/last_intent"
 
 
+def node_id(site_id: str) -> str:
+    """``site_id`` as a Home Assistant node id (also the stem of the device's identifier and its entities'
+    unique ids): Home Assistant takes only ``[a-zA-Z0-9_-]`` there and ignores a discovery topic with
+    anything else. A site id that is already such a slug is kept as it is; any other has its other
+    characters replaced by ``_`` and gets 8 hex digits of its SHA-256, so that "living room", "living_room"
+    and "厨房" (all underscores) stay distinct devices. Deterministic: the same id, the same device, at
+    every start."""
+    slug = _NOT_SLUG.sub("_", site_id).strip("_")
+    if slug != site_id or not slug:
+        digest = hashlib.sha256(site_id.encode("utf-8")).hexdigest()[:8]
+        slug = f"{slug}_{digest}" if slug else digest
+    return f"assistantd_{slug}"
+
+
 def discovery_messages(site_id: str, prefix: str) -> list[Message]:
     """The retained config messages for ``site_id``'s device."""
-    node = f"assistantd_{topic_level(site_id)}"
+    node = node_id(site_id)
     device = {
         "identifiers": [node],
         "name": f"assistantd {site_id}",

@@ -104,6 +104,8 @@ class SiteLink:
         self._says: set[asyncio.Task[None]] = set()
         self._bad_window = 0.0
         self._bad_lines = 0
+        self._refused_retained: set[str] = set()
+        """Topics whose retained control was refused and logged (once: the broker repeats it)."""
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()
         self.offline_sent = asyncio.Event()
@@ -221,6 +223,11 @@ class SiteLink:
             match control:
                 case Ignored(why=None):
                     return
+                case Ignored(why=str(why)) if retained:
+                    # Handed over again at every reconnect: said once per topic for the link's life.
+                    if topic not in self._refused_retained:
+                        self._refused_retained.add(topic)
+                        self._bad(topic, why)
                 case Ignored(why=str(why)):
                     self._bad(topic, why)
                 case Mute(muted=muted, via=via):

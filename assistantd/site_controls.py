@@ -1,5 +1,6 @@
 """The site's MQTT topics and what their messages mean, pure: a message in, one Control (or why it was
 ignored) out. site.py does the I/O. Every topic and field is listed in README, "MQTT controls".
+Retained controls are refused (a broker hands them over again at every reconnect).
 
 Topics this site listens to (``<site>`` is its ``site_id`` as one topic level):
 
@@ -30,6 +31,12 @@ TOGGLE_OFF = "hermes/hotword/toggleOff"
 TOGGLE_ON = "hermes/hotword/toggleOn"
 SAY = "hermes/tts/say"
 SAY_FINISHED = "hermes/tts/sayFinished"
+
+
+RETAINED_MUTE = "a retained mute or unmute (publish it without retain; the switch is kept in privacy.json)"
+"""A retained mute would be applied again at every reconnect, overriding any unmute sent since (after a
+broker restart the site would be muted again): like a retained reload or say, it is refused. The switch
+survives restarts on its own (privacy.py)."""
 
 
 def state_topic(site_id: str) -> str:
@@ -84,6 +91,10 @@ def parse_control(site_id: str, topic: str, payload: bytes, *, retained: bool = 
     if len(payload) > MAX_PAYLOAD_BYTES:
         return Ignored(f"payload of {len(payload)} bytes (at most {MAX_PAYLOAD_BYTES})")
     if topic == mute_topic(site_id):
+        if not payload:
+            return Ignored(None)  # a retained mute being cleared (README)
+        if retained:
+            return Ignored(RETAINED_MUTE)
         word = payload.decode("utf-8", "replace").strip().lower()
         if word in ("on", "true"):
             return Mute(True, topic)
@@ -107,7 +118,7 @@ def parse_control(site_id: str, topic: str, payload: bytes, *, retained: bool = 
     if site != site_id:
         return Ignored(None)
     if topic != SAY:
-        return Mute(topic == TOGGLE_OFF, topic)
+        return Ignored(RETAINED_MUTE) if retained else Mute(topic == TOGGLE_OFF, topic)
     if retained:
         return Ignored("a retained say request (publish it without retain)")
     text = body.get("text")

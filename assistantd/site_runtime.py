@@ -5,8 +5,10 @@
 - the speaking gate and the voice: a reply spoken by a handler of the app a reload replaced, or by an
   MQTT say, still mutes the microphone of the app that listens now, and one voice speaks at a time;
 - the site link (site.py): one connection for the daemon's life. A reload that changes the ``mqtt:``
-  section or the site id replaces it: the old link says ``offline`` and disconnects before the new one
-  connects (they may share a client id).
+  section or the site id replaces it once the new app has started: the old link says ``offline`` and
+  disconnects before the new one connects (they may share a client id). A reload that fails (a bad
+  recognizer, a microphone that is not there) keeps the running link and voice: the state topic and the
+  controls (unmute above all) stay.
 
 - the MQTT connections apps share (mqtt_connections.py): events, handlers, arbitration; each is kept
   while a config keeps its settings.
@@ -21,6 +23,7 @@ import asyncio
 import os
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +38,14 @@ if TYPE_CHECKING:
     from assistantd.report import UtteranceReport
     from assistantd.site import SiteLink
     from assistantd.site_controls import State
+
+
+@dataclass(frozen=True, eq=False)
+class SiteSetup:
+    """A config's voice and link (SiteRuntime.prepare), swapped in when its app has started (adopt)."""
+
+    voice: Voice
+    link: SiteLink | None
 
 
 class SiteRuntime:
@@ -52,15 +63,14 @@ class SiteRuntime:
         self._current: object | None = None
         """The app whose states are the site's (the last one started)."""
 
-    def configure(self, config: Config) -> None:
-        """Take ``config`` (a build of the app for it): the voice, and the link for its ``mqtt:``."""
+    def prepare(self, config: Config) -> SiteSetup:
+        """What ``config`` (a build of the app for it) needs: a voice, and a link for its ``mqtt:``; the
+        running ones where the config did not change them. Nothing is swapped in yet: a reload that fails
+        later (the recognizer, the app's start) must leave the running link and voice as they are."""
         handlers = config.handlers
-        if (
-            self.voice is None
-            or self.voice.tts != handlers.tts
-            or self.voice.kill_grace_s != handlers.kill_grace_s
-        ):
-            self.voice = Voice(
+        voice = self.voice
+        if voice is None or voice.tts != handlers.tts or voice.kill_grace_s != handlers.kill_grace_s:
+            voice = Voice(
                 handlers.tts,
                 self.gate,
                 base_env=inherited_env(os.environ),
@@ -71,14 +81,24 @@ class SiteRuntime:
             self.privacy = PrivacySwitch(Path(config.service.state_dir))
         site_id = (mqtt.site_id or socket.gethostname()) if mqtt is not None else None
         link = self.link
-        if link is not None and (mqtt is None or (link.config, link.site_id) != (mqtt, site_id)):
-            self._retire(link)
-            self.link = None
-        if mqtt is not None and site_id is not None and self.link is None:
+        if mqtt is None or site_id is None:
+            link = None
+        elif link is None or (link.config, link.site_id) != (mqtt, site_id):
             from assistantd.site import SiteLink  # noqa: PLC0415 - aiomqtt only with mqtt: (issue 6)
 
             kwargs = {"client_factory": self.client_factory} if self.client_factory is not None else {}
-            self.link = SiteLink(mqtt, site_id, self, state=self._state, **kwargs)
+            link = SiteLink(mqtt, site_id, self, state=self._state, **kwargs)
+        return SiteSetup(voice, link)
+
+    def adopt(self, setup: SiteSetup) -> None:
+        """The app built with ``setup`` has started: its voice speaks for the site from now on, and its
+        link replaces the running one (which says ``offline`` and disconnects before the new one connects:
+        they may share a client id)."""
+        self.voice = setup.voice
+        if setup.link is not self.link:
+            if self.link is not None:
+                self._retire(self.link)
+            self.link = setup.link
 
     def _retire(self, link: SiteLink) -> None:
         previous = self._retiring
@@ -125,9 +145,11 @@ class SiteRuntime:
             self.link.publish_state(state)
 
     async def aclose(self) -> None:
-        """The daemon stops: the link says ``offline`` and disconnects."""
+        """The daemon stops: the link says ``offline`` and disconnects; the privacy switch is saved."""
         if self.link is not None:
             await self.link.aclose()
+        if self.privacy is not None:
+            await self.privacy.flush()
         if self._retiring is not None:
             await asyncio.wait({self._retiring})
         await self.connections.aclose()

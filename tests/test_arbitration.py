@@ -107,6 +107,17 @@ def test_own_echo_is_ignored_and_a_site_counts_once() -> None:
     assert decision.won and [(c.session_id, c.score) for c in decision.rivals] == [("2", 9.0)]
 
 
+def test_a_namesake_is_told_from_the_echo() -> None:
+    """Another daemon with this site's id (two Pis left at the default host name): its candidates carry
+    our id and a session this site did not announce (or the same session id at another time)."""
+    kitchen = _site("kitchen")
+    own = kitchen.announce("4", 10.0, wall=100.0, now=0.0)
+    assert not kitchen.receive(Candidate("kitchen", "4", 100.01, 10.0))
+    assert not kitchen.receive(Candidate("kitchen", "9", 100.02, 3.0))
+    assert not kitchen.receive(own)
+    assert (kitchen.ignored, kitchen.namesakes) == (1, 2)
+
+
 def test_a_decision_taken_alone_says_why() -> None:
     kitchen = _site("kitchen")
     kitchen.announce("4", 10.0, wall=100.0, now=0.0)

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+import os
+import threading
 from pathlib import Path
 
 import pytest
 
 from assistantd.privacy import FILE_NAME, PrivacySwitch
 
+DEADLINE_S = 30.0
+"""Bounds waits on the saver's thread: only a hang reaches it."""
 
-def test_a_mute_survives_a_new_instance_and_listeners_hear_changes(tmp_path: Path) -> None:
+
+async def test_a_mute_survives_a_new_instance_and_listeners_hear_changes(tmp_path: Path) -> None:
     heard: list[bool] = []
     switch = PrivacySwitch(tmp_path / "state")
     assert not switch.muted
@@ -18,10 +25,12 @@ def test_a_mute_survives_a_new_instance_and_listeners_hear_changes(tmp_path: Pat
     assert switch.set(True, "test")
     assert not switch.set(True, "again")  # no change, no news
     assert heard == [True]
+    await switch.flush()
     assert PrivacySwitch(tmp_path / "state").muted
     switch.unsubscribe(heard.append)
     assert switch.set(False, "test")
     assert heard == [True]
+    await switch.flush()
     assert not PrivacySwitch(tmp_path / "state").muted
 
 
@@ -34,7 +43,7 @@ def test_a_bad_file_starts_unmuted_and_says_so(
     assert str(tmp_path / FILE_NAME) in caplog.text
 
 
-def test_an_unwritable_directory_keeps_the_switch_for_this_run(
+async def test_an_unwritable_directory_keeps_the_switch_for_this_run(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     blocker = tmp_path / "file"
@@ -42,5 +51,47 @@ def test_an_unwritable_directory_keeps_the_switch_for_this_run(
     switch = PrivacySwitch(blocker / "state")  # a directory under a file cannot be made
     with caplog.at_level(logging.ERROR):
         assert switch.set(True, "test")
+        await switch.flush()
     assert switch.muted
     assert "cannot save" in caplog.text
+
+
+async def test_the_save_runs_off_the_loop_and_ends_at_the_last_state(tmp_path: Path) -> None:
+    """A save that blocks (here: its temporary file is a FIFO nobody reads yet, as a stuck SD card would
+    hold an fsync) holds neither ``set`` nor the loop; changes made meanwhile are saved after it, the
+    newest last."""
+    state = tmp_path / "state"
+    state.mkdir()
+    os.mkfifo(state / f".{FILE_NAME}.tmp")
+    switch = PrivacySwitch(state)
+    drained: list[bytes] = []
+    unblocked_late = threading.Event()
+
+    def drain() -> None:
+        with (state / f".{FILE_NAME}.tmp").open("rb") as fifo:  # opens once the saver has opened it
+            # Gone from the directory: the next save makes a plain file. (This one fails at its fsync,
+            # which a pipe refuses, and is logged; the next writes the newest state.)
+            (state / f".{FILE_NAME}.tmp").unlink()
+            drained.append(fifo.read())
+
+    def unblock_if_still_held() -> None:  # bounds a hang: a blocked loop cannot time itself out
+        if not drained:
+            unblocked_late.set()
+            drain()
+
+    timer = threading.Timer(DEADLINE_S, unblock_if_still_held)
+    timer.start()
+    try:
+        assert switch.set(True, "test")  # before the fix: blocked here, on the loop, in open()
+        assert not unblocked_late.is_set(), "set() waited for the save"
+        await asyncio.sleep(0)  # the loop runs on while the save is held
+        assert switch.set(False, "test") and switch.set(True, "again")
+        await asyncio.to_thread(drain)
+        async with asyncio.timeout(DEADLINE_S):
+            await switch.flush()
+    finally:
+        timer.cancel()
+    assert not unblocked_late.is_set()
+    assert json.loads(drained[0]) == {"muted": True}
+    assert json.loads((state / FILE_NAME).read_text()) == {"muted": True}
+    assert not (state / f".{FILE_NAME}.tmp").exists()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from assistantd.config import Config
 from assistantd.errors import ConfigError
-from assistantd.ha_discovery import last_heard
+from assistantd.ha_discovery import discovery_messages, last_heard, node_id
 from assistantd.report import Outcome, UtteranceReport
 from assistantd.site_controls import (
     MAX_PAYLOAD_BYTES,
@@ -76,14 +77,25 @@ def test_bad_messages_say_why(topic: str, payload: bytes, why: str) -> None:
     assert isinstance(control, Ignored) and control.why is not None and why in control.why, control
 
 
-def test_retained_reload_and_say_are_refused_a_retained_mute_is_state() -> None:
-    assert isinstance(parse_control(SITE, "assistantd/den/reload", b"", retained=True), Ignored)
-    assert isinstance(
-        parse_control(SITE, "hermes/tts/say", _json(siteId=SITE, text="hi"), retained=True), Ignored
-    )
-    assert parse_control(SITE, "assistantd/den/mute", b"on", retained=True) == Mute(
-        True, "assistantd/den/mute"
-    )
+def test_retained_controls_are_refused() -> None:
+    """A broker hands a retained control over again at every reconnect: a retained mute would undo a
+    later unmute after a broker restart (the switch is kept in privacy.json instead)."""
+    retained = [
+        ("assistantd/den/reload", b""),
+        ("hermes/tts/say", _json(siteId=SITE, text="hi")),
+        ("assistantd/den/mute", b"on"),
+        ("assistantd/den/mute", b"off"),
+        ("hermes/hotword/toggleOff", _json(siteId=SITE)),
+        ("hermes/hotword/toggleOn", _json(siteId=SITE)),
+    ]
+    for topic, payload in retained:
+        control = parse_control(SITE, topic, payload, retained=True)
+        assert isinstance(control, Ignored) and control.why is not None and "retained" in control.why
+        assert not isinstance(parse_control(SITE, topic, payload), Ignored)
+    # Another site's retained toggle is not ours to mention; an emptied retained mute is no message.
+    other = parse_control(SITE, "hermes/hotword/toggleOff", _json(siteId="hall"), retained=True)
+    assert other == Ignored(None)
+    assert parse_control(SITE, "assistantd/den/mute", b"") == Ignored(None)
 
 
 def test_topics_keep_the_site_to_one_level() -> None:
@@ -107,3 +119,23 @@ def test_home_assistant_last_heard_only_for_words_and_discovery_prefix_checked()
     for bad in ("", "home/#", "/homeassistant"):
         with pytest.raises(ConfigError, match=r"mqtt\.discovery_prefix"):
             Config.from_dict({"mqtt": {"host": "b", "discovery_prefix": bad}}, source="t.yaml", env={})
+
+
+def test_home_assistant_node_ids_are_slugs_distinct_and_stable() -> None:
+    """Home Assistant ignores a discovery topic whose node id has more than ``[a-zA-Z0-9_-]``."""
+    sites = ["den", "living room", "living_room", "living-room", "厨房", "卧室", "pi.lan", "pi_lan", "a/b#"]
+    nodes = [node_id(site) for site in sites]
+    assert all(re.fullmatch(r"[a-zA-Z0-9_-]+", node) for node in nodes), nodes
+    assert len(set(nodes)) == len(sites), nodes
+    assert nodes[:4:3] == ["assistantd_den", "assistantd_living-room"]  # a slug already: kept as it is
+    assert nodes == [node_id(site) for site in sites]
+    assert node_id("pi.lan").startswith("assistantd_pi_lan_")
+    for site in ("living room", "厨房", "pi.lan"):
+        for message in discovery_messages(site, "homeassistant"):
+            prefix, _, node, object_id, config = message.topic.split("/")
+            assert (prefix, node, config) == ("homeassistant", node_id(site), "config")
+            body = json.loads(message.payload)
+            assert body["unique_id"] == f"{node}_{object_id}"
+            assert body["device"]["identifiers"] == [node]
+            assert body["device"]["name"] == f"assistantd {site}"  # the name is free text: kept
+            assert body["availability"][0]["topic"] == state_topic(site)

@@ -33,12 +33,13 @@ WAIT_S = 30.0
 """Bounds waits on the broker: only a hang reaches it."""
 
 
-def _mqtt(port: int, window_ms: int = WINDOW_MS) -> MqttConfig:
+def _mqtt(port: int, window_ms: int = WINDOW_MS, client_id: str = "assistantd") -> MqttConfig:
     config = Config.from_dict(
         {
             "mqtt": {
                 "host": "127.0.0.1",
                 "port": port,
+                "client_id": client_id,
                 "retry_initial_s": 0.05,
                 "retry_max_s": 0.2,
                 "arbitration": {"enabled": True, "window_ms": window_ms},
@@ -110,6 +111,35 @@ async def test_a_stopped_broker_never_holds_a_claim_up_and_arbitration_resumes(b
                 await asyncio.sleep(0.05)
         decisions = await asyncio.gather(kitchen.claim("2", 1.0), hall.claim("2", 2.0))
         assert [d.own.site_id for d in decisions if d.won] == ["hall"]
+
+
+async def test_two_daemons_with_one_site_id_are_logged_as_an_error(
+    broker: Broker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two Pis left at the host name "raspberrypi" share a site id: each ignores the other's candidates
+    as its own, so both act. Each says so in an ERROR (its own echo is not mistaken for the other)."""
+    links = [
+        ArbitrationLink(_mqtt(broker.port, client_id=f"pi{n}"), "raspberrypi", Metrics()) for n in (1, 2)
+    ]
+    for link in links:
+        link.start()
+    try:
+        async with asyncio.timeout(WAIT_S):
+            for link in links:
+                await link.connected.wait()
+        with caplog.at_level(logging.ERROR, logger="assistantd.arbitration_link"):
+            decisions = await asyncio.gather(links[0].claim("1", 5.0), links[1].claim("1", 6.0))
+            # Another claim from one side only: the other side counts it, its sender hears its echo.
+            await links[0].claim("2", 5.0)
+        assert all(d.won for d in decisions)  # the fault being reported: both rooms act
+        assert [link.arbiter.namesakes for link in links] == [1, 2]
+        assert [link.arbiter.ignored for link in links] == [2, 1]
+        errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+        assert len(errors) == 2 and all("another daemon uses the same site id" in e for e in errors), errors
+        assert all("'raspberrypi'" in e for e in errors)
+    finally:
+        for link in links:
+            await link.aclose()
 
 
 async def test_malformed_announcements_are_logged_once_and_ignored(
@@ -235,10 +265,11 @@ async def test_a_flood_of_candidates_waits_in_a_bounded_queue(
     async with _links(broker.port, "kitchen") as (kitchen,):
         _flood(broker.port)  # blocking: the link reads nothing meanwhile
         async with aiomqtt.Client("127.0.0.1", broker.port, identifier="last") as client:
-            # A last one after the flood, under the link's own site id (counted as ``ignored``), sent again
-            # until one gets through the full queue: once it is read, all of the flood was read or dropped.
+            # A last one after the flood, under the link's own site id but not announced by it (counted as
+            # ``namesakes``), sent again until one gets through the full queue: once it is read, all of the
+            # flood was read or dropped.
             async with asyncio.timeout(WAIT_S):
-                while not kitchen.arbiter.ignored:
+                while not kitchen.arbiter.namesakes:
                     payload = {"siteId": "kitchen", "sessionId": "x", "time": 0.0, "score": 1.0}
                     await client.publish(TOPIC, json.dumps(payload))
                     await asyncio.sleep(0.05)

@@ -112,6 +112,7 @@ async def test_retained_controls_at_connect_a_broker_restart_and_the_goodbye(
 ) -> None:
     async with aiomqtt.Client("127.0.0.1", broker.port, identifier="setup") as setup:
         await setup.publish(f"assistantd/{SITE}/mute", b"on", qos=1, retain=True)
+        await setup.publish("hermes/hotword/toggleOff", json.dumps({"siteId": SITE}), qos=1, retain=True)
         await setup.publish(f"assistantd/{SITE}/reload", b"now", qos=1, retain=True)
     controls = Controls()
     link = SiteLink(_config(broker), SITE, controls)
@@ -123,7 +124,13 @@ async def test_retained_controls_at_connect_a_broker_restart_and_the_goodbye(
         assert await _next_state(watch) == "listening"
         await logs.wait_for("a retained reload request")
         assert controls.reloads == 0  # a retained reload would reload at every connect
-        assert controls.mutes == [True]  # a retained mute is a state: applied at connect
+        # A retained mute would be applied again at every reconnect, undoing a later unmute.
+        await logs.wait_for(f"ignoring the message on assistantd/{SITE}/mute: a retained mute")
+        await logs.wait_for("ignoring the message on hermes/hotword/toggleOff: a retained mute")
+        await watch.publish(f"assistantd/{SITE}/mute", b"on", qos=1)
+        async with asyncio.timeout(WAIT_S):
+            await controls.muted.wait()
+        assert controls.mutes == [True]  # the live one only
         link.publish_state("muted")
         assert await _next_state(watch) == "muted"
     # The broker goes away and comes back: the link reconnects and says its state again.
@@ -135,6 +142,11 @@ async def test_retained_controls_at_connect_a_broker_restart_and_the_goodbye(
     async with aiomqtt.Client("127.0.0.1", broker.port, identifier="watch2") as watch:
         await watch.subscribe(STATE, qos=1)
         assert await _next_state(watch) == "hearing"
+        # The broker hands a retained mute over again at each connect: refused, and not logged again.
+        mark = len(logs.lines)
+        link.handle(f"assistantd/{SITE}/mute", b"on", retained=True)
+        assert controls.mutes == [True]
+        assert logs.lines[mark:] == []
         await link.aclose()
         assert await _next_state(watch) == "offline"
 
