@@ -183,7 +183,8 @@ class AssistantApp:
         await start_recognizer(self.recognizer)
         if self.timers is not None:  # before the runner starts its alarm clock on the board
             cfg = self.config.timers
-            self.timers.configure(cfg.max_running, cfg.state_path(self.config.base_dir, os.environ))
+            state = cfg.state_path(self.config.base_dir, self.config.service.state_dir)
+            self.timers.configure(cfg.max_running, state)
         await self.runner.start()
         if self.connections is not None and self.shared:
             self._lease = self.connections.hold(self.shared)

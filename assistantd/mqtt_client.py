@@ -73,6 +73,10 @@ class _ClosingSSLSocket(ssl.SSLSocket):
             raise
 
 
+def _no_pass_phrase() -> str:
+    raise OSError("the private key is encrypted (the daemon has no pass phrase to give)")
+
+
 def tls_context(tls: MqttTls) -> ssl.SSLContext:
     """The client side of ``tls``: the broker's certificate verified against ``ca_file`` (or the system's
     CAs), its host name checked unless ``insecure``, and our certificate offered when one is set. Raises
@@ -81,7 +85,10 @@ def tls_context(tls: MqttTls) -> ssl.SSLContext:
     if tls.insecure:
         context.check_hostname = False
     if tls.cert_file is not None:
-        context.load_cert_chain(tls.cert_file, tls.key_file)
+        # With no password argument OpenSSL asks for an encrypted key's pass phrase on the terminal,
+        # blocking the event loop; the callback makes such a key an error instead (config refuses
+        # one when it is loaded, but the file can change before a reconnect reads it).
+        context.load_cert_chain(tls.cert_file, tls.key_file, password=_no_pass_phrase)
     context.sslsocket_class = _ClosingSSLSocket
     return context
 

@@ -28,6 +28,8 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 STATE_VERSION = 1
+MAX_RESTORED_S = 366 * 86400.0
+"""A saved timer longer than this (a year) is not one this daemon set: the entry is skipped."""
 
 
 class TimerLimitError(Exception):
@@ -213,9 +215,16 @@ class TimerBoard:
             ],
         }
         tmp = self._state.with_name(self._state.name + ".tmp")
+        # Atomic and durable: the next start (perhaps after a power cut) reads the old file or the new
+        # one, never a torn or empty one. On the loop: a few hundred bytes, written only when a timer
+        # is set, cancelled or rings (an fsync on an SD card is milliseconds, not per frame).
         try:
-            tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-            os.replace(tmp, self._state)  # readers (the next start) see the old file or the new one
+            with tmp.open("w", encoding="utf-8") as out:
+                out.write(json.dumps(data, ensure_ascii=False))
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, self._state)
+            _fsync_directory(self._state.parent)
         except OSError as err:
             log.warning("timers: cannot save %s (%s); a restart will forget them", self._state, err.strerror)
 
@@ -231,22 +240,20 @@ class TimerBoard:
             saved = json.loads(text)
             if saved.get("version") != STATE_VERSION:
                 raise ValueError(f"version {saved.get('version')!r}")
-            now, wall = self._clock(), self._wall()
-            timers = [
-                Timer(
-                    id=int(item["id"]),
-                    duration_s=float(item["duration_s"]),
-                    due=now + (float(item["due_unix"]) - wall),
-                    alarm=str(item["alarm"]),
-                    name=None if item.get("name") is None else str(item["name"]),
-                    label=str(item.get("label", "")),
-                )
-                for item in saved["timers"]
-            ]
+            items = saved["timers"]
+            if not isinstance(items, list):
+                raise TypeError("timers is not a list")
         except (ValueError, KeyError, TypeError, AttributeError) as err:
             # A damaged file costs the saved timers, never the start.
             log.warning("timers: ignoring %s (not a timers file: %s)", path, err)
             return
+        now, wall = self._clock(), self._wall()
+        timers: list[Timer] = []
+        for index, item in enumerate(items):
+            try:
+                timers.append(_restored(item, now, wall))
+            except (ValueError, KeyError, TypeError, AttributeError) as err:
+                log.warning("timers: skipping entry %d of %s (%s)", index, path, err)
         for timer in sorted(timers, key=lambda t: t.due)[: self.max_running]:
             self._timers[timer.id] = timer
             self._next_id = max(self._next_id, timer.id + 1)
@@ -258,3 +265,38 @@ class TimerBoard:
                 path,
                 len(late),
             )
+
+
+def _restored(item: object, now: float, wall: float) -> Timer:
+    """One saved entry as a Timer on this process's clock. Raises ValueError/KeyError/TypeError for an
+    entry that is not one: a NaN or infinite time would make the alarm clock wait ``max(0, nan)``,
+    that is not at all, and spin."""
+    if not isinstance(item, dict):
+        raise TypeError(f"expected a mapping, got {type(item).__name__}")
+    timer_id, duration, due_unix = int(item["id"]), float(item["duration_s"]), float(item["due_unix"])
+    if not 1 <= timer_id < 2**31:
+        raise ValueError(f"id {timer_id} is not in [1, 2**31)")
+    if not (math.isfinite(duration) and 0 < duration <= MAX_RESTORED_S):
+        raise ValueError(f"duration_s {duration!r} is not in (0, {MAX_RESTORED_S:g}]")
+    if not math.isfinite(due_unix):
+        raise ValueError(f"due_unix {due_unix!r} is not a finite time")
+    # Never more left than the timer's length: a wall clock still behind after boot (a Pi without a
+    # real-time clock, before NTP) would otherwise stretch it. Long overdue rings at once.
+    left = min(due_unix - wall, duration)
+    return Timer(
+        id=timer_id,
+        duration_s=duration,
+        due=now + left,
+        alarm=str(item["alarm"]),
+        name=None if item.get("name") is None else str(item["name"]),
+        label=str(item.get("label", "")),
+    )
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a rename in ``directory`` durable (the new name survives a power cut)."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -51,7 +51,9 @@ def recording(cache: Path) -> Path:
 
 
 def _app(cache: Path, recording: Path, metrics: Metrics, out: io.StringIO) -> AssistantApp:
-    config = Config.from_dict(base_config(cache))
+    data = base_config(cache)
+    data["service"]["state_dir"] = str(recording.parent / "state")
+    config = Config.from_dict(data)
     return build_app(config, metrics, ProgressWatchdog(stall_s=5.0), input_path=str(recording), report_to=out)
 
 

@@ -21,6 +21,7 @@ from assistantd.endpoint.offline import segment_pcm
 from assistantd.errors import ConfigError
 from assistantd.recognizer.base import RecognitionFailed, Recognizer
 from assistantd.recognizer.registry import recognizer_for
+from assistantd.urls import public_url
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ def run(
 ) -> int:
     if url is not None and (problem := ws_url_problem(url)) is not None:
         # Refused before the recording is read and segmented, as a bad config URL is by check-config.
-        raise ConfigError("--url", "", problem, repr(url))
+        raise ConfigError("--url", "", problem, repr(public_url(url)))
     cfg = load_config(config_path)
     pcm = read_wav_pcm16k(path)
     spans = (segmenter or segment_pcm)(pcm, cfg.endpoint)

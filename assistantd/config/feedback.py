@@ -14,6 +14,8 @@ listener never hears the daemon's own sounds), as it is while a reply is spoken.
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,11 +88,23 @@ def _wav(node: Node, key: str, base_dir: Path) -> str | None:
     if value is None:
         return None
     path = base_dir / value
+    # A FIFO, device or directory is refused, not read: opening a FIFO for reading blocks until a writer
+    # comes (check-config would hang, a reload would block the event loop). O_NONBLOCK makes the open
+    # return at once, and the file's type is judged on what was opened (no window to swap it).
     try:
-        with open(path, "rb") as wav:
-            head = wav.read(12)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as err:
         raise node.error(key, f"expected a WAV file that exists ({err.strerror or err})", value) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise node.error(
+                key, "expected a WAV file that is a regular file (not a FIFO, device or directory)", value
+            )
+        head = os.read(fd, 12)
+    except OSError as err:
+        raise node.error(key, f"expected a readable WAV file ({err.strerror or err})", value) from None
+    finally:
+        os.close(fd)
     if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
         raise node.error(key, "expected a WAV file (RIFF/WAVE)", value)
     return str(path)

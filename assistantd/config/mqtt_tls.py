@@ -12,13 +12,18 @@ mqtt:
     key_file: /etc/assistantd/pi.key     # its key (default: in cert_file)
     insecure: false                      # true: do not check the broker's host name (chain still checked)
 ```
-Paths are absolute and checked for readability when the config is loaded. The TLS context itself is made
-when a client is built (mqtt_client.py), so parsing stays free of ssl.
+Paths are absolute. When the config is loaded each file must be a readable regular file holding PEM of
+its kind: a ``-----BEGIN CERTIFICATE-----`` block in ``ca_file`` and ``cert_file``, a ``PRIVATE KEY``
+block in ``key_file`` (or in ``cert_file`` when ``key_file`` is unset), and the key must not be encrypted:
+the daemon has no pass phrase to give, and OpenSSL would ask for one on the terminal. Whether the PEM
+parses and the key matches the certificate is found when a client is built (mqtt_client.py), so parsing
+stays free of ssl.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 from assistantd.config.reader import Node
@@ -46,6 +51,12 @@ class MqttTls:
         )
         if cfg.key_file is not None and cfg.cert_file is None:
             raise node.error("cert_file", "expected a client certificate when key_file is set")
+        if cfg.ca_file is not None:
+            _check_pem(node, "ca_file", cfg.ca_file, certificate=True)
+        if cfg.cert_file is not None:
+            _check_pem(node, "cert_file", cfg.cert_file, certificate=True, private_key=cfg.key_file is None)
+        if cfg.key_file is not None:
+            _check_pem(node, "key_file", cfg.key_file, private_key=True)
         node.finish()
         return cfg
 
@@ -73,3 +84,40 @@ def _path(node: Node, key: str, default: str | None) -> str | None:
     if not os.access(path, os.R_OK) or not os.path.isfile(path):
         raise node.error(key, "expected a readable PEM file", path)
     return path
+
+
+_MAX_PEM_BYTES = 1 << 20
+"""A CA bundle is a few hundred kB at most; more is not a PEM file (and is not read into memory)."""
+_CERTIFICATE = re.compile(rb"^-----BEGIN (TRUSTED )?CERTIFICATE-----", re.MULTILINE)
+_PRIVATE_KEY = re.compile(rb"^-----BEGIN ((RSA|EC|DSA|ENCRYPTED) )?PRIVATE KEY-----", re.MULTILINE)
+_ENCRYPTED = re.compile(rb"^(-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED)", re.MULTILINE)
+"""PKCS#8 encryption, and the legacy OpenSSL form (an ``RSA PRIVATE KEY`` with a DEK-Info header)."""
+
+
+def _check_pem(
+    node: Node, key: str, path: str, *, certificate: bool = False, private_key: bool = False
+) -> None:
+    """``path`` (already known readable) holds the PEM blocks asked for, and no encrypted key."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(_MAX_PEM_BYTES + 1)
+    except OSError as err:
+        raise node.error(key, "expected a readable PEM file", f"{path} ({err.strerror})") from None
+    if len(data) > _MAX_PEM_BYTES:
+        raise node.error(key, f"expected a PEM file of at most {_MAX_PEM_BYTES} bytes", path)
+    if certificate and _CERTIFICATE.search(data) is None:
+        raise node.error(key, "expected a PEM file with a '-----BEGIN CERTIFICATE-----' block", path)
+    if private_key:
+        if _PRIVATE_KEY.search(data) is None:
+            expected = "expected a PEM file with a '-----BEGIN PRIVATE KEY-----' block"
+            if key == "cert_file":
+                expected += " (the client key, as key_file is not set)"
+            raise node.error(key, expected, path)
+        if _ENCRYPTED.search(data) is not None:
+            raise node.error(
+                key,
+                "expected an unencrypted private key (the daemon cannot enter a pass phrase; "
+                "decrypt it with 'openssl pkey -in KEY -out KEY.new' and keep it readable only by "
+                "the daemon)",
+                path,
+            )

@@ -24,8 +24,9 @@ class ServiceConfig:
     status_interval_s: float = 60.0
     """How often the counters are summarised in the log."""
     state_dir: str = "/var/lib/assistantd"
-    """Where the daemon keeps what must survive a restart (the privacy switch, privacy.json). The unit's
-    StateDirectory=assistantd creates it. Read when the daemon starts; a reload does not move it."""
+    """Where the daemon keeps what must survive a restart: the privacy switch (privacy.json, read when
+    the daemon starts; a reload does not move it) and running timers (timers.json, unless
+    timers.state_file says otherwise). The unit's StateDirectory=assistantd creates it."""
     watchdog_stall_s: float | None = None
     """WATCHDOG=1 is withheld once no audio frame was consumed for this long; null = twice
     audio.stall_timeout_s, at least 5 s (the microphone gets to reopen itself before systemd steps in)."""

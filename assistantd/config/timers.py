@@ -6,7 +6,6 @@ holds what is shared by every binding and outlives any one configuration.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,15 +20,15 @@ class TimersConfig:
     """At most this many timers run at once; starting one more fails (the error tone, if configured)."""
     state_file: str | None = None
     """Where running timers are saved, so that a restart restores them (a reload keeps them anyway).
-    null: ``$STATE_DIRECTORY/timers.json`` when the service manager gives a state directory (the unit's
-    StateDirectory=), else timers are not saved and a restart forgets them. Relative to the config file."""
+    null: ``<service.state_dir>/timers.json``, next to the privacy switch (service.state_dir is the one
+    setting for what outlives a restart; its default is the directory the unit's StateDirectory=
+    creates). Relative to the config file."""
 
-    def state_path(self, base_dir: Path, environ: Mapping[str, str]) -> Path | None:
-        """The file to save timers in (resolved when the app is built: config parsing reads no env)."""
+    def state_path(self, base_dir: Path, state_dir: str) -> Path:
+        """The file to save timers in; ``state_dir`` is service.state_dir."""
         if self.state_file is not None:
             return base_dir / self.state_file
-        state_dir = environ.get("STATE_DIRECTORY", "").split(":")[0]
-        return Path(state_dir) / STATE_FILE_NAME if state_dir else None
+        return Path(state_dir) / STATE_FILE_NAME
 
     @classmethod
     def from_node(cls, node: Node) -> TimersConfig:

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from assistantd.config.reader import Node
 from assistantd.config.secret import Secret
+from assistantd.urls import public_url
 
 VOLC_HOST = "wss://openspeech.bytedance.com/api/v3/sauc/"
 VOLC_MODES = ("bigmodel", "bigmodel_async", "bigmodel_nostream")
@@ -43,8 +44,8 @@ def ws_url_problem(url: str) -> str | None:
 def check_ws_url(node: Node, key: str, url: str) -> str:
     """``url`` when it is a usable WebSocket endpoint; else the ConfigError naming ``key``."""
     problem = ws_url_problem(url)
-    if problem is not None:
-        raise node.error(key, problem, url)
+    if problem is not None:  # shown without user information or query: they may hold a secret
+        raise node.error(key, problem, public_url(url))
     return url
 
 

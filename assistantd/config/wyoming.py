@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from assistantd.config.reader import Node
+from assistantd.urls import public_url
 
 TCP_EXPECTED = "expected tcp://HOST:PORT (a Wyoming server, e.g. tcp://192.168.1.20:10300)"
 
@@ -55,7 +56,7 @@ class WyomingConfig:
             model=node.text("model", cls.model),
         )
         problem = tcp_url_problem(cfg.url)
-        if problem is not None:
-            raise node.error("url", problem, cfg.url)
+        if problem is not None:  # shown without user information or query: they may hold a secret
+            raise node.error("url", problem, public_url(cfg.url))
         node.finish()
         return cfg

@@ -82,3 +82,27 @@ def test_transcribe_refuses_a_bad_url_in_one_line(
     assert main(["transcribe", str(tmp_path / "x.wav"), "--recognizer", "zyun", "--url", url]) == 2
     err = capsys.readouterr().err
     assert err == f"assistantd transcribe: --url: expected a ws:// or wss:// URL with a host, got {url!r}\n"
+
+
+@pytest.mark.parametrize(("vendor", "key"), [("volcengine", "url"), ("zyun", "url"), ("huawei", "endpoint")])
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("ws://user:pw-never-shown@[::1/sauc?token=pw-never-shown", "'ws://[::1/sauc'"),
+        ("wss://user:pw-never-shown@h:0/x?token=pw-never-shown", "'wss://h:0/x'"),
+    ],
+)
+def test_a_bad_cloud_url_is_shown_without_secrets(vendor: str, key: str, url: str, shown: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Config.from_dict(_cloud(vendor, **{key: url}), source="a.yaml", env={"K": "secret-value"})
+    message = str(caught.value)
+    assert "pw-never-shown" not in message and message.endswith(f", got {shown}"), message
+
+
+def test_transcribe_shows_a_bad_url_without_secrets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = "wss://user:pw-never-shown@h:0/x?token=pw-never-shown"
+    assert main(["transcribe", str(tmp_path / "x.wav"), "--recognizer", "zyun", "--url", url]) == 2
+    err = capsys.readouterr().err
+    assert "pw-never-shown" not in err and err.endswith("got 'wss://h:0/x'\n"), err

@@ -3,7 +3,9 @@ file and key path. Also: the shipped sounds are what scripts/make_sounds.py writ
 
 from __future__ import annotations
 
+import os
 import runpy
+import threading
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,8 @@ from assistantd.config.handler_specs import TimerSpec
 
 REPO = Path(__file__).resolve().parents[2]
 SOUNDS = REPO / "config" / "sounds"
+WAIT_S = 30.0
+"""Bounds a config load: only a hang reaches it."""
 
 
 def test_the_shipped_config_plays_the_shipped_sounds_and_binds_the_timer_intents() -> None:
@@ -30,14 +34,16 @@ def test_the_player_takes_the_file_where_it_says(tmp_path: Path) -> None:
     assert cfg.feedback.argv("/a.wav") == ["paplay", "/a.wav", "--volume=30000"]
 
 
-def test_the_state_file_defaults_to_the_service_managers_state_directory(tmp_path: Path) -> None:
-    timers = Config.from_dict({}).timers
-    assert timers.state_path(tmp_path, {}) is None
-    assert timers.state_path(tmp_path, {"STATE_DIRECTORY": "/var/lib/assistantd"}) == Path(
+def test_the_state_file_defaults_to_the_services_state_directory(tmp_path: Path) -> None:
+    """service.state_dir is the one place that says where state lives: the timers follow it."""
+    default = Config.from_dict({})
+    assert default.timers.state_path(tmp_path, default.service.state_dir) == Path(
         "/var/lib/assistantd/timers.json"
     )
+    moved = Config.from_dict({"service": {"state_dir": "/srv/state"}})
+    assert moved.timers.state_path(tmp_path, moved.service.state_dir) == Path("/srv/state/timers.json")
     chosen = Config.from_dict({"timers": {"state_file": "t.json"}}).timers
-    assert chosen.state_path(tmp_path, {"STATE_DIRECTORY": "/x"}) == tmp_path / "t.json"
+    assert chosen.state_path(tmp_path, "/srv/state") == tmp_path / "t.json"
 
 
 @pytest.mark.parametrize(
@@ -95,3 +101,37 @@ def test_the_shipped_sounds_are_what_the_script_writes(tmp_path: Path) -> None:
         shipped = SOUNDS / path.name
         assert shipped.read_bytes() == path.read_bytes(), shipped
         assert shipped.stat().st_size < 20_000
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory"])
+def test_a_sound_that_is_not_a_regular_file_is_refused_without_reading_it(tmp_path: Path, kind: str) -> None:
+    """A FIFO would block the open until a writer came: check-config would hang, a reload would block the
+    loop. It is refused at once, naming the key."""
+    sound = tmp_path / "chime.wav"
+    if kind == "fifo":
+        os.mkfifo(sound)
+    else:
+        sound.mkdir()
+    config = tmp_path / "assistant.yaml"
+    config.write_text("feedback:\n  wake: chime.wav\n")
+    outcome: list[BaseException | None] = []
+
+    def load() -> None:
+        try:
+            load_config(config, env={})
+        except BaseException as err:
+            outcome.append(err)
+        else:
+            outcome.append(None)
+
+    loader = threading.Thread(target=load, daemon=True)
+    loader.start()
+    loader.join(WAIT_S)
+    if loader.is_alive():  # unblock the open so the thread ends, then fail
+        with open(sound, "wb"):
+            pass
+        loader.join(WAIT_S)
+        pytest.fail(f"loading a config whose feedback.wake is a {kind} hung")
+    assert len(outcome) == 1 and isinstance(outcome[0], ConfigError), outcome
+    message = str(outcome[0])
+    assert "feedback.wake: expected a WAV file that is a regular file" in message, message

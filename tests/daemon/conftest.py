@@ -22,8 +22,14 @@ def grammar_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def config(grammar_cache: Path) -> dict[str, Any]:
-    return base_config(grammar_cache)
+def config(grammar_cache: Path, tmp_path: Path) -> dict[str, Any]:
+    """The base config, with a state directory of the test's own (timers.json, privacy.json): never
+    /var/lib/assistantd, which tests would share."""
+    cfg = base_config(grammar_cache)
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()  # as the unit's StateDirectory= does
+    cfg["service"]["state_dir"] = str(state_dir)
+    return cfg
 
 
 StartDaemon = Callable[..., Daemon]

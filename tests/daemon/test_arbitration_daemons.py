@@ -86,6 +86,9 @@ class House:
         self.daemons: dict[str, Daemon] = {}
         for site in GAINS_DB:
             config = base_config(grammar_cache)
+            state_dir = tmp / f"state-{site}"
+            state_dir.mkdir()
+            config["service"]["state_dir"] = str(state_dir)
             config["recognizer"]["fallback"] = None
             config["wake"] = {"model": "okay_nabu" if wake else None}
             record = f'printf "%s %s\\n" "$0" "$(tr -d "\\n")" >> {self.actions}'

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -243,7 +244,7 @@ async def test_a_restart_restores_timers_from_the_state_file(
     assert [t.alarm for t in restored.running()] == ["tea"]
 
 
-@pytest.mark.parametrize("content", ["{", '{"version": 9, "timers": []}', '{"version": 1, "timers": [{}]}'])
+@pytest.mark.parametrize("content", ["{", '{"version": 9, "timers": []}', '{"version": 1, "timers": {}}'])
 def test_a_damaged_state_file_costs_the_timers_not_the_start(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, content: str
 ) -> None:
@@ -253,3 +254,42 @@ def test_a_damaged_state_file_costs_the_timers_not_the_start(
     with caplog.at_level(logging.WARNING, logger="assistantd.timers"):
         board.configure(8, state)
     assert board.running() == [] and "not a timers file" in caplog.text
+
+
+def test_restored_entries_with_impossible_times_are_skipped_not_waited_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A NaN due time made the alarm clock wait ``max(0.0, nan)`` (not at all) and spin; each bad entry is
+    now logged and skipped, and the good ones still come back."""
+    time = FakeTime()
+    wall = time.wall()
+
+    def entry(timer_id: object, duration: object, due: object) -> dict[str, object]:
+        return {"id": timer_id, "duration_s": duration, "due_unix": due, "alarm": f"a{timer_id}"}
+
+    entries = [
+        entry(1, 300, "NaN"),
+        entry(2, "Infinity", wall + 60),
+        entry(3, 300, "-Infinity"),
+        entry(4, -5, wall + 60),
+        entry(5, 1e300, wall + 60),
+        entry(6, "NaN", wall + 60),
+        entry(-7, 300, wall + 60),
+        {},
+        "soup",
+        entry(10, 300, wall + 120),  # good
+        entry(11, 60, wall + 86400),  # a wall clock behind: never more left than its length
+    ]
+    text = json.dumps({"version": 1, "timers": entries}).replace('"NaN"', "NaN")
+    text = text.replace('"Infinity"', "Infinity").replace('"-Infinity"', "-Infinity")
+    state = tmp_path / "timers.json"
+    state.write_text(text, encoding="utf-8")
+    board = _board(time)
+    with caplog.at_level(logging.WARNING, logger="assistantd.timers"):
+        board.configure(8, state)
+    running = board.running()
+    assert [(t.id, t.alarm) for t in running] == [(11, "a11"), (10, "a10")]
+    assert [board.left_s(t) for t in running] == [pytest.approx(60), pytest.approx(120)]
+    skipped = [r.getMessage() for r in caplog.records if "skipping entry" in r.getMessage()]
+    assert len(skipped) == 9, skipped
+    assert all(math.isfinite(t.due) for t in running)

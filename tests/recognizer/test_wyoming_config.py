@@ -57,3 +57,22 @@ def test_missing_url_unknown_key_and_missing_block() -> None:
         Config.from_dict({"recognizer": {"default": "wyoming"}}, source=SOURCE)
     with pytest.raises(ConfigError, match=r"recognizer\.wyoming\.language: expected a non-empty string"):
         wyoming(url="tcp://h:1", language="")
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("tcp://user:pw-never-shown@127.0.0.1:10300", "'tcp://127.0.0.1:10300'"),
+        ("tcp://127.0.0.1:10300/?token=pw-never-shown", "'tcp://127.0.0.1:10300/'"),
+        ("tcp://user:pw-never-shown@[::1:10300", "'tcp://[::1:10300'"),
+        ("user:pw-never-shown@127.0.0.1:10300", "'127.0.0.1:10300'"),
+    ],
+)
+def test_a_bad_url_is_shown_without_its_user_information_or_query(url: str, shown: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        wyoming(url=url)
+    message = str(info.value)
+    assert "pw-never-shown" not in message, message
+    assert message.endswith(
+        f"expected tcp://HOST:PORT (a Wyoming server, e.g. tcp://192.168.1.20:10300), got {shown}"
+    )
