@@ -22,7 +22,7 @@ from assistantd.audio.microphone import STOP_CLOSE_S
 from assistantd.audio.sources import open_source
 from assistantd.config import Config
 from assistantd.debug_wav import UtteranceSaver
-from assistantd.endpoint.listener import Listener
+from assistantd.endpoint.listener import ARBITRATION_IDLE_HOLD_MS, IDLE_HOLD_MS, Listener
 from assistantd.endpoint.live_utterance import Utterance
 from assistantd.endpoint.vad import build_vad
 from assistantd.endpoint.wake import WakeStage
@@ -82,6 +82,7 @@ class AssistantApp:
         on_started: Callable[[], None] | None = None,
         connections: MqttConnections | None = None,
         shared: tuple[Connection, ...] = (),
+        idle_hold_ms: int = IDLE_HOLD_MS,
     ) -> None:
         """``wake`` None: continuous listening (every utterance the VAD finds is a command). ``models``:
         where the Silero model comes from (the daemon's, kept across reloads); None loads one.
@@ -90,7 +91,8 @@ class AssistantApp:
         (site_runtime.py): the privacy switch, and where state changes go. ``shared``: the MQTT
         connections (events, handlers, arbitration) this app holds in ``connections`` from its start to
         its close (mqtt_connections.py: kept across reloads). ``on_started``: called at the end of a start
-        that succeeded (the site's link and voice for this config are swapped in then)."""
+        that succeeded (the site's link and voice for this config are swapped in then). ``idle_hold_ms``:
+        the listener's idle frame hold in continuous mode (``continuous_idle_hold_ms``)."""
         self.config = config
         self.on_started = on_started
         self.metrics = metrics
@@ -138,6 +140,7 @@ class AssistantApp:
             command_timeout_s=config.wake.command_timeout_s,
             on_drop=self._dropped,
             on_end=lambda _: self._state_changed(),
+            idle_hold_ms=idle_hold_ms,
         )
         saver = None
         if config.service.save_utterances_dir:
@@ -350,6 +353,15 @@ def check_bindings(config: Config, intents: Sequence[str]) -> None:
             raise ConfigError(config.source, f"handlers.bindings[{i}].intent", expected, repr(binding.intent))
 
 
+def continuous_idle_hold_ms(config: Config) -> int:
+    """How much audio a live source may hold while continuous listening hears nothing (listener.py): the
+    longer hold costs less idle CPU but starts an utterance up to 330 ms late, which multi-room
+    arbitration cannot afford (the rooms' candidates must meet inside its window)."""
+    if config.mqtt is not None and config.mqtt.arbitration.enabled:
+        return ARBITRATION_IDLE_HOLD_MS
+    return IDLE_HOLD_MS
+
+
 def build_app(
     config: Config,
     metrics: Metrics,
@@ -449,4 +461,5 @@ def build_app(
         connections=connections,
         shared=tuple(shared),
         on_started=functools.partial(site.adopt, setup) if site is not None and setup is not None else None,
+        idle_hold_ms=continuous_idle_hold_ms(config),
     )

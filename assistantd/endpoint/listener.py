@@ -23,16 +23,21 @@ utterances are bounded; what happens when one is full depends on the source (``A
 Utterances still waiting when listening stops (shutdown, reload, a failed source) go to ``on_drop`` too.
 
 While no utterance is in flight, a live source may hand frames over several at a time (``hold_frames``):
-``IDLE_HOLD_MS`` in continuous mode while the endpointer is at rest (no voiced frame in its trigger
+``idle_hold_ms`` in continuous mode while the endpointer is at rest (no voiced frame in its trigger
 window), ``WAKE_IDLE_HOLD_MS`` in wake mode's ``idle``. Waking the loop for every 30 ms frame cost more
 than the listening itself (issue 13; bench/idle_cpu.py measured continuous mode at 1.54x its bare loop
 with 120 ms, 1.31x with 240 and 1.12x with 480). Nothing is lost, but what the held frames hold is
 handled late. In continuous mode the first voiced frame ends the hold, and the start trigger needs
-``start_voiced_frames`` (6) of them, so it ends 150 ms after the first at the soonest: the trigger, and
-with it the utterance's start and the arbitration candidate sent then, comes at most IDLE_HOLD_MS - 150
-ms = 90 ms late (the candidates of two rooms must fall within ``mqtt.arbitration.window_ms``, 200 by
-default). In wake mode a detection (and its chime) comes at most WAKE_IDLE_HOLD_MS late. Once an utterance
-is in flight every frame comes at once, so where it ends is decided without delay.
+``start_voiced_frames`` (6) of them, so it ends 150 ms after the first at the soonest: the trigger comes
+at most ``idle_hold_ms`` - 150 ms late, and with it the utterance's start: the state ``hearing`` (the
+site's state topic, the LED), the recognizer's connection (it then catches up from the tape: the pre-roll
+and the held audio are all there) and the arbitration candidate sent then. The app picks the hold
+(``continuous_idle_hold_ms``, app.py): ``IDLE_HOLD_MS`` (480 ms: at most 330 ms late) without
+multi-room arbitration, ``ARBITRATION_IDLE_HOLD_MS`` (240 ms: at most 90 ms late) with it, since the
+candidates of two rooms must fall within ``mqtt.arbitration.window_ms`` (200 by default) of each other.
+In wake mode a detection (and its chime) comes at most WAKE_IDLE_HOLD_MS late, whatever the
+arbitration. Once an utterance is in flight every frame comes at once, so where it ends, and with it the
+recognizer's result, is decided without delay.
 
 With a wake stage (wake.py) the chain is source -> wake -> VAD -> endpointer, and listening has modes:
 
@@ -76,9 +81,12 @@ WakeMode = Literal["idle", "handoff", "armed", "command", "follow_up"]
 KEEP_MARGIN_S = 1.0
 """An utterance's tape keeps this much more than endpoint.max_utterance_s and the pre-roll."""
 
-IDLE_HOLD_MS = 240
+IDLE_HOLD_MS = 480
 """In continuous mode, while the endpointer is at rest (no voiced frame in its trigger window), a live
-source may collect this much audio before handing it over (module docstring)."""
+source may collect this much audio before handing it over (module docstring); the Listener's default."""
+ARBITRATION_IDLE_HOLD_MS = 240
+"""The same with multi-room arbitration on: the utterance's start (and this site's candidate) comes at
+most 90 ms late, well inside the arbitration window."""
 WAKE_IDLE_HOLD_MS = 120
 """The same in wake mode while only the detector listens: a detection (and its chime) is heard at most
 this much late."""
@@ -107,10 +115,13 @@ class Listener:
         command_timeout_s: float = 5.0,
         on_drop: OnDrop | None = None,
         on_end: OnEnd | None = None,
+        idle_hold_ms: int = IDLE_HOLD_MS,
     ) -> None:
         """``onset_check`` defaults to the one a FrontEndVad carries (build_vad makes it from the config).
         With ``wake``, only speech after the wake phrase (or in a follow-up window) becomes an utterance.
-        ``on_drop`` hears of every utterance discarded unheard (only a live source discards any)."""
+        ``on_drop`` hears of every utterance discarded unheard (only a live source discards any).
+        ``idle_hold_ms``: how much audio a live source may hold in continuous mode while nothing is heard
+        (module docstring)."""
         if max_pending < 1:
             raise ValueError("max_pending must be at least 1")
         check_frame_ms(source.frame_ms)
@@ -130,6 +141,7 @@ class Listener:
         )
         """What each utterance's tape keeps: all of a max-length one (the endpointer ends it there)."""
         self.max_pending = max_pending
+        self.idle_hold_ms = idle_hold_ms
         self.on_drop = on_drop
         self.on_end = on_end
         self.dropped_utterances = 0
@@ -158,7 +170,7 @@ class Listener:
         """The source ran out (end of a file or a pipe)."""
         self._last_end = 0.0
         self._holding = False
-        """The source was asked to hold frames (see IDLE_HOLD_MS)."""
+        """The source was asked to hold frames (see idle_hold_ms)."""
 
     def follow_up(self, seconds: float) -> None:
         """After a reply: the next ``seconds`` of speech are a command without the phrase (wake mode)."""
@@ -218,7 +230,7 @@ class Listener:
         last_end = 0.0
         size = frame_bytes(self.source.frame_ms)
         live = self.source.live
-        idle_hold_ms = IDLE_HOLD_MS if self.wake is None else WAKE_IDLE_HOLD_MS
+        idle_hold_ms = self.idle_hold_ms if self.wake is None else WAKE_IDLE_HOLD_MS
         frames = self.source.frames()
         try:
             while not (self._stop_at_pause and self._at_rest()):

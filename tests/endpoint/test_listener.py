@@ -11,7 +11,7 @@ import pytest
 
 from assistantd.audio.frames import Frame, frame_bytes
 from assistantd.config.endpoint import EndpointConfig
-from assistantd.endpoint.listener import IDLE_HOLD_MS, WAKE_IDLE_HOLD_MS, Listener
+from assistantd.endpoint.listener import ARBITRATION_IDLE_HOLD_MS, IDLE_HOLD_MS, WAKE_IDLE_HOLD_MS, Listener
 from assistantd.endpoint.live_utterance import Utterance
 from assistantd.endpoint.offline import segment_pcm
 from assistantd.endpoint.vad import build_vad
@@ -220,9 +220,12 @@ class HoldingPcmSource(PcmSource):
         self.holds.append((frames, self.position))
 
 
-async def test_a_live_source_may_hold_frames_only_while_no_utterance_is_in_flight(three_phrases: Mix) -> None:
+@pytest.mark.parametrize("hold_ms", [IDLE_HOLD_MS, ARBITRATION_IDLE_HOLD_MS])
+async def test_a_live_source_may_hold_frames_only_while_no_utterance_is_in_flight(
+    three_phrases: Mix, hold_ms: int
+) -> None:
     source = HoldingPcmSource(three_phrases.pcm)
-    listener = Listener(source, build_vad(CONFIG), CONFIG)
+    listener = Listener(source, build_vad(CONFIG), CONFIG, idle_hold_ms=hold_ms)
     utterances = []
     async for utt in listener.utterances():
         async for _ in utt.audio():
@@ -230,7 +233,7 @@ async def test_a_live_source_may_hold_frames_only_while_no_utterance_is_in_fligh
         utterances.append(utt)
     assert len(utterances) == 3
     # Idle at first: hold; each utterance: every frame at once from its first voiced frame to its end.
-    held = IDLE_HOLD_MS // 30
+    held = hold_ms // 30
     assert held > 1
     assert [frames for frames, _ in source.holds] == [held] + [1, held] * 3
     for k, utt in enumerate(utterances):
@@ -258,16 +261,20 @@ class _FiresOn:
         pass
 
 
-async def test_in_wake_mode_the_source_holds_less_while_the_detector_listens() -> None:
-    # A wake word's detection (and its chime) comes at most WAKE_IDLE_HOLD_MS late, not IDLE_HOLD_MS.
+@pytest.mark.parametrize("hold_ms", [IDLE_HOLD_MS, ARBITRATION_IDLE_HOLD_MS])
+async def test_in_wake_mode_the_source_holds_less_while_the_detector_listens(hold_ms: int) -> None:
+    # A wake word's detection (and its chime) comes at most WAKE_IDLE_HOLD_MS late, whatever the
+    # continuous-mode hold.
     quiet = (30).to_bytes(2, "little", signed=True) * (16000 * 3)
     source = HoldingPcmSource(quiet)
     stage = WakeStage(_FiresOn(20), 30)
-    listener = Listener(source, build_vad(CONFIG), CONFIG, wake=stage, command_timeout_s=0.5)
+    listener = Listener(
+        source, build_vad(CONFIG), CONFIG, wake=stage, command_timeout_s=0.5, idle_hold_ms=hold_ms
+    )
     reports = [utt async for utt in listener.utterances()]
     assert [utt.end_reason for utt in reports] == ["no_command"]
     held = WAKE_IDLE_HOLD_MS // 30
-    assert 1 < held < IDLE_HOLD_MS // 30
+    assert 1 < held < ARBITRATION_IDLE_HOLD_MS // 30 < IDLE_HOLD_MS // 30
     # Idle: held; the phrase heard: every frame at once until the command window ends; idle again.
     assert [frames for frames, _ in source.holds] == [held, 1, held]
     assert source.holds[1][1] == pytest.approx(21 * 0.03)

@@ -20,6 +20,7 @@ from assistantd.arbitration import TOPIC
 from assistantd.arbitration_link import INBOX, LATE_LINES, ArbitrationLink
 from assistantd.config import Config
 from assistantd.config.mqtt import MqttConfig
+from assistantd.endpoint.listener import ARBITRATION_IDLE_HOLD_MS, IDLE_HOLD_MS
 from assistantd.errors import ConfigError
 from assistantd.metrics import Metrics
 from assistantd.systemd import ProgressWatchdog
@@ -173,6 +174,10 @@ def test_build_app_asks_the_link_only_when_arbitration_is_on(enabled: bool) -> N
     app = build_app(_app_config(mqtt), Metrics(), ProgressWatchdog(5.0), input_path="-")
     assert (app.arbitration is not None) is enabled
     assert app.pipeline.claimer is app.arbitration
+    # The listener's idle hold starts an utterance late by up to hold - 150 ms: with arbitration, short
+    # enough that the rooms' candidates still meet inside the window (listener.py).
+    assert app.listener.idle_hold_ms == (ARBITRATION_IDLE_HOLD_MS if enabled else IDLE_HOLD_MS)
+    assert ARBITRATION_IDLE_HOLD_MS < IDLE_HOLD_MS
     if app.arbitration is not None:
         assert app.arbitration.site_id == "hall" and app.arbitration.window_s == 0.15
         assert app.arbitration.identifier == "assistantd-hall-arbiter"
