@@ -29,6 +29,30 @@ ClientFactory = Callable[..., aiomqtt.Client]
 """Builds an aiomqtt.Client (or, in tests that need to, one that behaves like it)."""
 
 
+QUEUE_FULL_EVERY = 1000
+"""aiomqtt logs "Message queue is full" once per discarded incoming message: a flood would write a log
+line per message to journald. The first is kept, then one in this many."""
+
+
+class _QueueFullLines(logging.Filter):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "queue is full" not in record.getMessage():
+            return True
+        self.seen += 1
+        return self.seen % QUEUE_FULL_EVERY == 1
+
+
+def _client_logger(identifier: str) -> logging.Logger:
+    logger = logging.getLogger(f"{__name__}.{identifier}")
+    if not any(isinstance(f, _QueueFullLines) for f in logger.filters):
+        logger.addFilter(_QueueFullLines())
+    return logger
+
+
 def new_client(
     connection: MqttConnection,
     *,
@@ -49,7 +73,7 @@ def new_client(
         keepalive=c.keepalive_s,
         will=will,
         max_queued_incoming_messages=max_incoming,
-        logger=logging.getLogger(f"{__name__}.{identifier}"),
+        logger=_client_logger(identifier),
         timeout=CONNECT_TIMEOUT_S,
         # A control's acknowledgement and the state it causes are two small writes in a row: with Nagle's
         # algorithm the second waits for the broker's delayed ACK (~40 ms each way, bench/site.py).
