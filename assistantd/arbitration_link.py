@@ -27,6 +27,7 @@ import aiomqtt
 
 from assistantd.arbitration import TOPIC, Arbiter, Candidate, CandidateError, Decision
 from assistantd.config.mqtt import MqttConfig, arbitration_client_id
+from assistantd.log_budget import LineBudget
 from assistantd.metrics import Metrics
 from assistantd.mqtt_client import ClientFactory, stay_connected
 from assistantd.tasks import cancel_and_reap
@@ -75,8 +76,7 @@ class ArbitrationLink:
         self._bad = 0
         """Malformed announcements on this connection (the first is logged, the rest only counted)."""
         self._task: asyncio.Task[None] | None = None
-        self._late_window = -LATE_WINDOW_S
-        self._late_lines = 0
+        self._late_lines = LineBudget(LATE_LINES, LATE_WINDOW_S, clock)
 
     @property
     def site_id(self) -> str:
@@ -145,18 +145,15 @@ class ArbitrationLink:
             self._late(candidate)
 
     def _late(self, candidate: Candidate) -> None:
-        now = self._clock()
-        if now - self._late_window >= LATE_WINDOW_S:
-            self._late_window, self._late_lines = now, 0
-        self._late_lines += 1
-        if self._late_lines <= LATE_LINES:
+        logged, last = self._late_lines.take()
+        if logged:
             log.warning(
                 "MQTT arbitration: %s's candidate %s came after this site decided (the broker is slow?); "
                 "both may have acted",
                 candidate.site_id,
                 candidate.session_id,
             )
-        if self._late_lines == LATE_LINES:
+        if last:
             log.warning(
                 "MQTT arbitration: %d late candidates within %.0f s; not logging more of them for now "
                 "(assistantd_arbitration_late_total counts them all)",

@@ -28,6 +28,7 @@ import aiomqtt
 from assistantd.config.mqtt import MqttConfig
 from assistantd.errors import HandlerError
 from assistantd.ha_discovery import discovery_messages
+from assistantd.log_budget import LineBudget
 from assistantd.mqtt_client import ClientFactory, stay_connected
 from assistantd.site_controls import (
     SAY_FINISHED,
@@ -102,8 +103,7 @@ class SiteLink:
         self._unsent: set[str] = set()
         """Topics of ``_retained`` the broker does not have yet from this connection."""
         self._says: set[asyncio.Task[None]] = set()
-        self._bad_window = 0.0
-        self._bad_lines = 0
+        self._bad_lines = LineBudget(BAD_LINES, BAD_WINDOW_S, clock)
         self._refused_retained: set[str] = set()
         """Topics whose retained control was refused and logged (once: the broker repeats it)."""
         self._task: asyncio.Task[None] | None = None
@@ -241,13 +241,10 @@ class SiteLink:
             log.exception("site %s: control on %s failed", self.site_id, topic)
 
     def _bad(self, topic: str, why: str) -> None:
-        now = self._clock()
-        if now - self._bad_window >= BAD_WINDOW_S:
-            self._bad_window, self._bad_lines = now, 0
-        self._bad_lines += 1
-        if self._bad_lines <= BAD_LINES:
+        logged, last = self._bad_lines.take()
+        if logged:
             log.warning("site %s: ignoring the message on %s: %s", self.site_id, topic, _printable(why))
-        if self._bad_lines == BAD_LINES:
+        if last:
             log.warning(
                 "site %s: %d bad control messages within %.0f s; not logging more of them for now",
                 self.site_id,
