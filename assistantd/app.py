@@ -6,7 +6,6 @@ the pipeline sees small protocols, so both are tested with real parts or honest 
 
 from __future__ import annotations
 
-import difflib
 import functools
 import logging
 import os
@@ -26,7 +25,7 @@ from assistantd.endpoint.listener import ARBITRATION_IDLE_HOLD_MS, IDLE_HOLD_MS,
 from assistantd.endpoint.live_utterance import Utterance
 from assistantd.endpoint.vad import build_vad
 from assistantd.endpoint.wake import WakeStage
-from assistantd.errors import ConfigError
+from assistantd.errors import ConfigError, closest
 from assistantd.handler_stage import HandlerStage
 from assistantd.handlers.build import build_runner
 from assistantd.handlers.runner import Runner
@@ -344,9 +343,9 @@ def check_bindings(config: Config, intents: Sequence[str]) -> None:
     known = set(intents)
     for i, binding in enumerate(config.handlers.bindings):
         if binding.intent not in known:
-            hint = difflib.get_close_matches(binding.intent, sorted(known), n=1)
+            hint = closest(binding.intent, sorted(known))
             expected = (
-                f"expected an intent defined in the intent files (did you mean {hint[0]!r}?)"
+                f"expected an intent defined in the intent files (did you mean {hint!r}?)"
                 if hint
                 else ("expected an intent defined in the intent files")
             )

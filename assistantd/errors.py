@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+
+def closest(name: str, known: Iterable[str]) -> str | None:
+    """The known name nearest to a misspelt ``name`` (for "did you mean ...?"), or None."""
+    import difflib  # noqa: PLC0415 - only when a config is wrong, never at a good start (issue 13)
+
+    hint = difflib.get_close_matches(name, list(known), n=1)
+    return hint[0] if hint else None
+
 
 class AssistantError(Exception):
     """Base of every error assistantd raises on purpose."""

@@ -15,7 +15,7 @@ pages back to the kernel. Only glibc has it (musl and others: nothing to call, n
 
 from __future__ import annotations
 
-import ctypes
+import functools
 import gc
 import logging
 import os
@@ -24,16 +24,19 @@ from collections.abc import Callable
 log = logging.getLogger(__name__)
 
 
+@functools.cache
 def _find_malloc_trim() -> Callable[[int], int] | None:
-    # glibc answers CS_GNU_LIBC_VERSION ("glibc 2.36"); others raise or answer None. Not
-    # platform.libc_ver(): importing platform and scanning the interpreter's binary cost 30-50 ms of every
-    # start (issue 13).
+    # Looked up at the first reload, not at import: ctypes is not needed to start (issue 13). glibc
+    # answers CS_GNU_LIBC_VERSION ("glibc 2.36"); others raise or answer None. Not platform.libc_ver():
+    # importing platform and scanning the interpreter's binary cost 30-50 ms of every start (issue 13).
     try:
         version = os.confstr("CS_GNU_LIBC_VERSION")
     except (ValueError, OSError):
         return None
     if not version or not version.startswith("glibc"):
         return None
+    import ctypes  # noqa: PLC0415 - see above
+
     try:
         trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):
@@ -41,11 +44,9 @@ def _find_malloc_trim() -> Callable[[int], int] | None:
     return trim
 
 
-_MALLOC_TRIM = _find_malloc_trim()
-
-
 def release_replaced() -> None:
     """After a reload's old app is closed and forgotten: free it, and return free heap pages."""
     gc.collect()
-    if _MALLOC_TRIM is not None:
-        _MALLOC_TRIM(0)
+    trim = _find_malloc_trim()
+    if trim is not None:
+        trim(0)

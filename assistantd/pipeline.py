@@ -10,16 +10,18 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from assistantd.announce import Candidate, ClaimerLike
-from assistantd.arbitration import Decision
 from assistantd.audio.frames import BYTES_PER_SECOND
 from assistantd.audio.tape import Tape
 from assistantd.config.template import SlotValue
 from assistantd.endpoint.wake import Detection
 from assistantd.recognizer.base import RecognitionFailed, Recognizer, Transcript
 from assistantd.report import Outcome, ReportSink, UtteranceReport, printable
+
+if TYPE_CHECKING:
+    from assistantd.announce import Candidate, ClaimerLike
+    from assistantd.arbitration import Decision
 
 log = logging.getLogger(__name__)
 
@@ -163,11 +165,21 @@ class Pipeline:
             report.error, report.outcome = f"dropped unheard: {why}", Outcome.DROPPED
         self.finish(report)
 
+    def _candidate(
+        self, utterance: UtteranceLike, report_id: str, wake: Detection | None
+    ) -> Candidate | None:
+        """This site's arbitration candidate (None: arbitration is off, and its modules stay unloaded)."""
+        if self.claimer is None:
+            return None
+        from assistantd.announce import Candidate  # noqa: PLC0415 - only with mqtt.arbitration on
+
+        return Candidate(self.claimer, utterance, report_id, wake)
+
     async def _recognize(self, utterance: UtteranceLike) -> UtteranceReport:
         wake: Detection | None = getattr(utterance, "wake", None)
         report = UtteranceReport(id=str(utterance.id), start_s=utterance.start, wake=wake)
         tape = utterance.tape
-        candidate = Candidate(self.claimer, utterance, report.id, wake) if self.claimer is not None else None
+        candidate = self._candidate(utterance, report.id, wake)
         transcript: Transcript | None = None
         failure: RecognitionFailed | None = None
         kept = b""

@@ -11,7 +11,6 @@ import contextlib
 import logging
 import os
 import sys
-import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -164,7 +163,8 @@ def _redirect() -> _Redirect | None:
         if not _state.wait_for(lambda: _active is None, QUIET_WAIT_S):
             return None
         sys.stderr.flush()
-        sink = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _restore, maybe on another thread
+        # An anonymous in-memory file (no temp directory, no tempfile module at start: issue 13).
+        sink = os.fdopen(os.memfd_create("assistantd-stderr"), "w+b")  # closed by _restore
         saved = os.dup(2)
         os.dup2(sink.fileno(), 2)
         _active = _Redirect(saved, sink)

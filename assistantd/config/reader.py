@@ -8,14 +8,13 @@ literal: each default is written once (tests/config/test_config_defaults.py chec
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
 from assistantd.config.secret import Secret, SecretReferenceError, resolve_secret
-from assistantd.errors import ConfigError
+from assistantd.errors import ConfigError, closest
 
 T = TypeVar("T")
 D = TypeVar("D")
@@ -96,10 +95,10 @@ class Node:
         key = next((k for k in self._data if k not in known), None)
         if key is None:
             return
-        hint = difflib.get_close_matches(key, known, n=1)
+        hint = closest(key, known)
         expected = f"expected one of the known keys ({', '.join(known) or 'no keys'})"
         if hint:
-            expected = f"expected a known key (did you mean {hint[0]!r}?)"
+            expected = f"expected a known key (did you mean {hint!r}?)"
         raise ConfigError(self.ctx.source, self.key_path(key), expected, "an unknown key")
 
     # -- typed readers ----------------------------------------------------------------------------

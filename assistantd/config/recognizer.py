@@ -9,15 +9,17 @@ config (the intent files make its grammar), so recognizer/registry.py builds it 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, assert_never
+from typing import TYPE_CHECKING, Any, Literal, assert_never, cast
 
-from assistantd.config.huawei import HuaweiConfig
 from assistantd.config.local import LocalRecognizerConfig
 from assistantd.config.reader import Node
-from assistantd.config.volcengine import VolcengineConfig, ZyunConfig
-from assistantd.config.wyoming import WyomingConfig
+from assistantd.named import load_named
+
+if TYPE_CHECKING:
+    from assistantd.config.huawei import HuaweiConfig
+    from assistantd.config.volcengine import VolcengineConfig, ZyunConfig
+    from assistantd.config.wyoming import WyomingConfig
 
 CloudVendorName = Literal["volcengine", "zyun", "huawei", "wyoming"]
 """The closed set of cloud vendors: RecognizerConfig.block matches it, so mypy reports a missing case."""
@@ -29,8 +31,9 @@ class CloudVendor:
 
     name: CloudVendorName
     """Its key under ``recognizer:``; RecognizerConfig has a field of this name for the parsed block."""
-    parse: Callable[[Node], object]
-    """Reads the vendor's block (and finishes it)."""
+    block: str
+    """``module:Class`` of the vendor's block, whose ``from_node`` reads it (and finishes it); imported
+    only when a config has the block."""
     codec: str
     """``module:function`` of the codec factory, called as ``function(block, url_override=URL)`` for each
     connection; imported only when a config names the vendor."""
@@ -40,12 +43,18 @@ class CloudVendor:
 
 
 CLOUD_VENDORS = (
-    CloudVendor("volcengine", VolcengineConfig.from_node, "assistantd.recognizer.sauc:volcengine_codec"),
-    CloudVendor("zyun", ZyunConfig.from_node, "assistantd.recognizer.sauc:zyun_codec"),
-    CloudVendor("huawei", HuaweiConfig.from_node, "assistantd.recognizer.huawei:make_huawei_codec"),
+    CloudVendor(
+        "volcengine",
+        "assistantd.config.volcengine:VolcengineConfig",
+        "assistantd.recognizer.sauc:volcengine_codec",
+    ),
+    CloudVendor("zyun", "assistantd.config.volcengine:ZyunConfig", "assistantd.recognizer.sauc:zyun_codec"),
+    CloudVendor(
+        "huawei", "assistantd.config.huawei:HuaweiConfig", "assistantd.recognizer.huawei:make_huawei_codec"
+    ),
     CloudVendor(
         "wyoming",
-        WyomingConfig.from_node,
+        "assistantd.config.wyoming:WyomingConfig",
         "assistantd.recognizer.wyoming:make_wyoming_codec",
         connect="assistantd.recognizer.tcp_stream:connect_tcp",
     ),
@@ -53,7 +62,8 @@ CLOUD_VENDORS = (
 """Every cloud vendor. A new one is a config module, a codec module, one line here, its name in
 CloudVendorName, and a field and a case in RecognizerConfig (mypy reports the ones missing)."""
 
-VendorBlock = VolcengineConfig | ZyunConfig | HuaweiConfig | WyomingConfig
+if TYPE_CHECKING:
+    VendorBlock = VolcengineConfig | ZyunConfig | HuaweiConfig | WyomingConfig
 
 CLOUD_VENDOR_NAMES = tuple(vendor.name for vendor in CLOUD_VENDORS)
 RECOGNIZER_NAMES = ("local", *CLOUD_VENDOR_NAMES)
@@ -108,9 +118,9 @@ class RecognizerConfig:
         fallback = node.raw("fallback", cls.fallback)
         if fallback is not None and fallback not in RECOGNIZER_NAMES:
             raise node.error("fallback", f"expected null or one of {', '.join(RECOGNIZER_NAMES)}", fallback)
-        # Any: each vendor's field has its own block type, which CloudVendor.parse cannot name.
+        # Any: each vendor's field has its own block type, which CloudVendor.block cannot name.
         blocks: dict[str, Any] = {
-            vendor.name: vendor.parse(node.node(vendor.name))
+            vendor.name: cast(Any, load_named(vendor.block)).from_node(node.node(vendor.name))
             for vendor in CLOUD_VENDORS
             if node.has(vendor.name)
         }

@@ -12,7 +12,6 @@ copy.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, cast
@@ -25,6 +24,7 @@ from assistantd.config.endpoint import VAD_ENGINES, EndpointConfig
 from assistantd.endpoint.gate import SILENCE_DB, NoiseFloorGate
 from assistantd.endpoint.machine import OnsetCheck
 from assistantd.endpoint.silero import SileroOnsetCheck, SpeechProbability, load_silero
+from assistantd.named import load_named
 
 VALID_FRAME_MS = (10, 20, 30)
 _TEN_MS = frame_bytes(10)
@@ -59,8 +59,7 @@ def webrtc_engine(config: EndpointConfig) -> WebrtcVad:
 def vad_engine(config: EndpointConfig) -> Vad:
     """The engine ``config.vad_engine`` names, its module imported now (not before)."""
     by_name = {engine.name: engine for engine in VAD_ENGINES}
-    module, _, attr = by_name[config.vad_engine].factory.partition(":")
-    factory = cast(Callable[[EndpointConfig], Vad], getattr(importlib.import_module(module), attr))
+    factory = cast(Callable[[EndpointConfig], Vad], load_named(by_name[config.vad_engine].factory))
     return factory(config)
 
 

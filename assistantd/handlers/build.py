@@ -19,10 +19,7 @@ from assistantd.config.handler_specs import (
 )
 from assistantd.config.handlers import HandlersConfig
 from assistantd.handlers.base import Handler
-from assistantd.handlers.conversation import ConversationHandler, ConversationMemory
 from assistantd.handlers.exec import ExecHandler
-from assistantd.handlers.homeassistant import HomeAssistantHandler
-from assistantd.handlers.http import HttpHandler
 from assistantd.handlers.process import inherited_env
 from assistantd.handlers.runner import Runner, Service
 from assistantd.handlers.say import SayHandler, Voice
@@ -31,6 +28,7 @@ from assistantd.handlers.timer import AlarmClock, TimerHandler
 from assistantd.timers import Timer, TimerBoard
 
 if TYPE_CHECKING:
+    from assistantd.handlers.conversation import ConversationMemory
     from assistantd.handlers.mqtt import MqttPublisher
     from assistantd.handlers.sounds import SoundPlayer
     from assistantd.mqtt_client import ClientFactory
@@ -59,7 +57,6 @@ def build_runner(
     MQTT say requests; None makes one. ``publisher``: for mqtt bindings, a shared one its owner runs
     (mqtt_connections.py); None: the runner runs one of its own for ``config.mqtt``."""
     site = site_id or socket.gethostname()
-    conversations = memory if memory is not None else ConversationMemory()
     base_env = inherited_env(os.environ if environ is None else environ)
     if voice is None:
         voice = Voice(config.tts, gate, base_env=base_env, kill_grace_s=config.kill_grace_s)
@@ -91,7 +88,11 @@ def build_runner(
                     kill_grace_s=config.kill_grace_s,
                     output_limit=config.output_limit_bytes,
                 )
+            # The HTTP families (http.client, JSON replies, follow-ups) load only for a config that
+            # binds one: the offline default starts without them (issue 13).
             case HttpSpec():
+                from assistantd.handlers.http import HttpHandler  # noqa: PLC0415
+
                 return HttpHandler(spec, name=f"{name} http {spec.method}")
             case MqttSpec():
                 assert publisher is not None  # HandlersConfig refuses mqtt bindings without a connection
@@ -100,6 +101,8 @@ def build_runner(
                 return MqttHandler(spec, publisher, name=f"{name} mqtt {spec.topic.source}")
             case HomeAssistantSpec():
                 assert config.homeassistant is not None
+                from assistantd.handlers.homeassistant import HomeAssistantHandler  # noqa: PLC0415
+
                 return HomeAssistantHandler(
                     spec, config.homeassistant, name=f"{name} homeassistant {spec.domain}.{spec.service}"
                 )
@@ -110,12 +113,19 @@ def build_runner(
                 return TimerHandler(spec, timers, voice, name=f"{name} timer {spec.action}")
             case ConversationSpec():
                 assert config.homeassistant is not None  # HandlersConfig refuses it without the connection
+                from assistantd.handlers.conversation import (  # noqa: PLC0415
+                    ConversationHandler,
+                    ConversationMemory,
+                )
+
+                nonlocal memory
+                memory = memory if memory is not None else ConversationMemory()
                 agent = f" {spec.agent_id}" if spec.agent_id else ""
                 return ConversationHandler(
                     spec,
                     config.homeassistant,
                     voice,
-                    conversations,
+                    memory,
                     site=site,
                     name=f"{name} conversation{agent}",
                 )

@@ -24,7 +24,7 @@ import functools
 import itertools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +44,10 @@ from hassil.intents import RangeSlotList, SlotList, TextSlotList, WildcardSlotLi
 from hassil.util import merge_dict
 
 from assistantd.errors import ConfigError
+from assistantd.recognizer.compiled_grammar import Grammar
 from assistantd.recognizer.jsgf import Alt, Node, Ref, Seq, Words, prefix_tree, render_jsgf
 from assistantd.recognizer.spoken import number_phrases, spoken_words
-from assistantd.recognizer.word_graph import WordGraph, word_graph
+from assistantd.recognizer.word_graph import word_graph
 
 MAX_GLUED_EXPANSIONS = 2000
 """A glued run ("{area}[s]") expands to at most this many word strings; beyond it the run is dropped."""
@@ -54,46 +55,6 @@ MAX_RANGE_VALUES = 2000
 """Number ranges with more values than this are left out (their words would swamp the grammar)."""
 MAX_PERMUTATION_ITEMS = 5
 """(a;b;c) becomes every order: 5 items are 120 orders, more is refused."""
-
-
-@dataclass(frozen=True)
-class Grammar:
-    """The command grammar built from intent files."""
-
-    jsgf: str
-    """JSGF text with one public rule, ``<command>``; empty when no sentence survived."""
-    missing: Mapping[str, frozenset[str]] = field(default_factory=dict)
-    """Intent name -> words of its templates that the dictionary lacks (those paths are left out)."""
-    sentences: int = 0
-    """Templates with at least one path in the grammar."""
-    dropped: tuple[tuple[str, str, str], ...] = ()
-    """(intent, template, reason) for every template left out entirely."""
-    graph: WordGraph | None = None
-    """The same sentences as the smallest word graph: what the decoder searches (word_graph.py)."""
-
-    @property
-    def words(self) -> frozenset[str]:
-        """Every word the grammar can say (what its pronunciation dictionary must hold)."""
-        return self.graph.words if self.graph is not None else frozenset()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "jsgf": self.jsgf,
-            "missing": {k: sorted(v) for k, v in self.missing.items()},
-            "sentences": self.sentences,
-            "dropped": [list(d) for d in self.dropped],
-            "graph": self.graph.to_list() if self.graph is not None else None,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Grammar:
-        return cls(
-            jsgf=str(data["jsgf"]),
-            missing={str(k): frozenset(v) for k, v in data["missing"].items()},
-            sentences=int(data["sentences"]),
-            dropped=tuple((str(a), str(b), str(c)) for a, b, c in data["dropped"]),
-            graph=WordGraph.from_list(data["graph"]) if data["graph"] is not None else None,
-        )
 
 
 def load_intents_dict(intent_files: Sequence[Path], language: str) -> dict[str, Any]:

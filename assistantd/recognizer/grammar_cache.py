@@ -18,11 +18,10 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from assistantd.recognizer.grammar import Grammar, build_grammar
+from assistantd.recognizer.compiled_grammar import Grammar
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +40,8 @@ def default_cache_dir(env: Mapping[str, str]) -> Path:
     system = Path("/var/cache/assistantd")
     if os.access(system if system.exists() else system.parent, os.W_OK):
         return system
+    import tempfile  # noqa: PLC0415 - the last resort; not loaded at a normal start (issue 13)
+
     return Path(tempfile.gettempdir()) / f"assistantd-cache-{os.getuid()}"
 
 
@@ -108,6 +109,9 @@ class GrammarCache:
             self.hits += 1
             os.utime(entry)  # keeps recently used entries off the pruning list
             return grammar
+        # The builder (hassil's templates -> JSGF tree -> word graph) loads only on a miss (issue 13).
+        from assistantd.recognizer.grammar import build_grammar  # noqa: PLC0415
+
         grammar = build_grammar(intent_files, read_dictionary_words(dictionary), language)
         self.builds += 1
         self._store(entry, grammar)
@@ -148,6 +152,8 @@ class GrammarCache:
     def _write(self, entry: Path, prefix: str, text: str) -> None:
         """Write atomically (temp file + rename), then prune the oldest entries of the same kind."""
         self.directory.mkdir(parents=True, exist_ok=True)
+        import tempfile  # noqa: PLC0415 - written on a miss only; a warm start never loads it (issue 13)
+
         fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=prefix, suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as out:

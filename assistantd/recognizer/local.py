@@ -32,8 +32,8 @@ from assistantd.config.files import resolve_intent_paths
 from assistantd.config.local import LocalRecognizerConfig
 from assistantd.errors import ConfigError, RecognizerError
 from assistantd.recognizer.base import RecognitionFailed, Transcript
+from assistantd.recognizer.compiled_grammar import Grammar
 from assistantd.recognizer.decoder_thread import CLOSE_DEADLINE_S, DecoderThread
-from assistantd.recognizer.grammar import Grammar
 from assistantd.recognizer.grammar_cache import GrammarCache, default_cache_dir, grammar_key
 from assistantd.recognizer.phone_loop import PhoneLoop, Tee, text_and_path
 from assistantd.recognizer.rejection import Verdict, judge

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import tempfile
 from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path as FilePath
 from typing import Any
@@ -62,14 +61,14 @@ class PhoneLoop:
         self.thread = DecoderThread(self._make_decoder, max_pending=max_pending, name="pocketsphinx-phones")
 
     def _make_decoder(self) -> Any:
-        fd, name = tempfile.mkstemp(suffix=".dict", prefix="assistantd-phones-")
-        try:
-            with os.fdopen(fd, "w") as dictionary:
-                dictionary.write("a AH\n")
-            config = pocketsphinx.Config(hmm=str(self.hmm), dict=name, lm=None, loglevel="ERROR")
+        # The one-word dictionary lives in an anonymous in-memory file the decoder opens by its /proc path:
+        # nothing is written to disk or left behind.
+        with os.fdopen(os.memfd_create("assistantd-phones.dict"), "w") as dictionary:
+            dictionary.write("a AH\n")
+            dictionary.flush()
+            path = f"/proc/self/fd/{dictionary.fileno()}"
+            config = pocketsphinx.Config(hmm=str(self.hmm), dict=path, lm=None, loglevel="ERROR")
             decoder = pocketsphinx.Decoder(config)
-        finally:
-            os.unlink(name)
         decoder.add_allphone_file(SEARCH, None)
         decoder.activate_search(SEARCH)
         return decoder

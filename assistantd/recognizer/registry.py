@@ -8,12 +8,12 @@ vendor's (issue 13, bench/pi_budget.py). A new cloud vendor needs nothing here (
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from assistantd.config import Config
 from assistantd.config.recognizer import CLOUD_VENDORS, RECOGNIZER_NAMES, CloudVendor, RecognizerConfig
 from assistantd.errors import ConfigError
+from assistantd.named import load_named
 from assistantd.recognizer.base import Recognizer
 from assistantd.recognizer.fallback import FallbackRecognizer
 
@@ -33,8 +33,7 @@ _VENDORS: dict[str, CloudVendor] = {vendor.name: vendor for vendor in CLOUD_VEND
 
 def codec_factory(name: str) -> CodecFactory:
     """Import (now, not before) the codec factory of the cloud vendor ``name``."""
-    module, _, attr = _VENDORS[name].codec.partition(":")
-    return cast(CodecFactory, getattr(importlib.import_module(module), attr))
+    return cast(CodecFactory, load_named(_VENDORS[name].codec))
 
 
 def build_recognizer(
@@ -58,8 +57,7 @@ def build_recognizer(
 
     if vendor.connect is None:
         return WebSocketRecognizer(name, make, cfg.transport)
-    module, _, attr = vendor.connect.partition(":")
-    connect = getattr(importlib.import_module(module), attr)
+    connect = cast(Any, load_named(vendor.connect))
     return WebSocketRecognizer(name, make, cfg.transport, connect=connect)
 
 

@@ -21,67 +21,11 @@ alternatives. Like it, the probabilities are not scaled by the language weight.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from assistantd.recognizer.compiled_grammar import Arc, WordGraph
 from assistantd.recognizer.jsgf import Node, Ref, Seq, Words
 
-
-@dataclass(frozen=True)
-class Arc:
-    """A transition of the graph; ``word`` "" is a null transition (to the final state)."""
-
-    source: int
-    target: int
-    word: str
-    probability: float
-
-
-@dataclass(frozen=True)
-class WordGraph:
-    """A deterministic, minimal word graph: state 0 starts, ``final`` ends every sentence."""
-
-    states: int
-    final: int
-    arcs: tuple[Arc, ...]
-
-    @property
-    def words(self) -> frozenset[str]:
-        return frozenset(arc.word for arc in self.arcs if arc.word)
-
-    def transitions(self) -> list[tuple[int, int, float] | tuple[int, int, float, str]]:
-        """The arcs as pocketsphinx's ``Decoder.create_fsg`` takes them (no word: a null transition)."""
-        return [
-            (a.source, a.target, a.probability, a.word) if a.word else (a.source, a.target, a.probability)
-            for a in self.arcs
-        ]
-
-    def to_list(self) -> list[list[object]]:
-        return [[a.source, a.target, a.word, a.probability] for a in self.arcs]
-
-    @classmethod
-    def from_list(cls, rows: list[list[object]]) -> WordGraph:
-        arcs = tuple(Arc(int(str(s)), int(str(t)), str(w), float(str(p))) for s, t, w, p in rows)
-        final = next((a.target for a in arcs if not a.word), None)
-        states = 1 + max((max(a.source, a.target) for a in arcs), default=0)
-        if final is None:  # every sentence ends on a word: the final state is the one nothing leaves
-            sources = {a.source for a in arcs}
-            final = next((a.target for a in arcs if a.target not in sources), 0)
-        return cls(states, final, arcs)
-
-    def sentences(self, limit: int = 100_000) -> set[tuple[str, ...]]:
-        """Every sentence of the graph (for tests; stops past ``limit``)."""
-        out: set[tuple[str, ...]] = set()
-        leaving: dict[int, list[Arc]] = {}
-        for arc in self.arcs:
-            leaving.setdefault(arc.source, []).append(arc)
-        stack: list[tuple[int, tuple[str, ...]]] = [(0, ())]
-        while stack and len(out) <= limit:
-            state, words = stack.pop()
-            if state == self.final:
-                out.add(words)
-            for arc in leaving.get(state, ()):
-                stack.append((arc.target, (*words, arc.word) if arc.word else words))
-        return out
+__all__ = ["Arc", "WordGraph", "word_graph"]
 
 
 class _Nfa:

@@ -16,6 +16,8 @@ import typing
 from pathlib import Path
 
 from assistantd.config import Config
+from assistantd.config.recognizer import CLOUD_VENDORS
+from assistantd.named import load_named
 
 PACKAGE = Path(__file__).resolve().parents[2] / "assistantd"
 PARSERS = {"from_node", "from_dict", "parse", "__post_init__"}
@@ -23,7 +25,14 @@ NOT_KEYS = {("Config", "source"), ("Config", "base_dir")}
 """Bookkeeping fields, not keys a user writes."""
 
 
+def _lazy_names() -> dict[str, object]:
+    """The classes that config modules name only for type checking (each vendor's block, imported when a
+    config has the block), so that their hints resolve here."""
+    return {vendor.block.rpartition(":")[2]: load_named(vendor.block) for vendor in CLOUD_VENDORS}
+
+
 def _dataclasses(root: type) -> list[type]:
+    lazy = _lazy_names()
     seen: list[type] = []
     todo = [root]
     while todo:
@@ -31,7 +40,7 @@ def _dataclasses(root: type) -> list[type]:
         if cls in seen:
             continue
         seen.append(cls)
-        for hint in typing.get_type_hints(cls).values():
+        for hint in typing.get_type_hints(cls, localns=lazy).values():
             stack = [hint]
             while stack:
                 t = stack.pop()
