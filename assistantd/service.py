@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import time
@@ -219,6 +220,7 @@ class Service:
     async def _supervise(self) -> int:
         assert self.config is not None and self.app is not None
         metrics_server = await self._serve_metrics(self.config.service.metrics_port)
+        gc.enable()  # cli.py holds the collector off while the daemon loads (issue 13)
         self.notifier.ready(self._status())
         log.info("assistantd ready (%s)", self.config.source)
         async with asyncio.TaskGroup() as tg:
