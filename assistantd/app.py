@@ -164,6 +164,7 @@ class AssistantApp:
         )
         self._hearing: Utterance | None = None
         self._open: dict[str, Utterance] = {}
+        self._on_state: Callable[[], None] | None = None
         """Utterances taken from the listener whose report is not finished (the site's state)."""
         self._recognizing = 0
         self._recognizer_failing = False
@@ -328,7 +329,12 @@ class AssistantApp:
             return "hearing"
         return "recognizing" if self._open else "listening"
 
+    def watch_state(self, changed: Callable[[], None]) -> None:
+        self._on_state = changed
+
     def _state_changed(self) -> None:
+        if self._on_state is not None:
+            self._on_state()
         if self.site is not None:
             self.site.publish_state(self.site_state(), self)
 

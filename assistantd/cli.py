@@ -189,18 +189,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(args.verbose)
     module_name, to_kwargs = _COMMANDS[args.command]
     # Loading makes only long-lived objects (modules, classes, then the daemon's config and models), so
-    # the cyclic collector's passes over them while they are made find next to nothing: ~70 passes, 8 ms
-    # of a 150 ms start here (issue 13). It is back on once a command is loaded, or for ``run`` once the
-    # daemon is ready (service.py).
+    # the cyclic collector's passes over them while they are made find next to nothing: ~70 passes, 7 ms
+    # of the imports here (issue 13). It is back on once a command is loaded, for ``run`` once the daemon
+    # is ready (commands/run.py), and whenever ``run`` returns or fails.
     gc.disable()
-    module = importlib.import_module(f"assistantd.commands.{module_name}")
-    if args.command != "run":
-        gc.enable()
     try:
+        module = importlib.import_module(f"assistantd.commands.{module_name}")
+        if args.command != "run":
+            gc.enable()
         result: int = module.run(**to_kwargs(args))
     except AssistantError as err:
         print(f"assistantd {args.command}: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
+    finally:
+        gc.enable()
     return result

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import signal
 import time
@@ -102,6 +101,9 @@ class App(Protocol):
     def unheard(self, utterance: UtteranceLike, why: str, *, lost: bool = False) -> None:
         """Report an utterance that will not be recognized: dropped (``why``), or lost to an error."""
 
+    def watch_state(self, changed: Callable[[], None]) -> None:
+        """Call ``changed`` whenever ``state()`` may have changed (the service then refreshes STATUS=)."""
+
     def stop_at_pause(self) -> bool:
         """At a reload: over audio that waits for the daemon (a file, a pipe), ask the listener to end
         ``utterances()`` at the next pause and return True; a live source returns False (cancelled)."""
@@ -136,6 +138,7 @@ class Service:
         max_in_flight: int = 2,
         follow_log_level: bool = True,
         arm_exit: Callable[[float], object] | None = None,
+        on_ready: Callable[[], object] | None = None,
     ) -> None:
         """``follow_log_level=False`` keeps the logging as the command line set it (``-v``) instead of
         applying each accepted config's ``service.log_level``."""
@@ -156,13 +159,15 @@ class Service:
         self.input_finished = asyncio.Event()
         """The input (a file or a pipe) ended: a reload waiting for a pause has nothing left to hand over."""
         self._status_stale = asyncio.Event()
-        """Set when an utterance arrives or finishes: STATUS= is refreshed at once, not at the next poll."""
+        """Set when the app's state changes or an utterance is counted: STATUS= is refreshed at once."""
         self._replaced: App | None = None
         """The app a reload is replacing, while its listener finishes at a pause."""
         self._failure: AssistantError | None = None
         """What ended listening for good, raised once the daemon has stopped in order."""
         self._follow_log_level = follow_log_level
         self.arm_exit = arm_exit
+        self.on_ready = on_ready
+        """Called once, right after the first READY=1."""
         self._deadline_armed = False
         """Called with the stop deadline (s) when shutdown starts; the CLI exits the process at it."""
 
@@ -212,6 +217,7 @@ class Service:
             self._apply_log_level(self.config)
             self.watchdog = ProgressWatchdog(stall_s=watchdog_stall_s(self.config))
             self.app = self.build(self.config, self.metrics, self.watchdog)
+            self.app.watch_state(self._status_stale.set)
             await self.app.start()
             self._reload.clear()  # the config just loaded is the newest one
             return await self._supervise()
@@ -226,8 +232,9 @@ class Service:
     async def _supervise(self) -> int:
         assert self.config is not None and self.app is not None
         metrics_server = await self._serve_metrics(self.config.service.metrics_port)
-        gc.enable()  # cli.py holds the collector off while the daemon loads (issue 13)
         self.notifier.ready(self._status())
+        if self.on_ready is not None:
+            self.on_ready()
         log.info("assistantd ready (%s)", self.config.source)
         async with asyncio.TaskGroup() as tg:
             listen = tg.create_task(self._listen(self.app), name="listen")
@@ -273,7 +280,6 @@ class Service:
                     # Taken from the listener but stopped before a recognition slot was free: still told.
                     app.unheard(utterance, "listening stopped before it was recognized")
                     raise
-                self._status_stale.set()  # hearing (or waiting for a command after the wake word)
                 task = asyncio.create_task(self._handle(app, utterance), name=f"utterance-{utterance.id}")
                 self._in_flight.add(task)
                 task.add_done_callback(self._in_flight.discard)
@@ -301,7 +307,7 @@ class Service:
             )
         finally:
             self._slots.release()
-            self._status_stale.set()  # back to listening, with the utterance counted
+            self._status_stale.set()  # the utterance is counted
 
     async def _do_reload(self, tg: asyncio.TaskGroup, listen: asyncio.Task[None]) -> asyncio.Task[None]:
         self.notifier.reloading()
@@ -324,6 +330,7 @@ class Service:
         try:
             config = self.load(self.config_path)
             candidate.append(self.build(config, self.metrics, self.watchdog))
+            candidate[0].watch_state(self._status_stale.set)
             await candidate[0].start()
         except Exception as err:
             # Whatever went wrong with the new config, the running one stays: a reload must never kill
@@ -427,8 +434,8 @@ class Service:
         assert self.config is not None
         last_log = self.clock()
         while True:
-            # Utterances refresh it at once; the poll catches the rest (a wedged microphone, drops, the
-            # privacy switch). Polled every 0.5 s, the wake-ups alone cost the idle daemon about 2.5 CPU-s
+            # State changes refresh it at once (App.watch_state); the poll catches the rest (a wedged
+            # microphone, drops). Polled every 0.5 s, the wake-ups alone cost the idle daemon about 2.5 CPU-s
             # per hour here, a fifth of its whole listening loop (issue 13).
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(STATUS_POLL_S):

@@ -1,10 +1,11 @@
 """The ``recognizer:`` section: which recognizer runs, shared transport limits, each vendor's block.
 
 A cloud vendor is declared once, in ``CLOUD_VENDORS``: its name (the config key and the name ``default`` and
-``fallback`` take), the parser of its block, and where its codec factory lives. The factory's module is
-named, not imported: recognizer/registry.py imports it only when a config uses the vendor (issue 13), and
-this pure module never reaches the recognizer package. ``local`` is not a cloud vendor: it needs the whole
-config (the intent files make its grammar), so recognizer/registry.py builds it itself.
+``fallback`` take), the class of its block and where its codec factory lives. Both are named, not imported
+(named.py): the block's module is imported when a config has the block, the factory's when a config uses
+the vendor (recognizer/registry.py; issue 13), and this pure module never reaches the recognizer package.
+``local`` is not a cloud vendor: it needs the whole config (the intent files make its grammar), so
+recognizer/registry.py builds it itself.
 """
 
 from __future__ import annotations
@@ -60,7 +61,9 @@ CLOUD_VENDORS = (
     ),
 )
 """Every cloud vendor. A new one is a config module, a codec module, one line here, its name in
-CloudVendorName, and a field and a case in RecognizerConfig (mypy reports the ones missing)."""
+CloudVendorName, its block class imported under TYPE_CHECKING and added to VendorBlock, and a field and a
+case in RecognizerConfig (mypy reports the ones missing; tests/recognizer/test_vendor_table.py and
+tests/config/test_config_consumers.py check that each named class is the field's type)."""
 
 if TYPE_CHECKING:
     VendorBlock = VolcengineConfig | ZyunConfig | HuaweiConfig | WyomingConfig
