@@ -164,8 +164,9 @@ class AssistantApp:
         )
         self._hearing: Utterance | None = None
         self._open: dict[str, Utterance] = {}
-        self._on_state: Callable[[], None] | None = None
         """Utterances taken from the listener whose report is not finished (the site's state)."""
+        self._on_state: Callable[[], None] | None = None
+        """Told whenever state() may have changed (watch_state: the service's STATUS=)."""
         self._recognizing = 0
         self._recognizer_failing = False
         """The configured recognizer failed the last utterance (its fallback, if any, took over)."""

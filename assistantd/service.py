@@ -123,7 +123,7 @@ def watchdog_stall_s(config: Config) -> float:
 
 
 STATUS_POLL_S = 2.0
-"""STATUS= is brought up to date at least this often, besides at once for each utterance."""
+"""STATUS= is brought up to date at least this often, besides at once when the app's state changes."""
 
 
 class Service:
