@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from assistantd.config.handler_specs import HandlerSpec, parse_family, template
+from assistantd.config.handler_specs import HandlerSpec, SecretHeader, parse_family, template
 from assistantd.config.mqtt_tls import MqttTls, read_tls
 from assistantd.config.reader import Node
 from assistantd.config.secret import Secret
@@ -80,6 +80,11 @@ class HomeAssistantConnection:
     """Long-lived access token, sent as ``Authorization: Bearer``; by reference."""
     timeout_s: float = 5.0
     """Deadline for one service call."""
+
+    @property
+    def headers(self) -> tuple[tuple[str, SecretHeader]]:
+        """How Home Assistant takes the token, ``Authorization: Bearer``, revealed only as it is sent."""
+        return (("Authorization", SecretHeader(self.token, "Bearer ")),)
 
     @classmethod
     def from_node(cls, node: Node) -> HomeAssistantConnection:

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from assistantd.config.handler_specs import ConversationSpec, SecretHeader
+from assistantd.config.handler_specs import ConversationSpec
 from assistantd.config.handlers import HomeAssistantConnection
 from assistantd.errors import HandlerError
 from assistantd.handlers.base import Invocation
@@ -115,7 +115,6 @@ class ConversationHandler:
         self._memory = memory
         self._site = site
         self._name = name
-        self._headers = (("Authorization", SecretHeader(connection.token, "Bearer ")),)
 
     @property
     def name(self) -> str:
@@ -138,7 +137,7 @@ class ConversationHandler:
             response = await request(
                 "POST",
                 self._connection.url + PATH,
-                headers=self._headers,
+                headers=self._connection.headers,
                 body=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
                 timeout_s=spec.timeout_s,
             )

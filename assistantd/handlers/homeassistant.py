@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from assistantd.config.handler_specs import HomeAssistantSpec, SecretHeader
+from assistantd.config.handler_specs import HomeAssistantSpec
 from assistantd.config.handlers import HomeAssistantConnection
 from assistantd.handlers.base import Invocation
 from assistantd.handlers.http_client import request
@@ -19,7 +19,6 @@ class HomeAssistantHandler:
         self.spec = spec
         self._connection = connection
         self._name = name
-        self._headers = (("Authorization", SecretHeader(connection.token, "Bearer ")),)
 
     @property
     def name(self) -> str:
@@ -31,7 +30,7 @@ class HomeAssistantHandler:
         response = await request(
             "POST",
             url,
-            headers=self._headers,
+            headers=self._connection.headers,
             body=json.dumps(data, ensure_ascii=False).encode("utf-8"),
             timeout_s=self._connection.timeout_s,
         )
