@@ -216,8 +216,7 @@ class Service:
             self.config = self.load(self.config_path)
             self._apply_log_level(self.config)
             self.watchdog = ProgressWatchdog(stall_s=watchdog_stall_s(self.config))
-            self.app = self.build(self.config, self.metrics, self.watchdog)
-            self.app.watch_state(self._status_stale.set)
+            self.app = self._build(self.config)
             await self.app.start()
             self._reload.clear()  # the config just loaded is the newest one
             return await self._supervise()
@@ -228,6 +227,12 @@ class Service:
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
+
+    def _build(self, config: Config) -> App:
+        """An app for ``config`` whose state changes refresh STATUS= (the first one and each reload's)."""
+        app = self.build(config, self.metrics, self.watchdog)
+        app.watch_state(self._status_stale.set)
+        return app
 
     async def _supervise(self) -> int:
         assert self.config is not None and self.app is not None
@@ -329,8 +334,7 @@ class Service:
         assert self.app is not None
         try:
             config = self.load(self.config_path)
-            candidate.append(self.build(config, self.metrics, self.watchdog))
-            candidate[0].watch_state(self._status_stale.set)
+            candidate.append(self._build(config))
             await candidate[0].start()
         except Exception as err:
             # Whatever went wrong with the new config, the running one stays: a reload must never kill
