@@ -30,6 +30,34 @@ DEADLINE_S = 60.0
 """Bounds the waits for the daemon's own steps: only a hang reaches it."""
 
 
+def _quiet_cloud_config() -> Config:
+    """A cloud recognizer connects only for an utterance; none comes (the pipe stays quiet)."""
+    return Config.from_dict(
+        {
+            "recognizer": {
+                "default": "volcengine",
+                "fallback": None,
+                "volcengine": {"url": "ws://127.0.0.1:9", "app_key": "${APP}", "access_key": "${ACCESS}"},
+            },
+            "intents": {"files": [str(ROOT / "config" / "intents" / "en.yaml")]},
+            "handlers": {"bindings": [{"intent": "LightOn", "exec": {"argv": ["true"]}}]},
+        },
+        env={"APP": "app-key", "ACCESS": "access-key"},
+    )
+
+
+def _ready_notifier() -> tuple[asyncio.Event, Notifier]:
+    """A notifier that sets the event at each READY=1 (the start, then each reload's)."""
+    readies = asyncio.Event()
+
+    def notify(message: str) -> bool:
+        if message.startswith("READY=1"):
+            readies.set()
+        return True
+
+    return readies, Notifier(notify, env={})
+
+
 @pytest.fixture
 def no_automatic_gc() -> Iterator[None]:
     gc.collect()
@@ -41,27 +69,10 @@ def no_automatic_gc() -> Iterator[None]:
 
 
 async def test_a_replaced_app_is_freed_at_the_reload(no_automatic_gc: None) -> None:
-    config = Config.from_dict(
-        {
-            # A cloud recognizer connects only for an utterance; none comes (the pipe stays quiet).
-            "recognizer": {
-                "default": "volcengine",
-                "fallback": None,
-                "volcengine": {"url": "ws://127.0.0.1:9", "app_key": "${APP}", "access_key": "${ACCESS}"},
-            },
-            "intents": {"files": [str(ROOT / "config" / "intents" / "en.yaml")]},
-            "handlers": {"bindings": [{"intent": "LightOn", "exec": {"argv": ["true"]}}]},
-        },
-        env={"APP": "app-key", "ACCESS": "access-key"},
-    )
+    config = _quiet_cloud_config()
     read_end, write_end = os.pipe()
     apps: list[weakref.ref[AssistantApp]] = []
-    readies = asyncio.Event()
-
-    def notify(message: str) -> bool:
-        if message.startswith("READY=1"):
-            readies.set()
-        return True
+    readies, notifier = _ready_notifier()
 
     def build(config: Config, metrics: Metrics, watchdog: ProgressWatchdog) -> AssistantApp:
         source = StdinSource(pipe, frame_ms=config.audio.frame_ms)
@@ -70,7 +81,7 @@ async def test_a_replaced_app_is_freed_at_the_reload(no_automatic_gc: None) -> N
         return app
 
     with os.fdopen(read_end, "rb") as pipe:
-        service = Service(None, build, load=lambda _: config, notifier=Notifier(notify, env={}))
+        service = Service(None, build, load=lambda _: config, notifier=notifier)
         running = asyncio.create_task(service.run())
         try:
             async with asyncio.timeout(DEADLINE_S):
@@ -100,26 +111,10 @@ class UnpluggedSource(StdinSource):
 async def test_a_new_app_that_fails_to_start_is_freed_and_the_old_one_kept(no_automatic_gc: None) -> None:
     """A reload whose new app cannot start: the running app stays, and the one thrown away is freed by
     the reload's own collection (nothing keeps a reference to it)."""
-    config = Config.from_dict(
-        {
-            "recognizer": {
-                "default": "volcengine",
-                "fallback": None,
-                "volcengine": {"url": "ws://127.0.0.1:9", "app_key": "${APP}", "access_key": "${ACCESS}"},
-            },
-            "intents": {"files": [str(ROOT / "config" / "intents" / "en.yaml")]},
-            "handlers": {"bindings": [{"intent": "LightOn", "exec": {"argv": ["true"]}}]},
-        },
-        env={"APP": "app-key", "ACCESS": "access-key"},
-    )
+    config = _quiet_cloud_config()
     read_end, write_end = os.pipe()
     apps: list[weakref.ref[AssistantApp]] = []
-    readies = asyncio.Event()
-
-    def notify(message: str) -> bool:
-        if message.startswith("READY=1"):
-            readies.set()
-        return True
+    readies, notifier = _ready_notifier()
 
     def build(config: Config, metrics: Metrics, watchdog: ProgressWatchdog) -> AssistantApp:
         kind = StdinSource if not apps else UnpluggedSource
@@ -128,7 +123,7 @@ async def test_a_new_app_that_fails_to_start_is_freed_and_the_old_one_kept(no_au
         return app
 
     with os.fdopen(read_end, "rb") as pipe:
-        service = Service(None, build, load=lambda _: config, notifier=Notifier(notify, env={}))
+        service = Service(None, build, load=lambda _: config, notifier=notifier)
         running = asyncio.create_task(service.run())
         try:
             async with asyncio.timeout(DEADLINE_S):
