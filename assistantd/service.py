@@ -312,7 +312,7 @@ class Service:
             )
         finally:
             self._slots.release()
-            self._status_stale.set()  # the utterance is counted
+            self._status_stale.set()  # recognition is over: the app no longer counts it as recognizing
 
     async def _do_reload(self, tg: asyncio.TaskGroup, listen: asyncio.Task[None]) -> asyncio.Task[None]:
         self.notifier.reloading()
