@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,20 @@ from assistantd.privacy import FILE_NAME, PrivacySwitch
 
 DEADLINE_S = 30.0
 """Bounds waits on the saver's thread: only a hang reaches it."""
+
+
+def _wait_for_a_thread_opening_a_fifo() -> None:
+    """Until a thread of this process waits in open() for a FIFO's other end (Linux names that wait
+    ``wait_for_partner``), at most DEADLINE_S: a saver that never gets there fails the assertions."""
+    deadline = time.monotonic() + DEADLINE_S
+    while time.monotonic() < deadline:
+        for task in Path("/proc/self/task").iterdir():
+            try:
+                if (task / "wchan").read_text() == "wait_for_partner":
+                    return
+            except OSError:  # the thread ended meanwhile
+                continue
+        time.sleep(0.001)
 
 
 async def test_a_mute_survives_a_new_instance_and_listeners_hear_changes(tmp_path: Path) -> None:
@@ -68,11 +83,18 @@ async def test_the_save_runs_off_the_loop_and_ends_at_the_last_state(tmp_path: P
     unblocked_late = threading.Event()
 
     def drain() -> None:
-        with (state / f".{FILE_NAME}.tmp").open("rb") as fifo:  # opens once the saver has opened it
-            # Gone from the directory: the next save makes a plain file. (This one fails at its fsync,
-            # which a pipe refuses, and is logged; the next writes the newest state.)
-            (state / f".{FILE_NAME}.tmp").unlink()
-            drained.append(fifo.read())
+        # Gone from the directory before the held save is let go, so the next save makes a plain file.
+        # (The held one fails at its fsync, which a pipe refuses, and is logged; the next writes the
+        # newest state.) Unlinked only after the saver has looked the name up: it waits in open().
+        # Unlinked after opening instead, a saver quick enough got to its next save while the FIFO was
+        # still there and wrote both into it.
+        fifo = state / f".{FILE_NAME}.tmp"
+        _wait_for_a_thread_opening_a_fifo()
+        held = state / "held-fifo"
+        os.link(fifo, held)
+        fifo.unlink()
+        with held.open("rb") as pipe:  # lets the saver's open() return
+            drained.append(pipe.read())
 
     def unblock_if_still_held() -> None:  # bounds a hang: a blocked loop cannot time itself out
         if not drained:
